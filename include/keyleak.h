@@ -1,0 +1,341 @@
+/*
+ * keyleak public API: rules, the scanning engine, findings and reports.
+ *
+ * Data flows one way: source -> engine -> findings -> report. A source hands
+ * byte buffers to the engine, the engine returns raw matches, the findings
+ * layer turns matches into redacted, fingerprinted findings, and a reporter
+ * formats a finished kl_report. Nothing here knows about libgit2.
+ *
+ * Conventions: functions that can fail return int (0 ok, negative error) and
+ * fill a kl_error; whoever calls *_new calls *_free; *_free(NULL) is a no-op.
+ * Allocation failure aborts the process (see kl_xmalloc).
+ */
+#ifndef KEYLEAK_H
+#define KEYLEAK_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define KL_VERSION "0.1.0"
+#define KL_INFORMATION_URI "https://github.com/keyleak/keyleak"
+
+/* ---------------------------------------------------------------- basics */
+
+/* An error message that names the file, object or rule and the reason. */
+typedef struct kl_error {
+	char *message; /* NULL when no error was set */
+} kl_error;
+
+void kl_error_set(kl_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void kl_error_clear(kl_error *err);
+
+/* Growable byte buffer, always NUL-terminated after data[len]. */
+typedef struct kl_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+} kl_buf;
+
+#define KL_BUF_INIT { NULL, 0, 0 }
+void kl_buf_grow(kl_buf *b, size_t extra);
+void kl_buf_add(kl_buf *b, const void *data, size_t len);
+void kl_buf_puts(kl_buf *b, const char *s);
+void kl_buf_addch(kl_buf *b, char c);
+void kl_buf_printf(kl_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void kl_buf_reset(kl_buf *b);
+char *kl_buf_detach(kl_buf *b); /* caller frees; b is left empty */
+void kl_buf_free(kl_buf *b);
+
+void *kl_xmalloc(size_t n);
+void *kl_xcalloc(size_t n, size_t size);
+void *kl_xrealloc(void *p, size_t n);
+char *kl_xstrdup(const char *s);
+char *kl_xstrndup(const char *s, size_t n);
+
+/* A list of owned strings. */
+typedef struct kl_strlist {
+	char **items;
+	size_t len;
+} kl_strlist;
+
+void kl_strlist_push(kl_strlist *l, const char *s);
+void kl_strlist_free(kl_strlist *l);
+
+/* Lowercase hex SHA-256 of data (65 bytes incl. NUL written to hex). */
+void kl_sha256_hex(const void *data, size_t len, char hex[65]);
+
+/* ----------------------------------------------------------------- rules */
+
+typedef enum kl_severity {
+	KL_SEV_LOW,
+	KL_SEV_MEDIUM,
+	KL_SEV_HIGH,
+	KL_SEV_CRITICAL
+} kl_severity;
+
+const char *kl_severity_name(kl_severity s); /* "low", ..., "critical" */
+
+typedef enum kl_rule_kind {
+	KL_RULE_PATTERN, /* a regex over content */
+	KL_RULE_POLICY   /* a repository policy check (.env, .gitignore) */
+} kl_rule_kind;
+
+/*
+ * One rule as loaded from rules/*.json. Fields mirror the JSON keys
+ * (documented in README.md). Immutable once the ruleset is compiled, and
+ * shared read-only by all threads.
+ */
+typedef struct kl_rule {
+	char *id;          /* stable kebab-case id, e.g. "openai-project-key" */
+	char *name;        /* human name */
+	char *description; /* what it finds, and the source of the format */
+	char *remediation; /* how to revoke and rotate, with the provider's URL */
+	char *provider;    /* "OpenAI", from the rule file */
+	char *origin;      /* file the rule came from ("builtin:openai.json") */
+	kl_rule_kind kind;
+	kl_severity severity;
+	char *regex;       /* PCRE2 pattern (NULL for policy rules) */
+	int secret_group;  /* capture group holding the secret (0 = whole) */
+	kl_strlist keywords;  /* prefilter literals, matched case-insensitively */
+	kl_strlist stopwords; /* extra per-rule placeholder words */
+	kl_strlist references; /* URLs documenting the format */
+	kl_strlist tags;
+	kl_strlist examples;          /* must match (templates, see rules_check) */
+	kl_strlist negative_examples; /* must not match */
+	double min_entropy;  /* Shannon bits/char over the secret; 0 = off */
+	char *marker;        /* literal the secret must contain; NULL = off */
+	kl_strlist checks;   /* names of checks this rule applies, for humans */
+	void *code;          /* compiled pcre2_code_8 *, owned */
+} kl_rule;
+
+typedef struct kl_ruleset kl_ruleset;
+
+kl_ruleset *kl_ruleset_new(void);
+void kl_ruleset_free(kl_ruleset *rs);
+
+/* Add the rule files compiled into the binary. */
+int kl_ruleset_add_builtin(kl_ruleset *rs, kl_error *err);
+/* Add one rule file, or every *.json in a directory (sorted by name). */
+int kl_ruleset_add_path(kl_ruleset *rs, const char *path, kl_error *err);
+/* Add rules from a JSON text; origin names it in error messages. */
+int kl_ruleset_add_json(kl_ruleset *rs, const char *origin,
+			const char *json, size_t len, kl_error *err);
+/* Drop a rule by id; returns 0 if found, -1 if not. */
+int kl_ruleset_disable(kl_ruleset *rs, const char *id);
+/* Compile every regex (JIT) and build the keyword prefilter. */
+int kl_ruleset_compile(kl_ruleset *rs, kl_error *err);
+
+size_t kl_ruleset_count(const kl_ruleset *rs);
+const kl_rule *kl_ruleset_get(const kl_ruleset *rs, size_t i);
+const kl_rule *kl_ruleset_find(const kl_ruleset *rs, const char *id);
+/* Index of a rule in the set (for SARIF ruleIndex), or -1. */
+int kl_ruleset_index(const kl_ruleset *rs, const kl_rule *rule);
+
+/*
+ * Expand an example template: "{N}" is N random characters of
+ * [A-Za-z0-9]; "{N:class}" uses class alnum, hex, HEX, lower, upper, digit,
+ * lowernum, uppernum, b64 ([A-Za-z0-9+/]), b64url ([A-Za-z0-9_-]).
+ * "{{" and "}}" are literal braces. seed makes the result reproducible.
+ */
+char *kl_template_expand(const char *tmpl, uint64_t *seed);
+
+/*
+ * Check every rule against its own examples (must be found, by that rule)
+ * and negative examples (must not be found by that rule). Prints one line
+ * per failure to out; returns the number of failures.
+ */
+int kl_ruleset_check(const kl_ruleset *rs, uint64_t seed, FILE *out);
+
+/* ---------------------------------------------------------------- engine */
+
+/* A raw match of a rule over a buffer. Offsets are bytes into the buffer. */
+typedef struct kl_match {
+	const kl_rule *rule;
+	size_t start;   /* start of the secret */
+	size_t len;     /* length of the secret */
+	size_t line;    /* 1-based line of start */
+	size_t column;  /* 1-based column of start, in Unicode code points */
+	size_t end_column; /* column just past the secret */
+	bool suppressed; /* the line carries "keyleak:allow" */
+} kl_match;
+
+typedef struct kl_matches {
+	kl_match *items;
+	size_t len;
+	size_t cap;
+} kl_matches;
+
+void kl_matches_free(kl_matches *m);
+
+/* Per-thread scanning state (PCRE2 match data). Not shared. */
+typedef struct kl_scanner kl_scanner;
+
+kl_scanner *kl_scanner_new(const kl_ruleset *rs);
+void kl_scanner_free(kl_scanner *sc);
+
+/* Extra allow-list applied by the scanner (from config). Borrowed. */
+typedef struct kl_allowlist {
+	const kl_strlist *stopwords;  /* case-insensitive words in a secret */
+	void *const *regexes;         /* compiled pcre2_code_8 * over the secret */
+	size_t n_regexes;
+} kl_allowlist;
+
+void kl_scanner_set_allowlist(kl_scanner *sc, const kl_allowlist *allow);
+
+/*
+ * Scan a buffer: append matches (sorted by offset) to out. Placeholders,
+ * failed structure checks and allow-listed values are dropped; matches on a
+ * "keyleak:allow" line are kept with suppressed = true. Returns the number
+ * of rules that hit their PCRE2 match limit (the scan goes on); their ids
+ * are appended to limit_hit if non-NULL.
+ */
+int kl_scan_buffer(kl_scanner *sc, const char *data, size_t len,
+		   kl_matches *out, kl_strlist *limit_hit);
+
+/* Common placeholder test used by every pattern rule (exposed for tests). */
+bool kl_is_placeholder(const kl_rule *rule, const char *secret, size_t len);
+double kl_shannon_entropy(const char *s, size_t len);
+
+/* Content classification (binary: NUL in first 8 KiB; LFS pointer). */
+bool kl_content_is_binary(const char *data, size_t len);
+bool kl_content_is_lfs_pointer(const char *data, size_t len);
+/*
+ * If data is UTF-16 (BOM, or a regular NUL pattern), write its UTF-8
+ * transcoding to out and return true.
+ */
+bool kl_content_utf16_to_utf8(const char *data, size_t len, kl_buf *out);
+
+/* -------------------------------------------------------------- findings */
+
+/* Where a finding came from in history; all NULL/0 for work-tree scans. */
+typedef struct kl_provenance {
+	char *commit;        /* full hex id of the introducing commit */
+	char *author_name;
+	char *author_email;
+	int64_t author_time; /* seconds since epoch */
+	int author_tz;       /* offset in minutes */
+	char *summary;       /* first line of the commit message */
+	char *removed_in;    /* commit that removed it from HEAD's line, or NULL */
+	bool in_head;        /* still present at HEAD */
+	kl_strlist commits;  /* every commit where it was seen, oldest first */
+} kl_provenance;
+
+typedef struct kl_finding {
+	const kl_rule *rule;
+	char *path;          /* relative to the scanned root, exact bytes */
+	size_t line;
+	size_t column;
+	size_t end_column;
+	char *secret;        /* full secret: never printed unless show_secrets */
+	char *redacted;      /* e.g. "sk-proj-Ab…9xQz" */
+	char *fingerprint;   /* hex sha256 over rule id, path and secret */
+	char *message;       /* one-line description (policy rules set it) */
+	char *blob;          /* blob id in history scans, or NULL */
+	size_t count;        /* times seen (blobs/occurrences), >= 1 */
+	kl_provenance prov;
+	bool has_prov;
+} kl_finding;
+
+typedef struct kl_findings {
+	kl_finding *items;
+	size_t len;
+	size_t cap;
+} kl_findings;
+
+/* Append a finding built from a match; copies path and the secret. */
+kl_finding *kl_findings_add_match(kl_findings *fs, const char *path,
+				  const char *data, const kl_match *m);
+/* Append a policy finding (no secret). */
+kl_finding *kl_findings_add_policy(kl_findings *fs, const kl_rule *rule,
+				   const char *path, const char *message);
+/* Sort by path, line, column, rule id: makes output deterministic. */
+void kl_findings_sort(kl_findings *fs);
+void kl_findings_free(kl_findings *fs);
+void kl_finding_clear(kl_finding *f);
+void kl_provenance_clear(kl_provenance *p);
+
+char *kl_redact(const char *secret, size_t len);
+char *kl_fingerprint(const char *rule_id, const char *path,
+		     const char *secret, size_t len);
+
+/* ---------------------------------------------------------------- report */
+
+/* Counters every scan keeps, so nothing is dropped silently. */
+typedef struct kl_summary {
+	uint64_t files_scanned;   /* files or blobs scanned */
+	uint64_t bytes_scanned;
+	uint64_t skipped_binary;
+	uint64_t skipped_too_large;
+	uint64_t skipped_lfs;
+	uint64_t skipped_other;   /* submodules, special files */
+	uint64_t unreadable;
+	uint64_t suppressed;      /* findings silenced by keyleak:allow */
+	uint64_t baselined;       /* findings silenced by --baseline */
+	uint64_t commits_scanned;
+	uint64_t limit_hits;      /* rule x file pairs that hit a regex limit */
+} kl_summary;
+
+/* A notice for the report: skips (with --verbose), errors, warnings. */
+typedef enum kl_notice_kind {
+	KL_NOTICE_SKIPPED,
+	KL_NOTICE_WARNING,
+	KL_NOTICE_ERROR
+} kl_notice_kind;
+
+typedef struct kl_notice {
+	kl_notice_kind kind;
+	char *path;    /* file or object concerned, or NULL */
+	char *message;
+} kl_notice;
+
+typedef struct kl_report {
+	const char *command;     /* "scan", "staged", "history", "audit" */
+	const char *target;      /* path as given by the user */
+	const kl_ruleset *rules;
+	kl_findings findings;
+	kl_summary summary;
+	kl_notice *notices;
+	size_t n_notices;
+	size_t cap_notices;
+	bool incomplete;         /* some data could not be read */
+	char *config_path;       /* config file that applied, or NULL */
+	bool repo_config_ignored; /* --no-repo-config was given */
+	char *baseline_path;
+	bool shallow;            /* history beyond a shallow boundary unseen */
+} kl_report;
+
+void kl_report_init(kl_report *r, const char *command, const char *target,
+		    const kl_ruleset *rules);
+void kl_report_notice(kl_report *r, kl_notice_kind kind, const char *path,
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void kl_report_free(kl_report *r);
+
+typedef enum kl_format {
+	KL_FORMAT_TEXT,
+	KL_FORMAT_JSON,
+	KL_FORMAT_SARIF
+} kl_format;
+
+typedef struct kl_report_opts {
+	kl_format format;
+	bool show_secrets;
+	bool color;
+	bool verbose; /* text: list every skipped file */
+} kl_report_opts;
+
+/* Format the report into out (a buffer, so --output can write atomically). */
+void kl_report_render(const kl_report *r, const kl_report_opts *o, kl_buf *out);
+void kl_report_text(const kl_report *r, const kl_report_opts *o, kl_buf *out);
+void kl_report_json(const kl_report *r, const kl_report_opts *o, kl_buf *out);
+void kl_report_sarif(const kl_report *r, const kl_report_opts *o, kl_buf *out);
+
+/* Write data to path atomically (temp file + rename). */
+int kl_write_file_atomic(const char *path, const char *data, size_t len,
+			 kl_error *err);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * Internal interfaces shared between keyleak's modules but not part of the
+ * public header: scan options, the sources (work tree, index, history) and
+ * the one function every source uses to turn content into findings.
+ */
+#ifndef KL_INTERNAL_H
+#define KL_INTERNAL_H
+
+#include "keyleak.h"
+
+#define KL_DEFAULT_MAX_FILE_SIZE ((size_t)32 * 1024 * 1024)
+
+/* What a source needs to know to scan; built once by the CLI. */
+typedef struct kl_scan_opts {
+	const kl_ruleset *rules;
+	size_t max_file_size;  /* larger files/blobs are skipped and counted */
+	int threads;           /* worker threads (>= 1) */
+	bool verbose;          /* list every skipped file as a notice */
+	bool progress;         /* draw progress on stderr (a terminal) */
+	const kl_allowlist *allow;  /* from config; may be NULL */
+	const kl_strlist *skip_globs; /* paths to skip (fnmatch); may be NULL */
+	/* history */
+	bool all_refs;         /* --all */
+	const char *range;     /* "A..B" or "A...B", or NULL */
+	const kl_strlist *revs; /* explicit revisions, or NULL */
+} kl_scan_opts;
+
+/*
+ * Scan one file's or blob's content and add its findings to r: classifies
+ * (binary, LFS pointer, UTF-16, too large), scans, applies suppressions and
+ * updates r->summary. path is the display path. Not thread-safe on r:
+ * workers use their own kl_report and merge with kl_report_merge.
+ * Returns the number of findings added.
+ */
+size_t kl_scan_content(kl_scanner *sc, const kl_scan_opts *o, kl_report *r,
+		       const char *path, const char *data, size_t len);
+
+/* True if path matches one of o->skip_globs. */
+bool kl_path_skipped(const kl_scan_opts *o, const char *path);
+
+/* Move src's findings, notices and counters into dst; src is emptied. */
+void kl_report_merge(kl_report *dst, kl_report *src);
+
+/* Sources. Each fills r and returns 0, or -1 with err set when the scan
+ * could not be done at all. Partial failures are notices plus
+ * r->incomplete. */
+int kl_src_stdin(const kl_scan_opts *o, kl_report *r, kl_error *err);
+int kl_src_worktree(const char *path, const kl_scan_opts *o, kl_report *r,
+		    kl_error *err);
+int kl_src_staged(const char *path, const kl_scan_opts *o, kl_report *r,
+		  kl_error *err);
+int kl_src_history(const char *path, const kl_scan_opts *o, kl_report *r,
+		   kl_error *err);
+int kl_src_audit(const char *path, const kl_scan_opts *o, kl_report *r,
+		 kl_error *err);
+
+/* Policy checks (.env, .gitignore) over a repository's work tree/index. */
+int kl_policy_worktree(const char *path, const kl_scan_opts *o, kl_report *r,
+		       kl_error *err);
+
+/* Progress line on stderr: "label: done/total, MB/s, ETA". */
+typedef struct kl_progress kl_progress;
+kl_progress *kl_progress_new(const char *label, uint64_t total, bool enabled);
+void kl_progress_tick(kl_progress *p, uint64_t done, uint64_t bytes);
+void kl_progress_free(kl_progress *p); /* clears the line */
+
+/* Built-in rule files, generated at build time from rules/*.json. */
+typedef struct kl_embedded_file {
+	const char *name;
+	const char *data;
+	size_t len;
+} kl_embedded_file;
+
+extern const kl_embedded_file kl_embedded_rules[];
+extern const size_t kl_embedded_rules_count;
+
+#endif
