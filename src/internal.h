@@ -35,6 +35,31 @@ typedef struct kl_scan_opts {
 size_t kl_scan_content(kl_scanner *sc, const kl_scan_opts *o, kl_report *r,
 		       const char *path, const char *data, size_t len);
 
+/*
+ * The first half of kl_scan_content, for sources that filter matches
+ * themselves (staged and range scans keep only added lines): counts the
+ * content in r->summary and returns the bytes to scan, or NULL when the
+ * content is skipped (binary, LFS pointer, too large: counted, and a notice
+ * with --verbose). UTF-16 content is transcoded into tmp, which the caller
+ * frees; returned offsets and lines then refer to the transcoding.
+ */
+const char *kl_content_prepare(const kl_scan_opts *o, kl_report *r,
+			       const char *path, const char *data,
+			       size_t *len, kl_buf *tmp);
+
+/* Turn matches over prepared content into findings in r (suppressed ones
+ * are counted, not added). Returns the number of findings added. */
+size_t kl_add_matches(kl_report *r, const char *path, const char *data,
+		      const kl_matches *m);
+
+/*
+ * Run fn(ctx, worker, item) for item in [0, n) on `threads` threads; each
+ * worker (0 .. threads-1) takes items in order from a shared counter, so
+ * per-worker state can live in arrays indexed by worker.
+ */
+void kl_parallel_for(size_t n, int threads,
+		     void (*fn)(void *ctx, int worker, size_t item), void *ctx);
+
 /* True if path matches one of o->skip_globs. */
 bool kl_path_skipped(const kl_scan_opts *o, const char *path);
 
