@@ -1,0 +1,262 @@
+/*
+ * Owns the kl_report life cycle (notices, merging worker reports), the
+ * dispatch to a format, and writing a rendered report to a file atomically
+ * so --output never leaves a half-written report behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+void kl_report_init(kl_report *r, const char *command, const char *target,
+		    const kl_ruleset *rules)
+{
+	memset(r, 0, sizeof(*r));
+	r->command = command;
+	r->target = target;
+	r->rules = rules;
+}
+
+static void grow_notices(kl_report *r, size_t extra)
+{
+	size_t need = r->n_notices + extra;
+
+	if (need <= r->cap_notices)
+		return;
+	if (need < r->cap_notices * 2)
+		need = r->cap_notices * 2;
+	if (need < 16)
+		need = 16;
+	r->notices = kl_xrealloc(r->notices, need * sizeof(*r->notices));
+	r->cap_notices = need;
+}
+
+static char *vformat(const char *fmt, va_list ap)
+{
+	va_list cp;
+	char *s;
+	int n;
+
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return kl_xstrdup(fmt);
+	s = kl_xmalloc((size_t)n + 1);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	return s;
+}
+
+void kl_report_notice(kl_report *r, kl_notice_kind kind, const char *path,
+		      const char *fmt, ...)
+{
+	kl_notice *n;
+	va_list ap;
+
+	grow_notices(r, 1);
+	n = &r->notices[r->n_notices++];
+	n->kind = kind;
+	n->path = path ? kl_xstrdup(path) : NULL;
+	va_start(ap, fmt);
+	n->message = vformat(fmt, ap);
+	va_end(ap);
+}
+
+static void free_notices(kl_report *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_notices; i++) {
+		free(r->notices[i].path);
+		free(r->notices[i].message);
+	}
+	free(r->notices);
+	r->notices = NULL;
+	r->n_notices = r->cap_notices = 0;
+}
+
+void kl_report_free(kl_report *r)
+{
+	if (!r)
+		return;
+	kl_findings_free(&r->findings);
+	free_notices(r);
+	free(r->config_path);
+	free(r->baseline_path);
+	r->config_path = r->baseline_path = NULL;
+}
+
+static void move_findings(kl_findings *dst, kl_findings *src)
+{
+	size_t need = dst->len + src->len;
+
+	if (!src->len)
+		goto done;
+	if (need > dst->cap) {
+		dst->items = kl_xrealloc(dst->items, need * sizeof(*dst->items));
+		dst->cap = need;
+	}
+	memcpy(dst->items + dst->len, src->items,
+	       src->len * sizeof(*src->items));
+	dst->len = need;
+done:
+	free(src->items);
+	memset(src, 0, sizeof(*src));
+}
+
+static void add_summary(kl_summary *d, kl_summary *s)
+{
+	d->files_scanned += s->files_scanned;
+	d->bytes_scanned += s->bytes_scanned;
+	d->skipped_binary += s->skipped_binary;
+	d->skipped_too_large += s->skipped_too_large;
+	d->skipped_lfs += s->skipped_lfs;
+	d->skipped_other += s->skipped_other;
+	d->unreadable += s->unreadable;
+	d->suppressed += s->suppressed;
+	d->baselined += s->baselined;
+	d->commits_scanned += s->commits_scanned;
+	d->limit_hits += s->limit_hits;
+	memset(s, 0, sizeof(*s));
+}
+
+void kl_report_merge(kl_report *dst, kl_report *src)
+{
+	move_findings(&dst->findings, &src->findings);
+	if (src->n_notices) {
+		grow_notices(dst, src->n_notices);
+		memcpy(dst->notices + dst->n_notices, src->notices,
+		       src->n_notices * sizeof(*src->notices));
+		dst->n_notices += src->n_notices;
+	}
+	free(src->notices);
+	src->notices = NULL;
+	src->n_notices = src->cap_notices = 0;
+	add_summary(&dst->summary, &src->summary);
+	dst->incomplete |= src->incomplete;
+	dst->shallow |= src->shallow;
+	src->incomplete = src->shallow = false;
+}
+
+void kl_report_render(const kl_report *r, const kl_report_opts *o, kl_buf *out)
+{
+	switch (o->format) {
+	case KL_FORMAT_JSON:
+		kl_report_json(r, o, out);
+		return;
+	case KL_FORMAT_SARIF:
+		kl_report_sarif(r, o, out);
+		return;
+	case KL_FORMAT_TEXT:
+		break;
+	}
+	kl_report_text(r, o, out);
+}
+
+/* ------------------------------------------------------- atomic writes */
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return kl_xstrdup(".");
+	if (slash == path)
+		return kl_xstrdup("/");
+	return kl_xstrndup(path, (size_t)(slash - path));
+}
+
+/* The mode a new file would get, or the existing file's mode. */
+static mode_t target_mode(const char *path)
+{
+	struct stat st;
+	mode_t mask;
+
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+		return st.st_mode & 07777;
+	mask = umask(022);
+	umask(mask);
+	return 0666 & ~mask;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int check_dir(const char *path, const char *dir, kl_error *err)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0) {
+		kl_error_set(err, "cannot write %s: directory %s: %s", path,
+			     dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		kl_error_set(err, "cannot write %s: %s is not a directory",
+			     path, dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int fill_temp(int fd, const char *data, size_t len, mode_t mode)
+{
+	if (write_all(fd, data, len) != 0 || fchmod(fd, mode) != 0 ||
+	    fsync(fd) != 0)
+		return -1;
+	return 0;
+}
+
+int kl_write_file_atomic(const char *path, const char *data, size_t len,
+			 kl_error *err)
+{
+	char *dir = dir_of(path);
+	kl_buf tmp = KL_BUF_INIT;
+	mode_t mode = target_mode(path);
+	int fd, saved, rc = -1;
+
+	if (check_dir(path, dir, err) != 0)
+		goto out;
+	kl_buf_printf(&tmp, "%s/.keyleak-tmp-XXXXXX", dir);
+	fd = mkstemp(tmp.data);
+	if (fd < 0) {
+		kl_error_set(err, "cannot write %s: creating a temporary file "
+			     "in %s: %s", path, dir, strerror(errno));
+		goto out;
+	}
+	if (fill_temp(fd, data, len, mode) != 0) {
+		saved = errno;
+		close(fd);
+		unlink(tmp.data);
+		kl_error_set(err, "cannot write %s: %s", path, strerror(saved));
+		goto out;
+	}
+	if (close(fd) != 0 || rename(tmp.data, path) != 0) {
+		saved = errno;
+		unlink(tmp.data);
+		kl_error_set(err, "cannot write %s: %s", path, strerror(saved));
+		goto out;
+	}
+	rc = 0;
+out:
+	kl_buf_free(&tmp);
+	free(dir);
+	return rc;
+}
