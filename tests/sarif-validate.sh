@@ -96,7 +96,7 @@ if (problems) {
 }
 EOF
 if [ "$ok" -ne 0 ]; then
-	grep -E ': (error|warning) ' "$tmp/console" || true
+	grep -aE ': (error|warning) ' "$tmp/console" || true
 	cat "$tmp/verdict"
 	exit 1
 fi
