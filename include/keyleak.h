@@ -47,6 +47,7 @@ void kl_buf_puts(kl_buf *b, const char *s);
 void kl_buf_addch(kl_buf *b, char c);
 void kl_buf_printf(kl_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+void kl_buf_vprintf(kl_buf *b, const char *fmt, va_list ap);
 void kl_buf_reset(kl_buf *b);
 char *kl_buf_detach(kl_buf *b); /* caller frees; b is left empty */
 void kl_buf_free(kl_buf *b);
@@ -86,7 +87,7 @@ typedef enum kl_rule_kind {
 } kl_rule_kind;
 
 /*
- * One rule as loaded from rules/*.json. Fields mirror the JSON keys
+ * One rule as loaded from rules/ JSON files. Fields mirror the JSON keys
  * (documented in README.md). Immutable once the ruleset is compiled, and
  * shared read-only by all threads.
  */
@@ -259,7 +260,8 @@ void kl_findings_free(kl_findings *fs);
 void kl_finding_clear(kl_finding *f);
 void kl_provenance_clear(kl_provenance *p);
 
-char *kl_redact(const char *secret, size_t len);
+/* Redact a secret whose first prefix_len bytes are its fixed prefix. */
+char *kl_redact(const char *secret, size_t len, size_t prefix_len);
 char *kl_fingerprint(const char *rule_id, const char *path,
 		     const char *secret, size_t len);
 

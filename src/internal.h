@@ -89,7 +89,7 @@ kl_progress *kl_progress_new(const char *label, uint64_t total, bool enabled);
 void kl_progress_tick(kl_progress *p, uint64_t done, uint64_t bytes);
 void kl_progress_free(kl_progress *p); /* clears the line */
 
-/* Built-in rule files, generated at build time from rules/*.json. */
+/* Built-in rule files, generated at build time from rules/ JSON files. */
 typedef struct kl_embedded_file {
 	const char *name;
 	const char *data;

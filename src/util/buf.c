@@ -91,7 +91,7 @@ void kl_buf_addch(kl_buf *b, char c)
 	kl_buf_add(b, &c, 1);
 }
 
-static void buf_vprintf(kl_buf *b, const char *fmt, va_list ap)
+void kl_buf_vprintf(kl_buf *b, const char *fmt, va_list ap)
 {
 	va_list cp;
 	int n;
@@ -111,7 +111,7 @@ void kl_buf_printf(kl_buf *b, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	buf_vprintf(b, fmt, ap);
+	kl_buf_vprintf(b, fmt, ap);
 	va_end(ap);
 }
 
@@ -163,7 +163,7 @@ void kl_error_set(kl_error *err, const char *fmt, ...)
 	if (!err)
 		return;
 	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
+	kl_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
 	free(err->message);
 	err->message = kl_buf_detach(&b);

@@ -1,0 +1,181 @@
+/*
+ * The scanning commands (scan, staged, history, audit) and `rules`: load
+ * rules, run the source, print notices on stderr, write the report, and
+ * turn the result into an exit status.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+kl_ruleset *cli_load_rules(const cli_opts *o)
+{
+	kl_ruleset *rs = kl_ruleset_new();
+	kl_error err = { 0 };
+	size_t i;
+	int rc = 0;
+
+	if (o->only_rules.len == 0)
+		rc = kl_ruleset_add_builtin(rs, &err);
+	for (i = 0; rc == 0 && i < o->only_rules.len; i++)
+		rc = kl_ruleset_add_path(rs, o->only_rules.items[i], &err);
+	for (i = 0; rc == 0 && i < o->rules_paths.len; i++)
+		rc = kl_ruleset_add_path(rs, o->rules_paths.items[i], &err);
+	if (rc == 0)
+		rc = kl_ruleset_compile(rs, &err);
+	if (rc != 0) {
+		fprintf(stderr, "keyleak: %s\n", err.message);
+		kl_error_clear(&err);
+		kl_ruleset_free(rs);
+		return NULL;
+	}
+	return rs;
+}
+
+static int run_source(const cli_opts *o, const kl_scan_opts *so,
+		      kl_report *r, kl_error *err)
+{
+	const char *cmd = o->command;
+
+	if (strcmp(cmd, "scan") == 0)
+		return strcmp(o->path, "-") == 0 ? kl_src_stdin(so, r, err)
+						 : kl_src_worktree(o->path, so, r, err);
+	if (strcmp(cmd, "staged") == 0)
+		return kl_src_staged(o->path, so, r, err);
+	if (strcmp(cmd, "history") == 0)
+		return kl_src_history(o->path, so, r, err);
+	return kl_src_audit(o->path, so, r, err);
+}
+
+/* Errors always reach stderr; warnings unless --quiet. The text report
+ * repeats them, so skip that when both go to the same terminal. */
+static void print_notices(const cli_opts *o, const kl_report *r)
+{
+	bool same_tty = o->format == KL_FORMAT_TEXT && !o->output &&
+			isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
+	size_t i;
+
+	if (same_tty)
+		return;
+	for (i = 0; i < r->n_notices; i++) {
+		const kl_notice *n = &r->notices[i];
+
+		if (n->kind == KL_NOTICE_SKIPPED && !o->verbose)
+			continue;
+		if (n->kind == KL_NOTICE_WARNING && o->quiet)
+			continue;
+		fprintf(stderr, "keyleak: %s%s%s%s\n",
+			n->kind == KL_NOTICE_ERROR ? "error: " :
+			n->kind == KL_NOTICE_WARNING ? "warning: " : "skipped: ",
+			n->path ? n->path : "", n->path ? ": " : "",
+			n->message);
+	}
+}
+
+static int write_report(const cli_opts *o, const kl_report *r)
+{
+	kl_report_opts ro = { o->format, o->show_secrets,
+			      o->color && !o->output, o->verbose };
+	kl_buf out = KL_BUF_INIT;
+	kl_error err = { 0 };
+	int rc = 0;
+
+	kl_report_render(r, &ro, &out);
+	if (o->output) {
+		rc = kl_write_file_atomic(o->output, out.data, out.len, &err);
+		if (rc) {
+			fprintf(stderr, "keyleak: %s\n", err.message);
+			kl_error_clear(&err);
+		}
+	} else if (fwrite(out.data, 1, out.len, stdout) != out.len ||
+		   fflush(stdout) != 0) {
+		fprintf(stderr, "keyleak: cannot write the report to stdout\n");
+		rc = -1;
+	}
+	kl_buf_free(&out);
+	return rc;
+}
+
+static int exit_status(const cli_opts *o, const kl_report *r)
+{
+	if (r->incomplete && !o->allow_incomplete) {
+		fprintf(stderr, "keyleak: the scan is incomplete (see the errors "
+			"above); exiting with status 2\n");
+		return KL_EXIT_ERROR;
+	}
+	return r->findings.len ? o->exit_code : KL_EXIT_CLEAN;
+}
+
+int cmd_scan(cli_opts *o)
+{
+	kl_ruleset *rs = cli_load_rules(o);
+	kl_scan_opts so = { 0 };
+	kl_report r;
+	kl_error err = { 0 };
+	int rc;
+
+	if (!rs)
+		return KL_EXIT_ERROR;
+	so.rules = rs;
+	so.max_file_size = o->max_file_size;
+	so.threads = o->threads;
+	so.verbose = o->verbose;
+	so.progress = !o->quiet && isatty(STDERR_FILENO);
+	so.all_refs = o->all_refs;
+	so.range = o->range;
+	so.revs = &o->revs;
+	kl_report_init(&r, o->command, o->path, rs);
+	if (run_source(o, &so, &r, &err) != 0) {
+		fprintf(stderr, "keyleak: %s\n", err.message);
+		kl_error_clear(&err);
+		rc = KL_EXIT_ERROR;
+	} else {
+		print_notices(o, &r);
+		rc = write_report(o, &r) != 0 ? KL_EXIT_ERROR : exit_status(o, &r);
+	}
+	kl_report_free(&r);
+	kl_ruleset_free(rs);
+	return rc;
+}
+
+static void list_rules(const kl_ruleset *rs)
+{
+	size_t i, j;
+
+	for (i = 0; i < kl_ruleset_count(rs); i++) {
+		const kl_rule *r = kl_ruleset_get(rs, i);
+
+		printf("%-34s %-8s %-12s %s", r->id, kl_severity_name(r->severity),
+		       r->provider, r->name);
+		if (r->checks.len) {
+			printf("  [");
+			for (j = 0; j < r->checks.len; j++)
+				printf("%s%s", j ? ", " : "", r->checks.items[j]);
+			printf("]");
+		}
+		printf("\n");
+	}
+}
+
+int cmd_rules(cli_opts *o)
+{
+	kl_ruleset *rs;
+	int failures;
+
+	/* `rules --check PATH` checks that file or directory alone. */
+	if (strcmp(o->path, ".") != 0)
+		kl_strlist_push(&o->only_rules, o->path);
+	rs = cli_load_rules(o);
+	if (!rs)
+		return KL_EXIT_ERROR;
+	if (!o->check) {
+		list_rules(rs);
+		kl_ruleset_free(rs);
+		return KL_EXIT_CLEAN;
+	}
+	failures = kl_ruleset_check(rs, o->seed, stdout);
+	printf("# %zu rules checked, %d failures\n", kl_ruleset_count(rs),
+	       failures);
+	kl_ruleset_free(rs);
+	return failures ? KL_EXIT_FINDINGS : KL_EXIT_CLEAN;
+}

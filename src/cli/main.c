@@ -1,0 +1,263 @@
+/*
+ * keyleak's entry point: parses arguments and dispatches to a command.
+ * Exit status: 0 clean, 1 findings, 2 error or incomplete scan.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <git2.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+void cli_usage(FILE *out)
+{
+	fputs(
+"usage: keyleak <command> [options] [PATH]\n"
+"\n"
+"Finds API keys of AI providers (OpenAI, Anthropic, Google, Groq, Hugging\n"
+"Face, ...) in git repositories, before and after they leave the machine.\n"
+"\n"
+"commands:\n"
+"  scan [PATH|-]        scan the work tree (what git would see) or stdin\n"
+"  staged [PATH]        scan what `git commit` would record (pre-commit)\n"
+"  history [PATH] [REV...]  scan commits (HEAD by default)\n"
+"      --all              every ref: branches, tags, remotes, stash\n"
+"      --range A..B       only what the commits A..B (or A...B) add\n"
+"  audit [PATH]         all refs, unreachable objects and the work tree\n"
+"  rules [--check] [PATH]  list the active rules; --check verifies each\n"
+"                       against its own examples\n"
+"  install-hook [PATH] [--force] [--chain]  install the pre-commit hook\n"
+"  version              print the version\n"
+"\n"
+"options:\n"
+"  -f, --format FMT     text (default), json or sarif\n"
+"  -o, --output FILE    write the report to FILE (atomically)\n"
+"      --show-secrets   print secrets in full (default: redacted)\n"
+"      --exit-code N    exit status when findings remain (default 1)\n"
+"      --rules PATH     add rule files (a .json file or a directory)\n"
+"      --only-rules PATH  use only these rule files, not the built-in set\n"
+"      --config FILE    use FILE as configuration (default: .keyleak.json\n"
+"                       at the repository root)\n"
+"      --no-repo-config ignore the repository's own .keyleak.json\n"
+"      --baseline FILE  report only findings not in FILE (a JSON report)\n"
+"      --max-file-size N  skip files larger than N bytes (K, M, G\n"
+"                       suffixes; default 32M)\n"
+"  -j, --threads N      worker threads (default: number of cores)\n"
+"      --allow-incomplete  exit 0/1 even if some data could not be read\n"
+"      --no-color       no colour (also when NO_COLOR is set)\n"
+"  -q, --quiet          no progress, warnings only in the report\n"
+"  -v, --verbose        list every skipped file\n"
+"  -h, --help           this help\n"
+"\n"
+"exit status: 0 no findings, 1 findings, 2 error or incomplete scan.\n"
+"Secrets are never printed in full unless --show-secrets is given.\n",
+	      out);
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	default: break;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+enum {
+	OPT_SHOW_SECRETS = 256, OPT_EXIT_CODE, OPT_RULES, OPT_ONLY_RULES,
+	OPT_MAX_SIZE, OPT_ALL, OPT_RANGE, OPT_ALLOW_INCOMPLETE, OPT_NO_COLOR,
+	OPT_CHECK, OPT_SEED, OPT_CONFIG, OPT_NO_REPO_CONFIG, OPT_BASELINE
+};
+
+static const struct option long_opts[] = {
+	{ "format", required_argument, NULL, 'f' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "threads", required_argument, NULL, 'j' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "show-secrets", no_argument, NULL, OPT_SHOW_SECRETS },
+	{ "exit-code", required_argument, NULL, OPT_EXIT_CODE },
+	{ "rules", required_argument, NULL, OPT_RULES },
+	{ "only-rules", required_argument, NULL, OPT_ONLY_RULES },
+	{ "max-file-size", required_argument, NULL, OPT_MAX_SIZE },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "range", required_argument, NULL, OPT_RANGE },
+	{ "allow-incomplete", no_argument, NULL, OPT_ALLOW_INCOMPLETE },
+	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "no-repo-config", no_argument, NULL, OPT_NO_REPO_CONFIG },
+	{ "baseline", required_argument, NULL, OPT_BASELINE },
+	{ NULL, 0, NULL, 0 }
+};
+
+static int bad_value(const char *opt, const char *value, const char *want)
+{
+	fprintf(stderr, "keyleak: invalid value '%s' for %s: %s\n", value, opt,
+		want);
+	return -1;
+}
+
+static int parse_format(const char *s, kl_format *out)
+{
+	if (strcmp(s, "text") == 0)
+		*out = KL_FORMAT_TEXT;
+	else if (strcmp(s, "json") == 0)
+		*out = KL_FORMAT_JSON;
+	else if (strcmp(s, "sarif") == 0)
+		*out = KL_FORMAT_SARIF;
+	else
+		return bad_value("--format", s, "expected text, json or sarif");
+	return 0;
+}
+
+static int parse_option(int c, const char *arg, cli_opts *o)
+{
+	switch (c) {
+	case 'f': return parse_format(arg, &o->format);
+	case 'o': o->output = arg; return 0;
+	case 'j':
+		if (parse_int(arg, 1, 256, &o->threads))
+			return bad_value("--threads", arg, "expected 1 to 256");
+		return 0;
+	case 'q': o->quiet = true; return 0;
+	case 'v': o->verbose = true; return 0;
+	case OPT_SHOW_SECRETS: o->show_secrets = true; return 0;
+	case OPT_EXIT_CODE:
+		if (parse_int(arg, 0, 255, &o->exit_code))
+			return bad_value("--exit-code", arg, "expected 0 to 255");
+		return 0;
+	case OPT_RULES: kl_strlist_push(&o->rules_paths, arg); return 0;
+	case OPT_ONLY_RULES: kl_strlist_push(&o->only_rules, arg); return 0;
+	case OPT_MAX_SIZE:
+		if (parse_size(arg, &o->max_file_size))
+			return bad_value("--max-file-size", arg,
+					 "expected a size such as 1048576 or 32M");
+		return 0;
+	case OPT_ALL: o->all_refs = true; return 0;
+	case OPT_RANGE: o->range = arg; return 0;
+	case OPT_ALLOW_INCOMPLETE: o->allow_incomplete = true; return 0;
+	case OPT_NO_COLOR: o->color = false; return 0;
+	case OPT_CHECK: o->check = true; return 0;
+	case OPT_SEED:
+		o->seed = strtoull(arg, NULL, 10);
+		return 0;
+	case OPT_CONFIG: o->config = arg; return 0;
+	case OPT_NO_REPO_CONFIG: o->no_repo_config = true; return 0;
+	case OPT_BASELINE: o->baseline = arg; return 0;
+	default:
+		return -1;
+	}
+}
+
+int cli_parse(int argc, char **argv, cli_opts *o)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int c, i;
+
+	memset(o, 0, sizeof(*o));
+	o->command = argv[0];
+	o->exit_code = KL_EXIT_FINDINGS;
+	o->threads = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
+	o->max_file_size = KL_DEFAULT_MAX_FILE_SIZE;
+	o->color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+	o->seed = 1;
+	optind = 1;
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, "f:o:j:qvh", long_opts, NULL)) != -1) {
+		if (c == 'h') {
+			cli_usage(stdout);
+			exit(KL_EXIT_CLEAN);
+		}
+		if (c == '?' || parse_option(c, optarg, o) != 0) {
+			fprintf(stderr, "Try 'keyleak --help'.\n");
+			return -1;
+		}
+	}
+	for (i = optind; i < argc; i++) {
+		if (!o->path)
+			o->path = argv[i];
+		else
+			kl_strlist_push(&o->revs, argv[i]);
+	}
+	if (!o->path)
+		o->path = ".";
+	return 0;
+}
+
+void cli_opts_free(cli_opts *o)
+{
+	kl_strlist_free(&o->revs);
+	kl_strlist_free(&o->rules_paths);
+	kl_strlist_free(&o->only_rules);
+}
+
+static bool is_scan_command(const char *cmd)
+{
+	return strcmp(cmd, "scan") == 0 || strcmp(cmd, "staged") == 0 ||
+	       strcmp(cmd, "history") == 0 || strcmp(cmd, "audit") == 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+	cli_opts o;
+	int rc;
+
+	if (!cmd || strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 ||
+	    strcmp(cmd, "help") == 0) {
+		cli_usage(cmd ? stdout : stderr);
+		return cmd ? KL_EXIT_CLEAN : KL_EXIT_ERROR;
+	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("keyleak %s\n", KL_VERSION);
+		return KL_EXIT_CLEAN;
+	}
+	git_libgit2_init();
+	if (strcmp(cmd, "install-hook") == 0) {
+		rc = kl_cmd_install_hook(argc - 1, argv + 1);
+	} else if (!is_scan_command(cmd) && strcmp(cmd, "rules") != 0) {
+		fprintf(stderr, "keyleak: unknown command '%s'\n"
+			"Try 'keyleak --help'.\n", cmd);
+		rc = KL_EXIT_ERROR;
+	} else if (cli_parse(argc - 1, argv + 1, &o) != 0) {
+		rc = KL_EXIT_ERROR;
+	} else {
+		rc = strcmp(cmd, "rules") == 0 ? cmd_rules(&o) : cmd_scan(&o);
+		cli_opts_free(&o);
+	}
+	git_libgit2_shutdown();
+	return rc;
+}

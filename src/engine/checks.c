@@ -1,0 +1,124 @@
+/*
+ * Owns the precision checks common to every key rule: a candidate that
+ * looks like documentation (placeholder words, ellipses, angle brackets,
+ * runs of one character, counting sequences, low entropy) is not a key.
+ * One mechanism for all rules; rules add their own stopwords.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <string.h>
+
+#include "engine/checks.h"
+
+/*
+ * Words that setup guides put inside placeholder keys. Matched in lower,
+ * UPPER and Capitalized form only: a random key body contains one of these
+ * by chance far less often than in any case mix.
+ */
+static const char *const placeholder_words[] = {
+	"example", "sample", "dummy", "test", "placeholder", "your", "fake",
+	"redacted", "changeme", "xxxx", "here", "insert", "replace", "secret",
+	"mykey", "apikey", "token", NULL
+};
+
+/* Characters no real key contains but templates do. */
+static const char *const placeholder_marks[] = {
+	"...", "\xE2\x80\xA6" /* … */, "<", ">", "{", "}", "${", "%s", NULL
+};
+
+#define MAX_RUN 5       /* a longer run of one character is a filler */
+#define MAX_SEQUENCE 5  /* abcdef, 123456: a longer run is typed, not random */
+#define MIN_ENTROPY_PLACEHOLDER 2.5
+
+double kl_shannon_entropy(const char *s, size_t len)
+{
+	size_t counts[256] = { 0 }, i;
+	double h = 0;
+
+	if (!len)
+		return 0;
+	for (i = 0; i < len; i++)
+		counts[(unsigned char)s[i]]++;
+	for (i = 0; i < 256; i++) {
+		if (counts[i]) {
+			double p = (double)counts[i] / (double)len;
+
+			h -= p * log2(p);
+		}
+	}
+	return h;
+}
+
+static bool has_word_forms(const char *s, size_t len, const char *word)
+{
+	char forms[3][32];
+	size_t n = strlen(word), i;
+	int f;
+
+	if (n >= sizeof(forms[0]))
+		return false;
+	for (i = 0; i <= n; i++) {
+		forms[0][i] = word[i];
+		forms[1][i] = (char)toupper((unsigned char)word[i]);
+		forms[2][i] = word[i];
+	}
+	forms[2][0] = forms[1][0];
+	for (f = 0; f < 3; f++)
+		if (memmem(s, len, forms[f], n))
+			return true;
+	return false;
+}
+
+static bool has_long_run(const char *s, size_t len)
+{
+	size_t i, run = 1, seq = 1;
+
+	for (i = 1; i < len; i++) {
+		run = s[i] == s[i - 1] ? run + 1 : 1;
+		seq = isalnum((unsigned char)s[i]) &&
+		      s[i] == s[i - 1] + 1 ? seq + 1 : 1;
+		if (run > MAX_RUN || seq > MAX_SEQUENCE)
+			return true;
+	}
+	return false;
+}
+
+bool kl_contains_word_ci(const char *s, size_t len, const kl_strlist *words)
+{
+	size_t i, j, k;
+
+	for (k = 0; k < words->len; k++) {
+		const char *w = words->items[k];
+		size_t n = strlen(w);
+
+		if (!n || n > len)
+			continue;
+		for (i = 0; i + n <= len; i++) {
+			for (j = 0; j < n; j++)
+				if (tolower((unsigned char)s[i + j]) !=
+				    tolower((unsigned char)w[j]))
+					break;
+			if (j == n)
+				return true;
+		}
+	}
+	return false;
+}
+
+bool kl_is_placeholder(const kl_rule *rule, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; placeholder_marks[i]; i++)
+		if (memmem(s, len, placeholder_marks[i],
+			   strlen(placeholder_marks[i])))
+			return true;
+	for (i = 0; placeholder_words[i]; i++)
+		if (has_word_forms(s, len, placeholder_words[i]))
+			return true;
+	if (rule && kl_contains_word_ci(s, len, &rule->stopwords))
+		return true;
+	if (has_long_run(s, len))
+		return true;
+	return len >= 16 && kl_shannon_entropy(s, len) < MIN_ENTROPY_PLACEHOLDER;
+}

@@ -1,0 +1,228 @@
+/*
+ * Owns matching: runs each rule's compiled regex, anchored, at the keyword
+ * hits the prefilter found, then applies the checks that make a match a
+ * finding (placeholder, marker, entropy, allow-list) and locates it (line,
+ * column, inline suppression). One kl_scanner per thread.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/checks.h"
+#include "rules/rules_int.h"
+
+/* How far past a keyword a match may reach; keys are far shorter. */
+#define MATCH_WINDOW 4096
+/* Bounds for catastrophic backtracking in user regexes. */
+#define MATCH_LIMIT 1000000
+#define DEPTH_LIMIT 10000
+
+struct kl_scanner {
+	const kl_ruleset *rs;
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+	kl_hits hits;
+	const kl_allowlist *allow;
+};
+
+kl_scanner *kl_scanner_new(const kl_ruleset *rs)
+{
+	kl_scanner *sc = kl_xcalloc(1, sizeof(*sc));
+
+	sc->rs = rs;
+	/* 100 pairs covers any sane number of capture groups. */
+	sc->md = pcre2_match_data_create(100, NULL);
+	sc->mctx = pcre2_match_context_create(NULL);
+	if (!sc->md || !sc->mctx) {
+		fprintf(stderr, "keyleak: out of memory creating PCRE2 state\n");
+		abort();
+	}
+	pcre2_set_match_limit(sc->mctx, MATCH_LIMIT);
+	pcre2_set_depth_limit(sc->mctx, DEPTH_LIMIT);
+	return sc;
+}
+
+void kl_scanner_free(kl_scanner *sc)
+{
+	if (!sc)
+		return;
+	pcre2_match_data_free(sc->md);
+	pcre2_match_context_free(sc->mctx);
+	free(sc->hits.items);
+	free(sc);
+}
+
+void kl_scanner_set_allowlist(kl_scanner *sc, const kl_allowlist *allow)
+{
+	sc->allow = allow;
+}
+
+void kl_matches_free(kl_matches *m)
+{
+	free(m->items);
+	m->items = NULL;
+	m->len = m->cap = 0;
+}
+
+static void push_match(kl_matches *out, const kl_match *m)
+{
+	if (out->len == out->cap) {
+		out->cap = out->cap ? out->cap * 2 : 16;
+		out->items = kl_xrealloc(out->items, out->cap * sizeof(kl_match));
+	}
+	out->items[out->len++] = *m;
+}
+
+static bool allowlisted(const kl_scanner *sc, const char *s, size_t len)
+{
+	size_t i;
+
+	if (!sc->allow)
+		return false;
+	if (sc->allow->stopwords &&
+	    kl_contains_word_ci(s, len, sc->allow->stopwords))
+		return true;
+	for (i = 0; i < sc->allow->n_regexes; i++) {
+		pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+		int rc = pcre2_match(sc->allow->regexes[i], (PCRE2_SPTR)s, len,
+				     0, 0, md, sc->mctx);
+
+		pcre2_match_data_free(md);
+		if (rc >= 0)
+			return true;
+	}
+	return false;
+}
+
+/* Does the secret pass every check of its rule? */
+static bool accept_secret(const kl_scanner *sc, const kl_rule *r,
+			  const char *s, size_t len)
+{
+	if (kl_is_placeholder(r, s, len))
+		return false;
+	if (r->marker && !memmem(s, len, r->marker, strlen(r->marker)))
+		return false;
+	if (r->min_entropy > 0 && kl_shannon_entropy(s, len) < r->min_entropy)
+		return false;
+	return !allowlisted(sc, s, len);
+}
+
+/*
+ * Try rule r anchored at pos. Returns 1 and fills m on an accepted match,
+ * 0 on none, -1 when the rule hit its match limit.
+ */
+static int try_rule(kl_scanner *sc, const kl_rule *r, const char *data,
+		    size_t len, size_t pos, kl_match *m)
+{
+	size_t end = len - pos > MATCH_WINDOW ? pos + MATCH_WINDOW : len;
+	PCRE2_SIZE *ov;
+	int rc;
+
+	rc = pcre2_match(r->code, (PCRE2_SPTR)data, end, pos, PCRE2_ANCHORED,
+			 sc->md, sc->mctx);
+	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+	    rc == PCRE2_ERROR_HEAPLIMIT)
+		return -1;
+	if (rc < 0 || rc <= r->secret_group)
+		return 0;
+	ov = pcre2_get_ovector_pointer(sc->md);
+	if (ov[2 * r->secret_group] == PCRE2_UNSET ||
+	    ov[2 * r->secret_group + 1] <= ov[2 * r->secret_group])
+		return 0;
+	memset(m, 0, sizeof(*m));
+	m->rule = r;
+	m->start = ov[2 * r->secret_group];
+	m->len = ov[2 * r->secret_group + 1] - m->start;
+	return accept_secret(sc, r, data + m->start, m->len) ? 1 : 0;
+}
+
+static bool already_found(const kl_matches *out, size_t from, const kl_match *m)
+{
+	size_t i;
+
+	for (i = from; i < out->len; i++)
+		if (out->items[i].rule == m->rule &&
+		    out->items[i].start == m->start)
+			return true;
+	return false;
+}
+
+static void note_limit(kl_strlist *limit_hit, const kl_rule *r, int *count)
+{
+	size_t i;
+
+	if (limit_hit) {
+		for (i = 0; i < limit_hit->len; i++)
+			if (strcmp(limit_hit->items[i], r->id) == 0)
+				return;
+		kl_strlist_push(limit_hit, r->id);
+	}
+	(*count)++;
+}
+
+static int cmp_match(const void *a, const void *b)
+{
+	const kl_match *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return strcmp(x->rule->id, y->rule->id);
+}
+
+/* Fill line, column (code points) and suppression for sorted matches. */
+static void locate(const char *data, size_t len, kl_match *ms, size_t n)
+{
+	size_t i, pos = 0, line = 1, line_start = 0;
+
+	for (i = 0; i < n; i++) {
+		kl_match *m = &ms[i];
+		const char *nl;
+		size_t line_end, j;
+
+		while ((nl = memchr(data + pos, '\n', m->start - pos)) != NULL) {
+			pos = (size_t)(nl - data) + 1;
+			line++;
+			line_start = pos;
+		}
+		pos = m->start;
+		m->line = line;
+		m->column = 1;
+		for (j = line_start; j < m->start; j++)
+			m->column += ((unsigned char)data[j] & 0xC0) != 0x80;
+		m->end_column = m->column;
+		for (j = m->start; j < m->start + m->len; j++)
+			m->end_column += ((unsigned char)data[j] & 0xC0) != 0x80;
+		nl = memchr(data + m->start, '\n', len - m->start);
+		line_end = nl ? (size_t)(nl - data) : len;
+		m->suppressed = memmem(data + line_start, line_end - line_start,
+				       "keyleak:allow", 13) != NULL;
+	}
+}
+
+int kl_scan_buffer(kl_scanner *sc, const char *data, size_t len,
+		   kl_matches *out, kl_strlist *limit_hit)
+{
+	size_t i, j, first = out->len;
+	int limits = 0;
+	kl_match m;
+
+	sc->hits.len = 0;
+	kl_prefilter_scan(sc->rs->prefilter, data, len, &sc->hits);
+	for (i = 0; i < sc->hits.len; i++) {
+		const kl_hit *h = &sc->hits.items[i];
+
+		for (j = 0; j < h->n_rules; j++) {
+			const kl_rule *r = sc->rs->rules[h->rules[j]];
+			int rc = try_rule(sc, r, data, len, h->pos, &m);
+
+			if (rc < 0)
+				note_limit(limit_hit, r, &limits);
+			else if (rc > 0 && !already_found(out, first, &m))
+				push_match(out, &m);
+		}
+	}
+	qsort(out->items + first, out->len - first, sizeof(kl_match), cmp_match);
+	locate(data, len, out->items + first, out->len - first);
+	return limits;
+}

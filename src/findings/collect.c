@@ -1,0 +1,103 @@
+/*
+ * Owns the step every source shares: content in, findings out. Classifies
+ * the content (size, binary, LFS, UTF-16), counts it, runs the engine and
+ * records findings and suppressions, so no source can forget a count.
+ */
+#include <fnmatch.h>
+#include <string.h>
+
+#include "internal.h"
+
+static void skip(const kl_scan_opts *o, kl_report *r, const char *path,
+		 uint64_t *counter, const char *why)
+{
+	(*counter)++;
+	if (o->verbose)
+		kl_report_notice(r, KL_NOTICE_SKIPPED, path, "%s", why);
+}
+
+const char *kl_content_prepare(const kl_scan_opts *o, kl_report *r,
+			       const char *path, const char *data,
+			       size_t *len, kl_buf *tmp)
+{
+	if (*len > o->max_file_size) {
+		skip(o, r, path, &r->summary.skipped_too_large,
+		     "larger than --max-file-size");
+		return NULL;
+	}
+	if (kl_content_is_lfs_pointer(data, *len)) {
+		skip(o, r, path, &r->summary.skipped_lfs,
+		     "Git LFS pointer (content not in the repository)");
+		return NULL;
+	}
+	if (kl_content_utf16_to_utf8(data, *len, tmp)) {
+		data = tmp->data;
+		*len = tmp->len;
+	} else if (kl_content_is_binary(data, *len)) {
+		skip(o, r, path, &r->summary.skipped_binary, "binary");
+		return NULL;
+	}
+	r->summary.files_scanned++;
+	r->summary.bytes_scanned += *len;
+	return data;
+}
+
+size_t kl_add_matches(kl_report *r, const char *path, const char *data,
+		      const kl_matches *m)
+{
+	size_t i, added = 0;
+
+	for (i = 0; i < m->len; i++) {
+		if (m->items[i].suppressed) {
+			r->summary.suppressed++;
+			continue;
+		}
+		kl_findings_add_match(&r->findings, path, data, &m->items[i]);
+		added++;
+	}
+	return added;
+}
+
+size_t kl_scan_content(kl_scanner *sc, const kl_scan_opts *o, kl_report *r,
+		       const char *path, const char *data, size_t len)
+{
+	kl_buf tmp = KL_BUF_INIT;
+	kl_matches m = { 0 };
+	kl_strlist limits = { 0 };
+	const char *text = kl_content_prepare(o, r, path, data, &len, &tmp);
+	size_t added = 0, i;
+
+	if (text) {
+		kl_scan_buffer(sc, text, len, &m, &limits);
+		added = kl_add_matches(r, path, text, &m);
+		for (i = 0; i < limits.len; i++) {
+			r->summary.limit_hits++;
+			kl_report_notice(r, KL_NOTICE_WARNING, path,
+					 "rule %s hit its regex match limit; "
+					 "this file may hide matches of it",
+					 limits.items[i]);
+		}
+	}
+	kl_strlist_free(&limits);
+	kl_matches_free(&m);
+	kl_buf_free(&tmp);
+	return added;
+}
+
+bool kl_path_skipped(const kl_scan_opts *o, const char *path)
+{
+	size_t i;
+
+	if (!o->skip_globs)
+		return false;
+	for (i = 0; i < o->skip_globs->len; i++) {
+		const char *g = o->skip_globs->items[i];
+
+		if (fnmatch(g, path, 0) == 0)
+			return true;
+		/* a directory pattern: skip everything below. */
+		if (fnmatch(g, path, FNM_LEADING_DIR) == 0)
+			return true;
+	}
+	return false;
+}

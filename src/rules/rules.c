@@ -1,0 +1,568 @@
+/*
+ * Owns the ruleset: loading rule files (JSON, via cJSON) from the embedded
+ * set, a file or a directory, validating every field with messages that
+ * name the file and the rule, and compiling the regexes with PCRE2 JIT.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+#include "rules/rules_int.h"
+
+static const char *const known_fields[] = {
+	"id", "name", "description", "severity", "kind", "regex",
+	"secret_group", "keywords", "stopwords", "references", "tags",
+	"examples", "negative_examples", "min_entropy", "marker",
+	"remediation", NULL
+};
+
+kl_ruleset *kl_ruleset_new(void)
+{
+	return kl_xcalloc(1, sizeof(kl_ruleset));
+}
+
+static void rule_free(kl_rule *r)
+{
+	free(r->id);
+	free(r->name);
+	free(r->description);
+	free(r->remediation);
+	free(r->provider);
+	free(r->origin);
+	free(r->regex);
+	free(r->marker);
+	kl_strlist_free(&r->keywords);
+	kl_strlist_free(&r->stopwords);
+	kl_strlist_free(&r->references);
+	kl_strlist_free(&r->tags);
+	kl_strlist_free(&r->examples);
+	kl_strlist_free(&r->negative_examples);
+	kl_strlist_free(&r->checks);
+	pcre2_code_free(r->code);
+	free(r);
+}
+
+void kl_ruleset_free(kl_ruleset *rs)
+{
+	size_t i;
+
+	if (!rs)
+		return;
+	for (i = 0; i < rs->len; i++)
+		rule_free(rs->rules[i]);
+	free(rs->rules);
+	kl_prefilter_free(rs->prefilter);
+	free(rs);
+}
+
+size_t kl_ruleset_count(const kl_ruleset *rs)
+{
+	return rs->len;
+}
+
+const kl_rule *kl_ruleset_get(const kl_ruleset *rs, size_t i)
+{
+	return i < rs->len ? rs->rules[i] : NULL;
+}
+
+const kl_rule *kl_ruleset_find(const kl_ruleset *rs, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < rs->len; i++)
+		if (strcmp(rs->rules[i]->id, id) == 0)
+			return rs->rules[i];
+	return NULL;
+}
+
+int kl_ruleset_index(const kl_ruleset *rs, const kl_rule *rule)
+{
+	size_t i;
+
+	for (i = 0; i < rs->len; i++)
+		if (rs->rules[i] == rule)
+			return (int)i;
+	return -1;
+}
+
+int kl_ruleset_disable(kl_ruleset *rs, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < rs->len; i++) {
+		if (strcmp(rs->rules[i]->id, id) == 0) {
+			rule_free(rs->rules[i]);
+			memmove(rs->rules + i, rs->rules + i + 1,
+				(rs->len - i - 1) * sizeof(*rs->rules));
+			rs->len--;
+			rs->compiled = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* ------------------------------------------------------- field readers */
+
+/* Context for error messages while one rule is read. */
+typedef struct rule_reader {
+	const char *origin;
+	const char *id; /* NULL until known */
+	kl_error *err;
+} rule_reader;
+
+static int __attribute__((format(printf, 2, 3)))
+fail(rule_reader *rd, const char *fmt, ...)
+{
+	kl_buf b = KL_BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	kl_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (rd->id)
+		kl_error_set(rd->err, "%s: rule %s: %s", rd->origin, rd->id,
+			     b.data);
+	else
+		kl_error_set(rd->err, "%s: %s", rd->origin, b.data);
+	kl_buf_free(&b);
+	return -1;
+}
+
+static int read_string(rule_reader *rd, const cJSON *obj, const char *field,
+		       bool required, char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
+
+	if (!v) {
+		if (required)
+			return fail(rd, "missing field \"%s\"", field);
+		return 0;
+	}
+	if (!cJSON_IsString(v) || !v->valuestring)
+		return fail(rd, "field \"%s\" must be a string", field);
+	if (required && !*v->valuestring)
+		return fail(rd, "field \"%s\" must not be empty", field);
+	*out = kl_xstrdup(v->valuestring);
+	return 0;
+}
+
+static int read_strings(rule_reader *rd, const cJSON *obj, const char *field,
+			kl_strlist *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
+	const cJSON *item;
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsArray(v))
+		return fail(rd, "field \"%s\" must be an array of strings",
+			    field);
+	cJSON_ArrayForEach(item, v) {
+		if (!cJSON_IsString(item) || !item->valuestring)
+			return fail(rd, "field \"%s\" must hold only strings",
+				    field);
+		kl_strlist_push(out, item->valuestring);
+	}
+	return 0;
+}
+
+static int read_number(rule_reader *rd, const cJSON *obj, const char *field,
+		       double lo, double hi, double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi)
+		return fail(rd, "field \"%s\" must be a number in range", field);
+	*out = v->valuedouble;
+	return 0;
+}
+
+static int check_known_fields(rule_reader *rd, const cJSON *obj)
+{
+	const cJSON *item;
+	size_t i;
+
+	cJSON_ArrayForEach(item, obj) {
+		for (i = 0; known_fields[i]; i++)
+			if (strcmp(item->string, known_fields[i]) == 0)
+				break;
+		if (!known_fields[i])
+			return fail(rd, "unknown field \"%s\"", item->string);
+	}
+	return 0;
+}
+
+static bool valid_id(const char *id)
+{
+	const char *p;
+
+	if (!*id || *id == '-')
+		return false;
+	for (p = id; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		      *p == '-'))
+			return false;
+	return true;
+}
+
+static int read_severity(rule_reader *rd, const cJSON *obj, kl_rule *r)
+{
+	char *s = NULL;
+	int rc = read_string(rd, obj, "severity", true, &s);
+
+	if (rc)
+		return rc;
+	if (strcmp(s, "low") == 0)
+		r->severity = KL_SEV_LOW;
+	else if (strcmp(s, "medium") == 0)
+		r->severity = KL_SEV_MEDIUM;
+	else if (strcmp(s, "high") == 0)
+		r->severity = KL_SEV_HIGH;
+	else if (strcmp(s, "critical") == 0)
+		r->severity = KL_SEV_CRITICAL;
+	else
+		rc = fail(rd, "severity must be low, medium, high or critical");
+	free(s);
+	return rc;
+}
+
+static int read_kind(rule_reader *rd, const cJSON *obj, kl_rule *r)
+{
+	char *s = NULL;
+	int rc = read_string(rd, obj, "kind", false, &s);
+
+	r->kind = KL_RULE_PATTERN;
+	if (rc || !s)
+		return rc;
+	if (strcmp(s, "policy") == 0)
+		r->kind = KL_RULE_POLICY;
+	else if (strcmp(s, "pattern") != 0)
+		rc = fail(rd, "kind must be \"pattern\" or \"policy\"");
+	free(s);
+	return rc;
+}
+
+static int read_pattern_fields(rule_reader *rd, const cJSON *obj, kl_rule *r)
+{
+	double group = 0;
+
+	if (read_string(rd, obj, "regex", true, &r->regex) ||
+	    read_number(rd, obj, "secret_group", 0, 99, &group) ||
+	    read_strings(rd, obj, "keywords", &r->keywords) ||
+	    read_number(rd, obj, "min_entropy", 0, 8, &r->min_entropy) ||
+	    read_string(rd, obj, "marker", false, &r->marker))
+		return -1;
+	r->secret_group = (int)group;
+	if (r->keywords.len == 0)
+		return fail(rd, "field \"%s\" must list at least one literal",
+			    "keywords");
+	for (size_t i = 0; i < r->keywords.len; i++)
+		if (strlen(r->keywords.items[i]) < 2)
+			return fail(rd, "keyword \"%s\" is shorter than 2 "
+				    "characters", r->keywords.items[i]);
+	return 0;
+}
+
+/* The checks a rule applies, named for `keyleak rules` and the docs. */
+static void describe_checks(kl_rule *r)
+{
+	if (r->kind != KL_RULE_PATTERN)
+		return;
+	kl_strlist_push(&r->checks, "keyword");
+	kl_strlist_push(&r->checks, "regex");
+	kl_strlist_push(&r->checks, "placeholder");
+	if (r->marker)
+		kl_strlist_push(&r->checks, "marker");
+	if (r->min_entropy > 0)
+		kl_strlist_push(&r->checks, "entropy");
+	if (r->stopwords.len)
+		kl_strlist_push(&r->checks, "stopwords");
+}
+
+static kl_rule *read_rule(rule_reader *rd, const cJSON *obj,
+			  const char *provider)
+{
+	kl_rule *r = kl_xcalloc(1, sizeof(*r));
+
+	r->origin = kl_xstrdup(rd->origin);
+	r->provider = kl_xstrdup(provider);
+	if (!cJSON_IsObject(obj)) {
+		fail(rd, "each entry of \"rules\" must be an object");
+		goto err;
+	}
+	if (read_string(rd, obj, "id", true, &r->id))
+		goto err;
+	rd->id = r->id;
+	if (!valid_id(r->id)) {
+		fail(rd, "id must be kebab-case (a-z, 0-9, -)");
+		goto err;
+	}
+	if (check_known_fields(rd, obj) || read_kind(rd, obj, r) ||
+	    read_string(rd, obj, "name", true, &r->name) ||
+	    read_string(rd, obj, "description", true, &r->description) ||
+	    read_string(rd, obj, "remediation", true, &r->remediation) ||
+	    read_severity(rd, obj, r) ||
+	    read_strings(rd, obj, "stopwords", &r->stopwords) ||
+	    read_strings(rd, obj, "references", &r->references) ||
+	    read_strings(rd, obj, "tags", &r->tags) ||
+	    read_strings(rd, obj, "examples", &r->examples) ||
+	    read_strings(rd, obj, "negative_examples", &r->negative_examples))
+		goto err;
+	if (r->kind == KL_RULE_PATTERN && read_pattern_fields(rd, obj, r))
+		goto err;
+	describe_checks(r);
+	return r;
+err:
+	rule_free(r);
+	return NULL;
+}
+
+static void ruleset_push(kl_ruleset *rs, kl_rule *r)
+{
+	rs->rules = kl_xrealloc(rs->rules, (rs->len + 1) * sizeof(*rs->rules));
+	rs->rules[rs->len++] = r;
+	rs->compiled = false;
+}
+
+/* A later file may redefine a rule id: the user's file wins. */
+static void ruleset_put(kl_ruleset *rs, kl_rule *r)
+{
+	kl_ruleset_disable(rs, r->id);
+	ruleset_push(rs, r);
+}
+
+static int read_rule_file(kl_ruleset *rs, const char *origin,
+			  const cJSON *root, kl_error *err)
+{
+	rule_reader rd = { origin, NULL, err };
+	const cJSON *rules = cJSON_GetObjectItemCaseSensitive(root, "rules");
+	const cJSON *prov = cJSON_GetObjectItemCaseSensitive(root, "provider");
+	const cJSON *item;
+	kl_ruleset *tmp = kl_ruleset_new();
+	size_t i;
+
+	if (!cJSON_IsObject(root) || !cJSON_IsArray(rules)) {
+		kl_error_set(err, "%s: expected an object with a \"rules\" array",
+			     origin);
+		goto err;
+	}
+	cJSON_ArrayForEach(item, rules) {
+		kl_rule *r;
+
+		rd.id = NULL;
+		r = read_rule(&rd, item, cJSON_IsString(prov) ?
+					prov->valuestring : "");
+		if (!r)
+			goto err;
+		if (kl_ruleset_find(tmp, r->id)) {
+			kl_error_set(err, "%s: rule %s: duplicate id", origin,
+				     r->id);
+			rule_free(r);
+			goto err;
+		}
+		ruleset_push(tmp, r);
+	}
+	/* Compile before accepting, so a bad regex names this file. */
+	if (kl_ruleset_compile(tmp, err))
+		goto err;
+	for (i = 0; i < tmp->len; i++)
+		ruleset_put(rs, tmp->rules[i]);
+	tmp->len = 0;
+	kl_ruleset_free(tmp);
+	return 0;
+err:
+	kl_ruleset_free(tmp);
+	return -1;
+}
+
+int kl_ruleset_add_json(kl_ruleset *rs, const char *origin, const char *json,
+			size_t len, kl_error *err)
+{
+	const char *end = NULL;
+	cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+	int rc;
+
+	if (!root) {
+		size_t off = end ? (size_t)(end - json) : 0;
+		size_t line = 1, i;
+
+		for (i = 0; i < off && i < len; i++)
+			line += json[i] == '\n';
+		kl_error_set(err, "%s: invalid JSON near line %zu (byte %zu)",
+			     origin, line, off);
+		return -1;
+	}
+	rc = read_rule_file(rs, origin, root, err);
+	cJSON_Delete(root);
+	return rc;
+}
+
+int kl_ruleset_add_builtin(kl_ruleset *rs, kl_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < kl_embedded_rules_count; i++) {
+		const kl_embedded_file *f = &kl_embedded_rules[i];
+		kl_buf origin = KL_BUF_INIT;
+		int rc;
+
+		kl_buf_printf(&origin, "builtin:%s", f->name);
+		rc = kl_ruleset_add_json(rs, origin.data, f->data, f->len, err);
+		kl_buf_free(&origin);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int add_file(kl_ruleset *rs, const char *path, kl_error *err)
+{
+	kl_buf data = KL_BUF_INIT;
+	FILE *f = fopen(path, "rb");
+	char chunk[65536];
+	size_t n;
+	int rc;
+
+	if (!f) {
+		kl_error_set(err, "%s: cannot open rule file: %s", path,
+			     strerror(errno));
+		return -1;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		kl_buf_add(&data, chunk, n);
+	if (ferror(f)) {
+		kl_error_set(err, "%s: cannot read rule file: %s", path,
+			     strerror(errno));
+		fclose(f);
+		kl_buf_free(&data);
+		return -1;
+	}
+	fclose(f);
+	rc = kl_ruleset_add_json(rs, path, data.data ? data.data : "",
+				 data.len, err);
+	kl_buf_free(&data);
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int add_dir(kl_ruleset *rs, const char *path, kl_error *err)
+{
+	kl_strlist names = { 0 };
+	struct dirent *de;
+	DIR *d = opendir(path);
+	size_t i;
+	int rc = 0;
+
+	if (!d) {
+		kl_error_set(err, "%s: cannot open rules directory: %s", path,
+			     strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+
+		if (n > 5 && strcmp(de->d_name + n - 5, ".json") == 0)
+			kl_strlist_push(&names, de->d_name);
+	}
+	closedir(d);
+	if (names.len)
+		qsort(names.items, names.len, sizeof(char *), cmp_str);
+	for (i = 0; i < names.len && rc == 0; i++) {
+		kl_buf full = KL_BUF_INIT;
+
+		kl_buf_printf(&full, "%s/%s", path, names.items[i]);
+		rc = add_file(rs, full.data, err);
+		kl_buf_free(&full);
+	}
+	kl_strlist_free(&names);
+	return rc;
+}
+
+int kl_ruleset_add_path(kl_ruleset *rs, const char *path, kl_error *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		kl_error_set(err, "%s: cannot read rules: %s", path,
+			     strerror(errno));
+		return -1;
+	}
+	return S_ISDIR(st.st_mode) ? add_dir(rs, path, err)
+				   : add_file(rs, path, err);
+}
+
+/* ----------------------------------------------------------- compiling */
+
+static int compile_rule(kl_rule *r, kl_error *err)
+{
+	PCRE2_UCHAR msg[256];
+	PCRE2_SIZE off;
+	int code;
+	uint32_t groups = 0;
+
+	if (r->code)
+		return 0;
+	r->code = pcre2_compile((PCRE2_SPTR)r->regex, PCRE2_ZERO_TERMINATED,
+				PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code,
+				&off, NULL);
+	if (!r->code) {
+		pcre2_get_error_message(code, msg, sizeof(msg));
+		kl_error_set(err, "%s: rule %s: invalid regex at offset %zu: %s",
+			     r->origin, r->id, (size_t)off, (char *)msg);
+		return -1;
+	}
+	pcre2_pattern_info(r->code, PCRE2_INFO_CAPTURECOUNT, &groups);
+	if ((uint32_t)r->secret_group > groups) {
+		kl_error_set(err, "%s: rule %s: secret_group %d but the regex "
+			     "has %u capture groups", r->origin, r->id,
+			     r->secret_group, groups);
+		return -1;
+	}
+	/* JIT is an optimisation: if unavailable, the interpreter runs. */
+	pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE);
+	return 0;
+}
+
+int kl_ruleset_compile(kl_ruleset *rs, kl_error *err)
+{
+	size_t i;
+
+	if (rs->compiled)
+		return 0;
+	for (i = 0; i < rs->len; i++)
+		if (rs->rules[i]->kind == KL_RULE_PATTERN &&
+		    compile_rule(rs->rules[i], err))
+			return -1;
+	kl_prefilter_free(rs->prefilter);
+	rs->prefilter = kl_prefilter_new(rs);
+	rs->compiled = true;
+	return 0;
+}
+
+const char *kl_severity_name(kl_severity s)
+{
+	switch (s) {
+	case KL_SEV_LOW:
+		return "low";
+	case KL_SEV_MEDIUM:
+		return "medium";
+	case KL_SEV_HIGH:
+		return "high";
+	case KL_SEV_CRITICAL:
+		return "critical";
+	}
+	return "unknown";
+}

@@ -1,0 +1,38 @@
+/*
+ * The ruleset's inside, shared by the rules loader and the engine: the rule
+ * array and the keyword prefilter built from it when the set is compiled.
+ */
+#ifndef KL_RULES_INT_H
+#define KL_RULES_INT_H
+
+#include "keyleak.h"
+
+typedef struct kl_prefilter kl_prefilter;
+
+struct kl_ruleset {
+	kl_rule **rules;
+	size_t len;
+	bool compiled;
+	kl_prefilter *prefilter;
+};
+
+/* A keyword occurrence: where, and which rules it triggers. */
+typedef struct kl_hit {
+	size_t pos;
+	const size_t *rules; /* indices into the ruleset */
+	size_t n_rules;
+} kl_hit;
+
+typedef struct kl_hits {
+	kl_hit *items;
+	size_t len;
+	size_t cap;
+} kl_hits;
+
+kl_prefilter *kl_prefilter_new(const kl_ruleset *rs);
+void kl_prefilter_free(kl_prefilter *pf);
+/* Append every keyword occurrence in data (case-insensitive), in order. */
+void kl_prefilter_scan(const kl_prefilter *pf, const char *data, size_t len,
+		       kl_hits *out);
+
+#endif
