@@ -1,0 +1,191 @@
+/*
+ * Owns the libgit2 plumbing every git source shares: opening repositories
+ * (any layout), turning libgit2 errors into notices, commit metadata for
+ * provenance, and kl_oidmap, the object-id hash map the walks dedup with.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sources/git_util.h"
+
+int kl_git_open(const char *path, git_repository **repo, kl_error *err)
+{
+	git_libgit2_init();
+	/* open_ext searches upward, so a subdirectory, a bare repository and
+	 * a linked worktree (a .git file) all work. */
+	if (git_repository_open_ext(repo, path, 0, NULL) < 0) {
+		kl_error_set(err, "%s: not a git repository: %s", path,
+			     kl_git_lasterr());
+		git_libgit2_shutdown();
+		*repo = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void kl_git_close(git_repository *repo)
+{
+	if (!repo)
+		return;
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+}
+
+const char *kl_git_lasterr(void)
+{
+	const git_error *e = git_error_last();
+
+	return e && e->message ? e->message : "unknown error";
+}
+
+void kl_git_obj_error(kl_report *r, const git_oid *id, const char *what)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+
+	git_oid_tostr(hex, sizeof(hex), id);
+	kl_report_notice(r, KL_NOTICE_ERROR, hex, "%s %s: %s", what, hex,
+			 kl_git_lasterr());
+	r->incomplete = true;
+}
+
+int kl_git_head_tree(git_repository *repo, git_tree **out, kl_error *err)
+{
+	git_object *obj = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = git_revparse_single(&obj, repo, "HEAD^{tree}");
+	if (rc == GIT_ENOTFOUND || rc == GIT_EUNBORNBRANCH ||
+	    git_repository_head_unborn(repo) == 1) {
+		git_object_free(obj);
+		return 0;
+	}
+	if (rc < 0) {
+		kl_error_set(err, "cannot read HEAD's tree: %s",
+			     kl_git_lasterr());
+		return -1;
+	}
+	*out = (git_tree *)obj;
+	return 0;
+}
+
+int kl_git_prov_fill(git_repository *repo, const git_oid *commit,
+		     kl_provenance *p)
+{
+	git_commit *c;
+	const git_signature *a;
+	const char *summary;
+	char hex[GIT_OID_HEXSZ + 1];
+
+	git_oid_tostr(hex, sizeof(hex), commit);
+	free(p->commit);
+	p->commit = kl_xstrdup(hex);
+	if (git_commit_lookup(&c, repo, commit) < 0)
+		return -1;
+	a = git_commit_author(c);
+	free(p->author_name);
+	free(p->author_email);
+	free(p->summary);
+	p->author_name = kl_xstrdup(a->name ? a->name : "");
+	p->author_email = kl_xstrdup(a->email ? a->email : "");
+	p->author_time = (int64_t)a->when.time;
+	p->author_tz = a->when.offset;
+	summary = git_commit_summary(c);
+	p->summary = kl_xstrdup(summary ? summary : "");
+	git_commit_free(c);
+	return 0;
+}
+
+/* ------------------------------------------------------------ oidmap */
+
+static size_t oid_hash(const git_oid *id)
+{
+	uint64_t h;
+
+	memcpy(&h, id->id, sizeof(h));
+	return (size_t)h;
+}
+
+static size_t oidmap_slot(const kl_oidmap *m, const git_oid *id)
+{
+	size_t mask = m->cap - 1;
+	size_t i = oid_hash(id) & mask;
+
+	while (m->used[i] && git_oid_cmp(&m->keys[i], id) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+size_t kl_oidmap_get(const kl_oidmap *m, const git_oid *id)
+{
+	size_t i;
+
+	if (!m->cap)
+		return SIZE_MAX;
+	i = oidmap_slot(m, id);
+	return m->used[i] ? m->vals[i] : SIZE_MAX;
+}
+
+static void oidmap_grow(kl_oidmap *m)
+{
+	kl_oidmap bigger = { 0 };
+	size_t i;
+
+	bigger.cap = m->cap ? m->cap * 2 : 1024;
+	bigger.keys = kl_xmalloc(bigger.cap * sizeof(*bigger.keys));
+	bigger.vals = kl_xmalloc(bigger.cap * sizeof(*bigger.vals));
+	bigger.used = kl_xcalloc(bigger.cap, 1);
+	for (i = 0; i < m->cap; i++)
+		if (m->used[i])
+			kl_oidmap_put(&bigger, &m->keys[i], m->vals[i]);
+	kl_oidmap_free(m);
+	*m = bigger;
+}
+
+bool kl_oidmap_put(kl_oidmap *m, const git_oid *id, size_t val)
+{
+	size_t i;
+
+	/* Keep the load under 1/2 so probe runs stay short. */
+	if ((m->len + 1) * 2 > m->cap)
+		oidmap_grow(m);
+	i = oidmap_slot(m, id);
+	if (m->used[i])
+		return false;
+	m->used[i] = 1;
+	git_oid_cpy(&m->keys[i], id);
+	m->vals[i] = val;
+	m->len++;
+	return true;
+}
+
+void kl_oidmap_free(kl_oidmap *m)
+{
+	free(m->keys);
+	free(m->vals);
+	free(m->used);
+	memset(m, 0, sizeof(*m));
+}
+
+int kl_git_blob_check(git_odb *odb, const git_oid *id, const kl_scan_opts *o,
+		      kl_report *r, const char *path)
+{
+	git_object_t type;
+	size_t size;
+
+	/* The header gives the size without inflating the blob, so a huge
+	 * blob costs nothing to skip. */
+	if (git_odb_read_header(&size, &type, odb, id) < 0) {
+		kl_git_obj_error(r, id, "cannot read blob");
+		return -1;
+	}
+	if (o->max_file_size && size > o->max_file_size) {
+		r->summary.skipped_too_large++;
+		if (o->verbose)
+			kl_report_notice(r, KL_NOTICE_SKIPPED, path,
+					 "larger than --max-file-size (%zu bytes)",
+					 size);
+		return 1;
+	}
+	return 0;
+}

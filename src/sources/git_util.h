@@ -1,0 +1,60 @@
+/*
+ * Small libgit2 helpers shared by the git sources (staged, history, audit):
+ * opening a repository, error text, object ids as map keys and commit
+ * metadata for provenance. Nothing here scans content.
+ */
+#ifndef KL_GIT_UTIL_H
+#define KL_GIT_UTIL_H
+
+#include <git2.h>
+
+#include "internal.h"
+
+/* Open the repository containing path (work tree, subdirectory, bare
+ * repository or linked worktree). Initialises libgit2; pair with
+ * kl_git_close. */
+int kl_git_open(const char *path, git_repository **repo, kl_error *err);
+void kl_git_close(git_repository *repo);
+
+/* libgit2's last error message, or "unknown error". */
+const char *kl_git_lasterr(void);
+
+/* Record that an object could not be read: an error notice naming it and
+ * what failed, and r->incomplete. The scan goes on. */
+void kl_git_obj_error(kl_report *r, const git_oid *id, const char *what);
+
+/* HEAD's tree, or NULL (unborn HEAD, or an error: then err is set and -1
+ * is returned). */
+int kl_git_head_tree(git_repository *repo, git_tree **out, kl_error *err);
+
+/* Fill p's introducing-commit fields (id, author, date, summary). */
+int kl_git_prov_fill(git_repository *repo, const git_oid *commit,
+		     kl_provenance *p);
+
+/*
+ * A map from object id to a size_t, open addressing. Object ids are
+ * already uniformly distributed, so their first bytes are the hash.
+ */
+typedef struct kl_oidmap {
+	git_oid *keys;
+	size_t *vals;
+	unsigned char *used;
+	size_t len;
+	size_t cap; /* power of two */
+} kl_oidmap;
+
+/* Value for id, or SIZE_MAX when absent. */
+size_t kl_oidmap_get(const kl_oidmap *m, const git_oid *id);
+/* Insert id -> val unless present; returns true if it was inserted. */
+bool kl_oidmap_put(kl_oidmap *m, const git_oid *id, size_t val);
+void kl_oidmap_free(kl_oidmap *m);
+
+/*
+ * Before loading a blob: returns 1 (and counts the skip) when it is larger
+ * than o->max_file_size, -1 (with an error notice) when it cannot be read,
+ * 0 when it should be loaded and scanned.
+ */
+int kl_git_blob_check(git_odb *odb, const git_oid *id, const kl_scan_opts *o,
+		      kl_report *r, const char *path);
+
+#endif

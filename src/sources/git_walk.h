@@ -1,0 +1,64 @@
+/*
+ * The commit graph the history sources walk. libgit2 1.5's revwalk cannot
+ * cross a shallow boundary (it fails on the missing parent), so keyleak
+ * walks commits itself: it reads .git/shallow and treats those commits as
+ * roots, and reports any other missing commit as an error notice.
+ */
+#ifndef KL_GIT_WALK_H
+#define KL_GIT_WALK_H
+
+#include "sources/git_util.h"
+
+enum {
+	KL_CN_HIDDEN = 1 << 0,   /* reachable from an excluded revision */
+	KL_CN_SELECTED = 1 << 1, /* reachable from a wanted revision */
+	KL_CN_ON_HEAD = 1 << 2,  /* an ancestor of HEAD (or HEAD) */
+	KL_CN_LOADED = 1 << 3,
+	KL_CN_MISSING = 1 << 4,  /* could not be read */
+	KL_CN_BOUNDARY = 1 << 5  /* a shallow commit: parents not fetched */
+};
+
+typedef struct kl_cnode {
+	git_oid oid;
+	git_oid tree;
+	int64_t time;
+	size_t *parents; /* node indices, in the commit's parent order */
+	size_t n_parents;
+	unsigned flags;
+} kl_cnode;
+
+typedef struct kl_cgraph {
+	git_repository *repo; /* borrowed */
+	kl_report *report;    /* borrowed: missing commits become notices */
+	kl_cnode *nodes;
+	size_t len, cap;
+	kl_oidmap index;      /* oid -> node index */
+	kl_oidmap shallow;    /* commits listed in .git/shallow */
+	bool is_shallow;
+	size_t *order;        /* selected commits, parents before children */
+	size_t n_order;
+} kl_cgraph;
+
+void kl_cgraph_init(kl_cgraph *g, git_repository *repo, kl_report *r);
+void kl_cgraph_free(kl_cgraph *g);
+
+/*
+ * Mark flag on every commit reachable from tips, loading commits as
+ * needed. The walk stops at commits already carrying flag; a SELECTED walk
+ * also stops at HIDDEN commits, so walk the hidden side first.
+ */
+void kl_cgraph_mark(kl_cgraph *g, const git_oid *tips, size_t n,
+		    unsigned flag);
+
+/* Fill g->order: SELECTED, not HIDDEN, readable commits, parents first,
+ * ties broken by commit time then id so the order is deterministic. */
+void kl_cgraph_sort(kl_cgraph *g);
+
+/* Whether any selected commit sits on a shallow boundary. */
+bool kl_cgraph_hits_boundary(const kl_cgraph *g);
+
+/* The tree a commit is compared against: its first parent's, or NULL
+ * for a root (or a shallow boundary). */
+const git_oid *kl_cgraph_base_tree(const kl_cgraph *g, size_t node);
+
+#endif
