@@ -13,12 +13,13 @@
 /*
  * Words that setup guides put inside placeholder keys. Matched in lower,
  * UPPER and Capitalized form only: a random key body contains one of these
- * by chance far less often than in any case mix.
+ * by chance far less often than in any case mix. Short common words
+ * ("here", "key") would reject about one real key in a thousand, and the
+ * placeholders that use them ("YOUR_KEY_HERE") are caught by "your".
  */
 static const char *const placeholder_words[] = {
 	"example", "sample", "dummy", "test", "placeholder", "your", "fake",
-	"redacted", "changeme", "xxxx", "here", "insert", "replace", "secret",
-	"mykey", "apikey", "token", NULL
+	"redacted", "changeme", "xxxx", NULL
 };
 
 /* Characters no real key contains but templates do. */

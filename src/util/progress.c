@@ -2,6 +2,7 @@
  * Owns the progress line on stderr for long scans: items done of total,
  * MB/s and ETA, redrawn at most a few times a second, only on a terminal.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -14,6 +15,7 @@ struct kl_progress {
 	double start;
 	double last_draw;
 	bool drawn;
+	pthread_mutex_t lock; /* workers tick concurrently */
 };
 
 static double now(void)
@@ -32,6 +34,7 @@ kl_progress *kl_progress_new(const char *label, uint64_t total, bool enabled)
 	p->total = total;
 	p->enabled = enabled;
 	p->start = p->last_draw = now();
+	pthread_mutex_init(&p->lock, NULL);
 	return p;
 }
 
@@ -39,11 +42,13 @@ void kl_progress_tick(kl_progress *p, uint64_t done, uint64_t bytes)
 {
 	double t, elapsed, mbps, eta;
 
-	if (!p || !p->enabled)
+	if (!p || !p->enabled || pthread_mutex_trylock(&p->lock) != 0)
 		return;
 	t = now();
-	if (t - p->last_draw < 0.2 && done < p->total)
+	if (t - p->last_draw < 0.2 && done < p->total) {
+		pthread_mutex_unlock(&p->lock);
 		return;
+	}
 	p->last_draw = t;
 	elapsed = t - p->start;
 	mbps = elapsed > 0 ? (double)bytes / 1e6 / elapsed : 0;
@@ -54,6 +59,7 @@ void kl_progress_tick(kl_progress *p, uint64_t done, uint64_t bytes)
 		(unsigned long long)p->total, mbps, eta);
 	fflush(stderr);
 	p->drawn = true;
+	pthread_mutex_unlock(&p->lock);
 }
 
 void kl_progress_free(kl_progress *p)
@@ -62,6 +68,7 @@ void kl_progress_free(kl_progress *p)
 		return;
 	if (p->drawn)
 		fprintf(stderr, "\r\033[K");
+	pthread_mutex_destroy(&p->lock);
 	free(p->label);
 	free(p);
 }
