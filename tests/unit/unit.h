@@ -24,9 +24,19 @@ static int unit_count, unit_failed;
 		printf("\n");                                                \
 	} while (0)
 
+static inline int unit_str_eq(const char *got, const char *want)
+{
+	return got && strcmp(got, want) == 0;
+}
+
+static inline const char *unit_str_or_null(const char *s)
+{
+	return s ? s : "(null)";
+}
+
 #define CHECK_STR(got, want, what)                                           \
-	CHECK((got) && strcmp((got), (want)) == 0, "%s: got \"%s\", want \"%s\"", \
-	      what, (got) ? (got) : "(null)", want)
+	CHECK(unit_str_eq((got), (want)), "%s: got \"%s\", want \"%s\"",      \
+	      what, unit_str_or_null(got), want)
 
 #define UNIT_DONE() (unit_failed ? 1 : 0)
 
