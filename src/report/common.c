@@ -172,6 +172,23 @@ cJSON *kl_report_json_strlist(const kl_strlist *l)
 	return arr;
 }
 
+cJSON *kl_report_json_provenance(cJSON *o, const kl_provenance *p)
+{
+	kl_buf date = KL_BUF_INIT;
+
+	kl_report_json_add_str(o, "commit", p->commit);
+	kl_report_json_add_str(o, "author_name", p->author_name);
+	kl_report_json_add_str(o, "author_email", p->author_email);
+	kl_report_iso_date(p->author_time, p->author_tz, &date);
+	kl_report_json_add_str(o, "author_date", date.data);
+	kl_buf_free(&date);
+	kl_report_json_add_str(o, "summary", p->summary);
+	kl_report_json_add_bool(o, "in_head", p->in_head);
+	kl_report_json_add_str(o, "removed_in", p->removed_in);
+	cJSON_AddItemToObject(o, "commits", kl_report_json_strlist(&p->commits));
+	return o;
+}
+
 cJSON *kl_report_json_summary(const kl_report *r)
 {
 	const kl_summary *s = &r->summary;

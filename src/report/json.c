@@ -5,24 +5,6 @@
  */
 #include "report.h"
 
-static cJSON *provenance_json(const kl_provenance *p)
-{
-	cJSON *o = cJSON_CreateObject();
-	kl_buf date = KL_BUF_INIT;
-
-	kl_report_json_add_str(o, "commit", p->commit);
-	kl_report_json_add_str(o, "author_name", p->author_name);
-	kl_report_json_add_str(o, "author_email", p->author_email);
-	kl_report_iso_date(p->author_time, p->author_tz, &date);
-	kl_report_json_add_str(o, "author_date", date.data);
-	kl_buf_free(&date);
-	kl_report_json_add_str(o, "summary", p->summary);
-	kl_report_json_add_bool(o, "in_head", p->in_head);
-	kl_report_json_add_str(o, "removed_in", p->removed_in);
-	cJSON_AddItemToObject(o, "commits", kl_report_json_strlist(&p->commits));
-	return o;
-}
-
 static void add_rule_fields(cJSON *o, const kl_rule *rule)
 {
 	kl_report_json_add_str(o, "rule_id", rule->id);
@@ -60,7 +42,9 @@ static cJSON *finding_json(const kl_finding *f, const kl_report_opts *opts)
 	add_secret_fields(o, f, opts);
 	kl_report_json_add_num(o, "count", f->count);
 	cJSON_AddItemToObject(o, "provenance", f->has_prov
-			      ? provenance_json(&f->prov) : cJSON_CreateNull());
+			      ? kl_report_json_provenance(cJSON_CreateObject(),
+							  &f->prov)
+			      : cJSON_CreateNull());
 	kl_report_json_add_str(o, "blob", f->blob);
 	return o;
 }

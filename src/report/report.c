@@ -35,25 +35,10 @@ static void grow_notices(kl_report *r, size_t extra)
 	r->cap_notices = need;
 }
 
-static char *vformat(const char *fmt, va_list ap)
-{
-	va_list cp;
-	char *s;
-	int n;
-
-	va_copy(cp, ap);
-	n = vsnprintf(NULL, 0, fmt, cp);
-	va_end(cp);
-	if (n < 0)
-		return kl_xstrdup(fmt);
-	s = kl_xmalloc((size_t)n + 1);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	return s;
-}
-
 void kl_report_notice(kl_report *r, kl_notice_kind kind, const char *path,
 		      const char *fmt, ...)
 {
+	kl_buf msg = KL_BUF_INIT;
 	kl_notice *n;
 	va_list ap;
 
@@ -62,8 +47,9 @@ void kl_report_notice(kl_report *r, kl_notice_kind kind, const char *path,
 	n->kind = kind;
 	n->path = path ? kl_xstrdup(path) : NULL;
 	va_start(ap, fmt);
-	n->message = vformat(fmt, ap);
+	kl_buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
+	n->message = kl_buf_detach(&msg);
 }
 
 static void free_notices(kl_report *r)

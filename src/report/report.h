@@ -37,6 +37,9 @@ void kl_report_json_add_bool(cJSON *obj, const char *key, bool v);
  * holding its exact bytes so nothing is lost. */
 void kl_report_json_add_path(cJSON *obj, const char *key, const char *path);
 cJSON *kl_report_json_strlist(const kl_strlist *l);
+/* Add a finding's history fields to o (JSON "provenance", SARIF result
+ * properties); returns o. */
+cJSON *kl_report_json_provenance(cJSON *o, const kl_provenance *p);
 /* The summary counters, the same object in JSON and SARIF. */
 cJSON *kl_report_json_summary(const kl_report *r);
 /* Print root (indented) plus a newline into out, then delete root. */

@@ -135,31 +135,18 @@ static void uri_encode(const char *path, kl_buf *out)
 
 static const char *level_of(kl_severity s)
 {
-	switch (s) {
-	case KL_SEV_CRITICAL:
-	case KL_SEV_HIGH:
-		return "error";
-	case KL_SEV_MEDIUM:
-		return "warning";
-	case KL_SEV_LOW:
-		break;
-	}
-	return "note";
+	static const char *const levels[] = { "note", "warning", "error",
+					      "error" };
+
+	return levels[s <= KL_SEV_CRITICAL ? s : KL_SEV_CRITICAL];
 }
 
+/* GitHub's security-severity scores (critical >= 9.0, high >= 7.0). */
 static const char *security_severity(kl_severity s)
 {
-	switch (s) {
-	case KL_SEV_CRITICAL:
-		return "9.5";
-	case KL_SEV_HIGH:
-		return "8.0";
-	case KL_SEV_MEDIUM:
-		return "5.5";
-	case KL_SEV_LOW:
-		break;
-	}
-	return "3.0";
+	static const char *const scores[] = { "3.0", "5.5", "8.0", "9.5" };
+
+	return scores[s <= KL_SEV_CRITICAL ? s : KL_SEV_CRITICAL];
 }
 
 /* --------------------------------------------------------------- rules */
@@ -359,25 +346,6 @@ static cJSON *related_json(const kl_finding *f)
 	return arr;
 }
 
-static void add_provenance(cJSON *props, const kl_provenance *p)
-{
-	kl_buf b = KL_BUF_INIT;
-
-	kl_report_json_add_str(props, "commit", p->commit);
-	kl_buf_printf(&b, "%s <%s>", p->author_name ? p->author_name : "",
-		      p->author_email ? p->author_email : "");
-	kl_report_json_add_str(props, "author", b.data);
-	kl_buf_reset(&b);
-	kl_report_iso_date(p->author_time, p->author_tz, &b);
-	kl_report_json_add_str(props, "date", b.data);
-	kl_buf_free(&b);
-	kl_report_json_add_str(props, "summary", p->summary);
-	kl_report_json_add_bool(props, "in_head", p->in_head);
-	kl_report_json_add_str(props, "removed_in", p->removed_in);
-	cJSON_AddItemToObject(props, "commits",
-			      kl_report_json_strlist(&p->commits));
-}
-
 static cJSON *result_message(const kl_finding *f, const kl_report_opts *o)
 {
 	kl_buf b = KL_BUF_INIT;
@@ -406,7 +374,7 @@ static cJSON *result_properties(const kl_finding *f)
 	if (f->blob)
 		kl_report_json_add_str(props, "blob", f->blob);
 	if (f->has_prov)
-		add_provenance(props, &f->prov);
+		kl_report_json_provenance(props, &f->prov);
 	return props;
 }
 

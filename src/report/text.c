@@ -80,21 +80,6 @@ static void put_esc(kl_buf *out, const char *s)
 	}
 }
 
-static const char *sev_color(kl_severity s)
-{
-	switch (s) {
-	case KL_SEV_CRITICAL:
-		return C_BRED;
-	case KL_SEV_HIGH:
-		return C_RED;
-	case KL_SEV_MEDIUM:
-		return C_YELLOW;
-	case KL_SEV_LOW:
-		break;
-	}
-	return C_CYAN;
-}
-
 static void put_label(text_ctx *t, const char *label)
 {
 	kl_buf_puts(t->out, "  ");
@@ -128,25 +113,17 @@ static void put_lines(text_ctx *t, const char *label, const char *value)
 	kl_buf_addch(t->out, '\n');
 }
 
-static const char *sev_label(kl_severity s)
-{
-	switch (s) {
-	case KL_SEV_CRITICAL:
-		return "CRITICAL";
-	case KL_SEV_HIGH:
-		return "HIGH";
-	case KL_SEV_MEDIUM:
-		return "MEDIUM";
-	case KL_SEV_LOW:
-		break;
-	}
-	return "LOW";
-}
-
 static void put_heading(text_ctx *t, const kl_rule *rule)
 {
-	color(t, sev_color(rule->severity));
-	kl_buf_printf(t->out, "%-8s", sev_label(rule->severity));
+	static const char *const labels[] = { "LOW", "MEDIUM", "HIGH",
+					      "CRITICAL" };
+	static const char *const colors[] = { C_CYAN, C_YELLOW, C_RED,
+					      C_BRED };
+	kl_severity s = rule->severity <= KL_SEV_CRITICAL ? rule->severity
+							  : KL_SEV_CRITICAL;
+
+	color(t, colors[s]);
+	kl_buf_printf(t->out, "%-8s", labels[s]);
 	color(t, C_RESET);
 	kl_buf_addch(t->out, ' ');
 	color(t, C_BOLD);

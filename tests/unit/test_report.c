@@ -368,7 +368,7 @@ static void test_sarif_shape(const cJSON *run)
 		  "sarif: invalid UTF-8 path percent-encoded exactly");
 	CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(r0, "relatedLocations")) == 1,
 	      "sarif: later commits as relatedLocations");
-	CHECK_STR(jstr(cJSON_GetObjectItem(r0, "properties"), "date"),
+	CHECK_STR(jstr(cJSON_GetObjectItem(r0, "properties"), "author_date"),
 		  "2025-03-02T14:05:09+01:00", "sarif: commit date property");
 	CHECK(cJSON_IsFalse(cJSON_GetObjectItem(inv, "executionSuccessful")),
 	      "sarif: incomplete run is not successful");
