@@ -79,9 +79,29 @@ int kl_src_history(const char *path, const kl_scan_opts *o, kl_report *r,
 int kl_src_audit(const char *path, const kl_scan_opts *o, kl_report *r,
 		 kl_error *err);
 
-/* Policy checks (.env, .gitignore) over a repository's work tree/index. */
+/*
+ * Policy checks (.env, .gitignore) over a repository's index and work
+ * tree: dotenv-committed (tracked), dotenv-not-ignored (untracked, not
+ * ignored) and gitignore-missing-dotenv (a directory that uses environment
+ * files where a .env would not be ignored). Ignoring is decided by
+ * libgit2. A path that is not inside a git work tree has nothing to check:
+ * returns 0 and adds nothing. Paths are relative to path, like kl_src_worktree.
+ */
 int kl_policy_worktree(const char *path, const kl_scan_opts *o, kl_report *r,
 		       kl_error *err);
+
+/* An environment file: basename .env, .env.<anything> or .envrc (any
+ * directory, ASCII case ignored), and not a template. */
+bool kl_policy_is_env_file(const char *path);
+/* A template: .env.example, .env.sample, .env.template, .env.dist,
+ * .env.defaults (also as a later part: .env.local.example). */
+bool kl_policy_is_env_template(const char *path);
+/* Add a finding of the policy rule rule_id at path, with a formatted
+ * message; NULL (nothing added) when the rule is not in r->rules, e.g.
+ * disabled by the config. Git-typed helpers are in src/policy/policy.h. */
+kl_finding *kl_policy_add(kl_report *r, const char *rule_id, const char *path,
+			  const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* Progress line on stderr: "label: done/total, MB/s, ETA". */
 typedef struct kl_progress kl_progress;

@@ -173,18 +173,18 @@ static int keep_new_in_merge(kl_diffscan *d, const git_diff_delta *delta,
 	return 0;
 }
 
-static void note_limits(kl_report *r, const char *path, int hits,
-			const kl_strlist *ids)
+/* Same accounting and wording as kl_scan_content: one count per rule. */
+static void note_limits(kl_report *r, const char *path, const kl_strlist *ids)
 {
 	size_t i;
 
-	if (hits <= 0)
-		return;
-	r->summary.limit_hits += (uint64_t)hits;
-	for (i = 0; i < ids->len; i++)
+	for (i = 0; i < ids->len; i++) {
+		r->summary.limit_hits++;
 		kl_report_notice(r, KL_NOTICE_WARNING, path,
-				 "rule %s hit the regex match limit; matches may be missed",
+				 "rule %s hit its regex match limit; "
+				 "this file may hide matches of it",
 				 ids->items[i]);
+	}
 }
 
 static void tag_blob(kl_report *r, size_t from, const git_oid *blob)
@@ -214,8 +214,8 @@ static size_t scan_loaded(kl_diffscan *d, const git_diff_delta *delta,
 	data = kl_content_prepare(d->o, d->r, path, raw, &len, &tmp);
 	if (!data)
 		goto out;
-	note_limits(d->r, path, kl_scan_buffer(d->sc, data, len, &m, &limit),
-		    &limit);
+	kl_scan_buffer(d->sc, data, len, &m, &limit);
+	note_limits(d->r, path, &limit);
 	/* Diffing costs more than scanning: only diff files with matches. */
 	if (m.len && delta->status != GIT_DELTA_ADDED &&
 	    keep_added(d, &delta->old_file.id, data, len, &m) < 0)

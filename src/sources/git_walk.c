@@ -141,10 +141,11 @@ void kl_cgraph_mark(kl_cgraph *g, const git_oid *tips, size_t n,
 
 /* ------------------------------------------------ topological order */
 
+/* Selected, readable commits not placed in the order yet. */
 static bool in_order(const kl_cnode *n)
 {
 	return (n->flags & KL_CN_SELECTED) &&
-	       !(n->flags & (KL_CN_HIDDEN | KL_CN_MISSING));
+	       !(n->flags & (KL_CN_HIDDEN | KL_CN_MISSING | KL_CN_ORDERED));
 }
 
 static bool heap_less(const kl_cgraph *g, size_t a, size_t b)
@@ -233,15 +234,16 @@ void kl_cgraph_sort(kl_cgraph *g)
 	size_t *start, *kids, hlen = 0, i, k;
 
 	build_children(g, &start, &kids, indeg);
-	free(g->order);
-	g->order = kl_xcalloc(g->len + 1, sizeof(size_t));
-	g->n_order = 0;
+	/* Commits ordered by an earlier call keep their places; new ones
+	 * (audit's unreachable commits) follow, still parents first. */
+	g->order = kl_xrealloc(g->order, (g->len + 1) * sizeof(size_t));
 	for (i = 0; i < g->len; i++)
 		if (in_order(&g->nodes[i]) && indeg[i] == 0)
 			heap_push(g, heap, &hlen, i);
 	while (hlen) {
 		size_t cur = heap_pop(g, heap, &hlen);
 
+		g->nodes[cur].flags |= KL_CN_ORDERED;
 		g->order[g->n_order++] = cur;
 		for (k = start[cur]; k < start[cur + 1]; k++)
 			if (--indeg[kids[k]] == 0)

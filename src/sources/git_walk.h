@@ -15,7 +15,8 @@ enum {
 	KL_CN_ON_HEAD = 1 << 2,  /* an ancestor of HEAD (or HEAD) */
 	KL_CN_LOADED = 1 << 3,
 	KL_CN_MISSING = 1 << 4,  /* could not be read */
-	KL_CN_BOUNDARY = 1 << 5  /* a shallow commit: parents not fetched */
+	KL_CN_BOUNDARY = 1 << 5, /* a shallow commit: parents not fetched */
+	KL_CN_ORDERED = 1 << 6   /* placed in g->order */
 };
 
 typedef struct kl_cnode {
@@ -50,8 +51,9 @@ void kl_cgraph_free(kl_cgraph *g);
 void kl_cgraph_mark(kl_cgraph *g, const git_oid *tips, size_t n,
 		    unsigned flag);
 
-/* Fill g->order: SELECTED, not HIDDEN, readable commits, parents first,
- * ties broken by commit time then id so the order is deterministic. */
+/* Append to g->order the SELECTED, not HIDDEN, readable commits not in it
+ * yet, parents first, ties broken by commit time then id so the order is
+ * deterministic. */
 void kl_cgraph_sort(kl_cgraph *g);
 
 /* Whether any selected commit sits on a shallow boundary. */

@@ -70,7 +70,8 @@ def odd_repo(base):
     repo = lib.new_repo(base, "odd")
     example = lib.make_key(lib.key_rule_ids()[0])
     names = ["new\nline.txt", "esc\x1b[31m.txt", "quo\"te\\.txt",
-             "-dash.txt", "sp ace.txt"]
+             "-dash.txt", "sp ace.txt", "%41.txt", "a:b.txt",
+             os.fsdecode(b"bad\xff.txt")]
     for name in names:
         lib.write(os.path.join(repo, name), "%s%s\"\n" % (PREFIX, example))
     lib.git(repo, "add", "-A")
@@ -126,11 +127,19 @@ def no_full_secret_without_show_secrets():
                 raise AssertionError("text lacks a secret with --show-secrets")
 
 
+def validate(path):
+    """tests/sarif-validate.sh; skipped (with a note) without node/npm."""
+    if not shutil.which("npm") or not shutil.which("node"):
+        print("# SARIF validation skipped: npm/node not installed")
+        return
+    v = subprocess.run(["sh", VALIDATE, path], capture_output=True)
+    if v.returncode != 0:
+        raise AssertionError("sarif-validate failed:\n%s%s" % (
+            v.stdout.decode(errors="replace"), v.stderr.decode(errors="replace")))
+
+
 @lib.test
 def sarif_passes_github_validation():
-    if not shutil.which("npm") or not shutil.which("node"):
-        print("# skipped: npm/node not installed")
-        return
     with lib.TempDir() as base:
         repo, keys = plant(base)
         out = os.path.join(base, "report.sarif")
@@ -151,10 +160,7 @@ def sarif_passes_github_validation():
             pos = expected_position(example, secrets[res["ruleId"]])
             lib.assert_eq((region["startLine"], region["startColumn"],
                            region["endColumn"]), pos, rel + " region")
-        v = subprocess.run(["sh", VALIDATE, out], capture_output=True)
-        if v.returncode != 0:
-            raise AssertionError("sarif-validate failed:\n%s%s" % (
-                v.stdout.decode(errors="replace"), v.stderr.decode(errors="replace")))
+        validate(out)
 
 
 @lib.test
@@ -164,17 +170,27 @@ def odd_file_names_stay_exact():
         code, report = lib.run_json(["scan", repo, "--show-secrets"])
         lib.assert_eq(code, 1, "exit code")
         secret = report["findings"][0]["secret"]
-        lib.assert_eq(sorted(by_path(report)), sorted(names), "JSON paths")
-        p = scan(repo, "--format", "sarif")
+        bad = os.fsdecode(b"bad\xff.txt")
+        want = sorted(n if n != bad else "bad\ufffd.txt" for n in names)
+        lib.assert_eq(sorted(by_path(report)), want, "JSON paths")
+        lib.assert_eq(by_path(report)["bad\ufffd.txt"].get("path_hex"),
+                      b"bad\xff.txt".hex(), "path_hex of a non-UTF-8 name")
+        out = os.path.join(base, "odd.sarif")
+        scan(repo, "--format", "sarif", "--output", out)
+        with open(out, encoding="utf-8") as f:
+            results = json.load(f)["runs"][0]["results"]
         uris = sorted(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-                      for r in json.loads(p.stdout)["runs"][0]["results"])
+                      for r in results)
         lib.assert_eq(uris, sorted(["new%0Aline.txt", "esc%1B%5B31m.txt",
                                     "quo%22te%5C.txt", "-dash.txt",
-                                    "sp%20ace.txt"]), "SARIF uris")
+                                    "sp%20ace.txt", "%2541.txt", "a%3Ab.txt",
+                                    "bad%FF.txt"]), "SARIF uris")
+        validate(out)
         text = scan(repo).stdout
         if b"\x1b" in text:
             raise AssertionError("raw escape byte in text output")
-        for want in (b"new\\nline.txt:1:", b"esc\\x1b[31m.txt:1:"):
+        for want in (b"new\\nline.txt:1:", b"esc\\x1b[31m.txt:1:",
+                     b"bad\\xff.txt:1:"):
             if want not in text:
                 raise AssertionError("text lacks escaped path %r" % want)
         lib.assert_no_secret(text, [secret], "text")
