@@ -1,0 +1,59 @@
+/*
+ * The history scan's state, shared by `history` and `audit` (which adds
+ * unreachable commits, trees and blobs to the same dedup sets before the
+ * blobs are scanned).
+ */
+#ifndef KL_GIT_HISTORY_H
+#define KL_GIT_HISTORY_H
+
+#include "sources/git_walk.h"
+
+/* A distinct blob to scan, with where it was first seen. */
+typedef struct kl_hblob {
+	git_oid oid;
+	size_t node;  /* commit node it was first seen in, or SIZE_MAX */
+	char *path;   /* path there (or a descriptive pseudo-path) */
+} kl_hblob;
+
+typedef struct kl_hist {
+	const char *path;        /* as given: workers open their own handle */
+	git_repository *repo;
+	const kl_scan_opts *o;
+	kl_report *r;
+	kl_cgraph g;
+	size_t walked;           /* g.order[0..walked) had their trees walked */
+	kl_oidmap trees;         /* trees whose every blob is recorded */
+	kl_oidmap blobs;         /* blob -> index in blobv */
+	kl_hblob *blobv;
+	size_t n_blobs, cap_blobs;
+	kl_oidmap gitlinks;      /* submodule commits seen, counted once */
+	size_t start;            /* this scan's first finding in r */
+	bool range_mode;         /* report only what the commits add */
+} kl_hist;
+
+int kl_hist_open(kl_hist *h, const char *path, const kl_scan_opts *o,
+		 kl_report *r, kl_error *err);
+void kl_hist_free(kl_hist *h);
+
+/* Mark the commits o selects (HEAD, --all, REVs, --range) and sort them. */
+int kl_hist_select(kl_hist *h, kl_error *err);
+/* Mark every ref's tip (and HEAD) as selected; does not sort. */
+void kl_hist_select_all_refs(kl_hist *h);
+/* Append newly selected commits to the order (HEAD's line, shallow
+ * warning, commit count). */
+void kl_hist_order(kl_hist *h);
+
+/* Record the blobs of every ordered commit not walked yet. */
+void kl_hist_walk_commits(kl_hist *h);
+/* Record the blobs under tree (path is its prefix, node its commit). */
+void kl_hist_walk_tree(kl_hist *h, const git_oid *tree, kl_buf *path,
+		       size_t node);
+/* Record one blob if new; path is copied. */
+void kl_hist_add_blob(kl_hist *h, const git_oid *id, const char *path,
+		      size_t node);
+
+/* Scan (full mode: the recorded blobs in parallel; range mode: what each
+ * commit adds), then merge findings and resolve provenance. */
+void kl_hist_scan(kl_hist *h);
+
+#endif

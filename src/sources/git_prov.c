@@ -1,0 +1,477 @@
+/*
+ * Owns history provenance. Findings are merged by fingerprint; then each
+ * selected commit is compared with its first parent, descending only into
+ * subtrees that differ and that lead to a finding's path, so the pass costs
+ * a few tree reads per commit, and blobs are read only to confirm removals.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sources/git_prov.h"
+
+void kl_prov_init(kl_prov *p, git_repository *repo, kl_report *r,
+		  kl_cgraph *g, size_t start)
+{
+	memset(p, 0, sizeof(*p));
+	p->repo = repo;
+	p->r = r;
+	p->g = g;
+	p->start = start;
+}
+
+void kl_prov_free(kl_prov *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_paths; i++)
+		free(p->paths[i]);
+	free(p->paths);
+	free(p->links);
+	free(p->removed);
+	free(p->in_head);
+	memset(p, 0, sizeof(*p));
+}
+
+/* ------------------------------------------------------------ grouping */
+
+typedef struct raw_key {
+	const kl_finding *f;
+	size_t pos; /* position of its commit in the order */
+	size_t idx;
+} raw_key;
+
+static int cmp_raw(const void *a, const void *b)
+{
+	const raw_key *x = a, *y = b;
+	int c = strcmp(x->f->fingerprint, y->f->fingerprint);
+
+	if (c)
+		return c;
+	if (x->pos != y->pos)
+		return x->pos < y->pos ? -1 : 1;
+	if (x->f->line != y->f->line)
+		return x->f->line < y->f->line ? -1 : 1;
+	if (x->f->column != y->f->column)
+		return x->f->column < y->f->column ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int cmp_link(const void *a, const void *b)
+{
+	const kl_prov_link *x = a, *y = b;
+	int c = git_oid_cmp(&x->blob, &y->blob);
+
+	if (c)
+		return c;
+	return x->finding < y->finding ? -1 : x->finding > y->finding;
+}
+
+/* Position of each node in g->order (SIZE_MAX when not ordered). */
+static size_t *order_positions(const kl_cgraph *g)
+{
+	size_t *pos = kl_xmalloc((g->len + 1) * sizeof(size_t)), i;
+
+	for (i = 0; i < g->len; i++)
+		pos[i] = SIZE_MAX;
+	for (i = 0; i < g->n_order; i++)
+		pos[g->order[i]] = i;
+	return pos;
+}
+
+static size_t commit_pos(const kl_cgraph *g, const size_t *pos,
+			 const kl_finding *f)
+{
+	git_oid id;
+	size_t n;
+
+	if (!f->prov.commit || git_oid_fromstr(&id, f->prov.commit) < 0)
+		return SIZE_MAX;
+	n = kl_oidmap_get(&g->index, &id);
+	return n == SIZE_MAX ? SIZE_MAX : pos[n];
+}
+
+static void add_link(kl_prov *p, const char *blob_hex, size_t finding)
+{
+	git_oid id;
+
+	if (!blob_hex || git_oid_fromstr(&id, blob_hex) < 0)
+		return;
+	p->links = kl_xrealloc(p->links, (p->n_links + 1) * sizeof(*p->links));
+	git_oid_cpy(&p->links[p->n_links].blob, &id);
+	p->links[p->n_links++].finding = finding;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Unique-sorted links and paths, for binary search in the pass. */
+static void index_groups(kl_prov *p)
+{
+	kl_findings *fs = &p->r->findings;
+	size_t i, n = 0;
+
+	qsort(p->links, p->n_links, sizeof(*p->links), cmp_link);
+	for (i = 0; i < p->n_links; i++)
+		if (!n || cmp_link(&p->links[n - 1], &p->links[i]) != 0)
+			p->links[n++] = p->links[i];
+	p->n_links = n;
+	p->paths = kl_xcalloc(fs->len - p->start + 1, sizeof(char *));
+	for (i = p->start; i < fs->len; i++)
+		p->paths[p->n_paths++] = kl_xstrdup(fs->items[i].path);
+	qsort(p->paths, p->n_paths, sizeof(char *), cmp_str);
+}
+
+void kl_prov_group(kl_prov *p)
+{
+	kl_findings *fs = &p->r->findings;
+	size_t n = fs->len - p->start, i, out = p->start;
+	size_t *pos = order_positions(p->g);
+	raw_key *keys = kl_xcalloc(n + 1, sizeof(*keys));
+	kl_finding *raw = kl_xcalloc(n + 1, sizeof(*raw));
+
+	memcpy(raw, fs->items + p->start, n * sizeof(*raw));
+	for (i = 0; i < n; i++)
+		keys[i] = (raw_key){ &raw[i], commit_pos(p->g, pos, &raw[i]), i };
+	qsort(keys, n, sizeof(*keys), cmp_raw);
+	for (i = 0; i < n; i++) {
+		kl_finding *f = &raw[keys[i].idx];
+
+		if (out > p->start &&
+		    strcmp(f->fingerprint, fs->items[out - 1].fingerprint) == 0) {
+			fs->items[out - 1].count += f->count ? f->count : 1;
+			add_link(p, f->blob, out - 1);
+			kl_finding_clear(f);
+			continue;
+		}
+		fs->items[out] = *f;
+		if (!fs->items[out].count)
+			fs->items[out].count = 1;
+		add_link(p, f->blob, out++);
+	}
+	fs->len = out;
+	index_groups(p);
+	free(keys);
+	free(raw);
+	free(pos);
+}
+
+/* ---------------------------------------------------------- the pass */
+
+/* First link for blob, or n_links. */
+static size_t links_of(const kl_prov *p, const git_oid *blob)
+{
+	size_t lo = 0, hi = p->n_links;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (git_oid_cmp(&p->links[mid].blob, blob) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool blob_linked(const kl_prov *p, const git_oid *blob, size_t fi)
+{
+	size_t k;
+
+	for (k = links_of(p, blob); k < p->n_links &&
+	     git_oid_equal(&p->links[k].blob, blob); k++)
+		if (p->links[k].finding == fi)
+			return true;
+	return false;
+}
+
+/* Whether blob holds finding fi's secret: known from the scan when the
+ * blob was linked to it, else read and searched (rare: removals only). */
+static bool blob_has_secret(const kl_prov *p, const git_oid *blob, size_t fi)
+{
+	const kl_finding *f = &p->r->findings.items[fi];
+	git_blob *b;
+	bool found;
+
+	if (blob_linked(p, blob, fi))
+		return true;
+	if (!f->secret || git_blob_lookup(&b, p->repo, blob) < 0)
+		return false;
+	found = memmem(git_blob_rawcontent(b), (size_t)git_blob_rawsize(b),
+		       f->secret, strlen(f->secret)) != NULL;
+	git_blob_free(b);
+	return found;
+}
+
+/* Whether path, or a directory path ending in '/', leads to a finding. */
+static bool path_wanted(const kl_prov *p, const char *path, size_t len,
+			bool dir)
+{
+	size_t lo = 0, hi = p->n_paths;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(p->paths[mid], path) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == p->n_paths)
+		return false;
+	if (dir)
+		return strncmp(p->paths[lo], path, len) == 0;
+	return strcmp(p->paths[lo], path) == 0;
+}
+
+typedef struct pass_commit {
+	size_t node;
+	char hex[GIT_OID_HEXSZ + 1];
+} pass_commit;
+
+/* A merge's new blob that another parent already had at that path came
+ * from the merged branch: the merge did not introduce it. */
+static bool from_other_parent(const kl_prov *p, size_t node, const char *path,
+			      const git_oid *blob)
+{
+	const kl_cnode *n = &p->g->nodes[node];
+	size_t k;
+
+	for (k = 1; k < n->n_parents; k++) {
+		const kl_cnode *par = &p->g->nodes[n->parents[k]];
+		git_tree *t = NULL;
+		git_tree_entry *e = NULL;
+		bool same = false;
+
+		if (!(par->flags & KL_CN_LOADED) || (par->flags & KL_CN_MISSING))
+			continue;
+		if (git_tree_lookup(&t, p->repo, &par->tree) == 0 &&
+		    git_tree_entry_bypath(&e, t, path) == 0)
+			same = git_oid_equal(git_tree_entry_id(e), blob);
+		git_tree_entry_free(e);
+		git_tree_free(t);
+		if (same)
+			return true;
+	}
+	return false;
+}
+
+static void note_seen(kl_prov *p, const pass_commit *c, const char *path,
+		      const git_oid *blob)
+{
+	size_t k;
+
+	for (k = links_of(p, blob); k < p->n_links &&
+	     git_oid_equal(&p->links[k].blob, blob); k++) {
+		kl_finding *f = &p->r->findings.items[p->links[k].finding];
+		kl_strlist *l = &f->prov.commits;
+
+		if (strcmp(f->path, path) != 0)
+			continue;
+		if (l->len && strcmp(l->items[l->len - 1], c->hex) == 0)
+			continue;
+		if (from_other_parent(p, c->node, path, blob))
+			continue;
+		kl_strlist_push(l, c->hex);
+	}
+}
+
+static void note_gone(kl_prov *p, const pass_commit *c, const char *path,
+		      const git_oid *old, const git_oid *new_blob)
+{
+	unsigned flags = p->g->nodes[c->node].flags;
+	size_t k;
+
+	if (p->head_line_known && !(flags & KL_CN_ON_HEAD))
+		return;
+	for (k = links_of(p, old); k < p->n_links &&
+	     git_oid_equal(&p->links[k].blob, old); k++) {
+		size_t fi = p->links[k].finding;
+
+		if (strcmp(p->r->findings.items[fi].path, path) != 0)
+			continue;
+		if (new_blob && blob_has_secret(p, new_blob, fi))
+			continue;
+		p->removed[fi - p->start] = c->node; /* later removals win */
+	}
+}
+
+static void compare_trees(kl_prov *p, const pass_commit *c,
+			  const git_oid *old_id, const git_oid *new_id,
+			  kl_buf *path);
+
+static bool is_blob(const git_tree_entry *e)
+{
+	return e && git_tree_entry_type(e) == GIT_OBJECT_BLOB;
+}
+
+static bool is_tree(const git_tree_entry *e)
+{
+	return e && git_tree_entry_type(e) == GIT_OBJECT_TREE;
+}
+
+/* One name present in either tree, with its entries on each side. */
+static void compare_entry(kl_prov *p, const pass_commit *c,
+			  const git_tree_entry *o, const git_tree_entry *n,
+			  kl_buf *path)
+{
+	size_t len = path->len;
+	const git_oid *oid = o ? git_tree_entry_id(o) : NULL;
+	const git_oid *nid = n ? git_tree_entry_id(n) : NULL;
+
+	if (oid && nid && git_oid_equal(oid, nid))
+		return;
+	kl_buf_puts(path, git_tree_entry_name(n ? n : o));
+	if (is_tree(o) || is_tree(n)) {
+		kl_buf_addch(path, '/');
+		if (path_wanted(p, path->data, path->len, true))
+			compare_trees(p, c, is_tree(o) ? oid : NULL,
+				      is_tree(n) ? nid : NULL, path);
+		path->len = len;
+		path->data[len] = '\0';
+		kl_buf_puts(path, git_tree_entry_name(n ? n : o));
+	}
+	if ((is_blob(o) || is_blob(n)) &&
+	    path_wanted(p, path->data, path->len, false)) {
+		if (is_blob(n))
+			note_seen(p, c, path->data, nid);
+		if (is_blob(o))
+			note_gone(p, c, path->data, oid, is_blob(n) ? nid : NULL);
+	}
+	path->len = len;
+	path->data[len] = '\0';
+}
+
+static void compare_trees(kl_prov *p, const pass_commit *c,
+			  const git_oid *old_id, const git_oid *new_id,
+			  kl_buf *path)
+{
+	git_tree *o = NULL, *n = NULL;
+	size_t i;
+
+	if (old_id && git_tree_lookup(&o, p->repo, old_id) < 0)
+		kl_git_obj_error(p->r, old_id, "cannot read tree");
+	if (new_id && git_tree_lookup(&n, p->repo, new_id) < 0)
+		kl_git_obj_error(p->r, new_id, "cannot read tree");
+	for (i = 0; n && i < git_tree_entrycount(n); i++) {
+		const git_tree_entry *ne = git_tree_entry_byindex(n, i);
+
+		compare_entry(p, c, o ? git_tree_entry_byname(o, git_tree_entry_name(ne)) : NULL,
+			      ne, path);
+	}
+	for (i = 0; o && i < git_tree_entrycount(o); i++) {
+		const git_tree_entry *oe = git_tree_entry_byindex(o, i);
+
+		if (!n || !git_tree_entry_byname(n, git_tree_entry_name(oe)))
+			compare_entry(p, c, oe, NULL, path);
+	}
+	git_tree_free(o);
+	git_tree_free(n);
+}
+
+static int head_entry(const char *root, const git_tree_entry *e, void *ctx)
+{
+	kl_prov *p = ctx;
+	const git_oid *id = git_tree_entry_id(e);
+	size_t k;
+
+	(void)root;
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+		return 0;
+	for (k = links_of(p, id); k < p->n_links &&
+	     git_oid_equal(&p->links[k].blob, id); k++)
+		p->in_head[p->links[k].finding - p->start] = true;
+	return 0;
+}
+
+static bool same_secret(const kl_finding *a, const kl_finding *b)
+{
+	return a->rule == b->rule && a->secret && b->secret &&
+	       strcmp(a->secret, b->secret) == 0;
+}
+
+/*
+ * in_head: HEAD has the secret at the finding's path, or HEAD holds a blob
+ * the scan found the same rule and secret in (a renamed or copied file:
+ * the key is still there, whatever the path).
+ */
+static void mark_in_head(kl_prov *p, git_tree *head)
+{
+	kl_finding *fs = p->r->findings.items;
+	size_t n = p->r->findings.len - p->start, i, j;
+
+	for (i = 0; i < n; i++) {
+		git_tree_entry *e = NULL;
+
+		if (git_tree_entry_bypath(&e, head, fs[p->start + i].path) == 0 &&
+		    is_blob(e) &&
+		    blob_has_secret(p, git_tree_entry_id(e), p->start + i))
+			p->in_head[i] = true;
+		git_tree_entry_free(e);
+	}
+	git_tree_walk(head, GIT_TREEWALK_PRE, head_entry, p);
+	for (i = 0; i < n; i++)
+		for (j = 0; j < n && !p->in_head[i]; j++)
+			if (p->in_head[j] &&
+			    same_secret(&fs[p->start + i], &fs[p->start + j]))
+				p->in_head[i] = true;
+}
+
+static void fill_finding(kl_prov *p, size_t fi)
+{
+	kl_finding *f = &p->r->findings.items[fi];
+	git_oid id;
+
+	if (f->prov.commits.len)
+		git_oid_fromstr(&id, f->prov.commits.items[0]);
+	else if (!f->prov.commit || git_oid_fromstr(&id, f->prov.commit) < 0)
+		return;
+	if (!f->prov.commits.len)
+		kl_strlist_push(&f->prov.commits, f->prov.commit);
+	if (kl_git_prov_fill(p->repo, &id, &f->prov) < 0)
+		kl_git_obj_error(p->r, &id, "cannot read commit");
+	f->has_prov = true;
+	f->prov.in_head = p->in_head[fi - p->start];
+	free(f->prov.removed_in);
+	f->prov.removed_in = NULL;
+	if (!f->prov.in_head && p->removed[fi - p->start] != SIZE_MAX) {
+		char hex[GIT_OID_HEXSZ + 1];
+
+		git_oid_tostr(hex, sizeof(hex),
+			      &p->g->nodes[p->removed[fi - p->start]].oid);
+		f->prov.removed_in = kl_xstrdup(hex);
+	}
+}
+
+void kl_prov_resolve(kl_prov *p)
+{
+	size_t n = p->r->findings.len - p->start, i;
+	kl_buf path = KL_BUF_INIT;
+	git_tree *head = NULL;
+	kl_error err = { 0 };
+
+	p->removed = kl_xmalloc((n + 1) * sizeof(size_t));
+	p->in_head = kl_xcalloc(n + 1, sizeof(bool));
+	for (i = 0; i < n; i++)
+		p->removed[i] = SIZE_MAX;
+	if (!n)
+		return;
+	for (i = 0; i < p->g->n_order; i++) {
+		pass_commit c;
+
+		c.node = p->g->order[i];
+		git_oid_tostr(c.hex, sizeof(c.hex), &p->g->nodes[c.node].oid);
+		kl_buf_reset(&path);
+		kl_buf_puts(&path, "");
+		compare_trees(p, &c, kl_cgraph_base_tree(p->g, c.node),
+			      &p->g->nodes[c.node].tree, &path);
+	}
+	if (kl_git_head_tree(p->repo, &head, &err) == 0 && head)
+		mark_in_head(p, head);
+	kl_error_clear(&err);
+	for (i = p->start; i < p->r->findings.len; i++)
+		fill_finding(p, i);
+	git_tree_free(head);
+	kl_buf_free(&path);
+}

@@ -1,0 +1,584 @@
+/*
+ * Owns `keyleak history`: which commits to scan and scanning them once.
+ *
+ * Design. (1) Select commits with keyleak's own walk (git_walk.c: shallow
+ * boundaries are roots) and order them oldest first, parents before
+ * children. (2) Walk each commit's tree, skipping any subtree whose id was
+ * already walked, and record each new blob id with its first commit and
+ * path: this reads every distinct tree once, not commits x files. (3) Scan
+ * the distinct blobs in parallel, one repository handle, scanner and report
+ * per worker; blob contents are freed as soon as they are scanned. (4)
+ * Merge findings per (rule, secret, path) by fingerprint and, only if there
+ * are findings, resolve provenance in one pass over the commits
+ * (git_prov.c). A range (A..B, ^REV) is scanned differently: each commit is
+ * diffed against its first parent and only added lines are kept, since CI
+ * must report what the range adds, not what it inherits.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sources/git_diffscan.h"
+#include "sources/git_history.h"
+#include "sources/git_prov.h"
+
+int kl_hist_open(kl_hist *h, const char *path, const kl_scan_opts *o,
+		 kl_report *r, kl_error *err)
+{
+	memset(h, 0, sizeof(*h));
+	if (kl_git_open(path, &h->repo, err) < 0)
+		return -1;
+	h->path = path;
+	h->o = o;
+	h->r = r;
+	h->start = r->findings.len;
+	kl_cgraph_init(&h->g, h->repo, r);
+	return 0;
+}
+
+void kl_hist_free(kl_hist *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_blobs; i++)
+		free(h->blobv[i].path);
+	free(h->blobv);
+	kl_oidmap_free(&h->trees);
+	kl_oidmap_free(&h->blobs);
+	kl_oidmap_free(&h->gitlinks);
+	kl_cgraph_free(&h->g);
+	kl_git_close(h->repo);
+	memset(h, 0, sizeof(*h));
+}
+
+/* ----------------------------------------------------------- selection */
+
+static int resolve_commit(git_repository *repo, const char *spec, git_oid *out)
+{
+	git_object *obj = NULL, *c = NULL;
+	int rc;
+
+	rc = git_revparse_single(&obj, repo, spec);
+	if (rc == 0)
+		rc = git_object_peel(&c, obj, GIT_OBJECT_COMMIT);
+	if (rc == 0)
+		git_oid_cpy(out, git_object_id(c));
+	git_object_free(c);
+	git_object_free(obj);
+	return rc;
+}
+
+static void oids_push(git_oid **v, size_t *n, const git_oid *id)
+{
+	*v = kl_xrealloc(*v, (*n + 1) * sizeof(**v));
+	git_oid_cpy(&(*v)[(*n)++], id);
+}
+
+typedef struct selection {
+	git_oid *tips, *hides;
+	size_t n_tips, n_hides;
+} selection;
+
+static int range_error(kl_hist *h, const char *range, const char *side,
+		       kl_error *err)
+{
+	const char *why = kl_git_lasterr();
+
+	if (h->g.is_shallow)
+		kl_error_set(err, "range %s: cannot find '%s' (%s): this is a "
+			     "shallow clone and that commit is beyond its "
+			     "boundary; fetch the full history (git fetch "
+			     "--unshallow, or actions/checkout with "
+			     "fetch-depth: 0)", range, side, why);
+	else
+		kl_error_set(err, "range %s: cannot find '%s' (%s); if the "
+			     "history was fetched shallow, fetch it all "
+			     "(actions/checkout with fetch-depth: 0)",
+			     range, side, why);
+	return -1;
+}
+
+/* "A..B" hides A and selects B; "A...B" selects both and hides their
+ * merge bases (an empty side means HEAD, as in git). */
+static int add_range(kl_hist *h, selection *s, const char *range,
+		     kl_error *err)
+{
+	const char *dots = strstr(range, "..");
+	bool sym = dots && dots[2] == '.';
+	char *left = kl_xstrndup(range, dots ? (size_t)(dots - range) : 0);
+	const char *right = dots + (sym ? 3 : 2);
+	git_oid a, b;
+	git_oidarray bases = { 0 };
+	size_t i;
+	int rc = -1;
+
+	if (resolve_commit(h->repo, *left ? left : "HEAD", &a) < 0) {
+		range_error(h, range, *left ? left : "HEAD", err);
+		goto out;
+	}
+	if (resolve_commit(h->repo, *right ? right : "HEAD", &b) < 0) {
+		range_error(h, range, *right ? right : "HEAD", err);
+		goto out;
+	}
+	oids_push(&s->tips, &s->n_tips, &b);
+	if (!sym) {
+		oids_push(&s->hides, &s->n_hides, &a);
+	} else {
+		if (git_merge_bases(&bases, h->repo, &a, &b) < 0 &&
+		    git_error_last() && git_error_last()->klass != GIT_ERROR_MERGE) {
+			range_error(h, range, "merge base", err);
+			goto out;
+		}
+		oids_push(&s->tips, &s->n_tips, &a);
+		for (i = 0; i < bases.count; i++)
+			oids_push(&s->hides, &s->n_hides, &bases.ids[i]);
+	}
+	rc = 0;
+out:
+	git_oidarray_dispose(&bases);
+	free(left);
+	return rc;
+}
+
+static int add_rev(kl_hist *h, selection *s, const char *rev, kl_error *err)
+{
+	git_oid id;
+
+	if (strstr(rev, ".."))
+		return add_range(h, s, rev, err);
+	if (resolve_commit(h->repo, rev[0] == '^' ? rev + 1 : rev, &id) < 0) {
+		kl_error_set(err, "cannot resolve revision '%s': %s", rev,
+			     kl_git_lasterr());
+		return -1;
+	}
+	if (rev[0] == '^')
+		oids_push(&s->hides, &s->n_hides, &id);
+	else
+		oids_push(&s->tips, &s->n_tips, &id);
+	return 0;
+}
+
+static void push_ref_tips(git_repository *repo, selection *s)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref;
+	git_oid id;
+
+	if (git_reference_iterator_new(&it, repo) < 0)
+		return;
+	while (git_reference_next(&ref, it) == 0) {
+		git_object *c = NULL;
+
+		/* Refs to trees or blobs have no history; audit's object
+		 * database pass finds their content. */
+		if (git_reference_peel(&c, ref, GIT_OBJECT_COMMIT) == 0)
+			oids_push(&s->tips, &s->n_tips, git_object_id(c));
+		git_object_free(c);
+		git_reference_free(ref);
+	}
+	git_reference_iterator_free(it);
+	if (resolve_commit(repo, "HEAD", &id) == 0)
+		oids_push(&s->tips, &s->n_tips, &id);
+}
+
+void kl_hist_select_all_refs(kl_hist *h)
+{
+	selection s = { 0 };
+
+	push_ref_tips(h->repo, &s);
+	kl_cgraph_mark(&h->g, s.tips, s.n_tips, KL_CN_SELECTED);
+	free(s.tips);
+}
+
+static int collect_selection(kl_hist *h, selection *s, kl_error *err)
+{
+	const kl_scan_opts *o = h->o;
+	git_oid id;
+	size_t i;
+
+	if (o->range && add_range(h, s, o->range, err) < 0)
+		return -1;
+	for (i = 0; o->revs && i < o->revs->len; i++)
+		if (add_rev(h, s, o->revs->items[i], err) < 0)
+			return -1;
+	if (o->all_refs)
+		push_ref_tips(h->repo, s);
+	/* No revisions: HEAD, unless the branch is unborn (nothing yet). */
+	if (!s->n_tips && !o->all_refs && !o->range &&
+	    resolve_commit(h->repo, "HEAD", &id) == 0)
+		oids_push(&s->tips, &s->n_tips, &id);
+	return 0;
+}
+
+static void note_shallow(kl_hist *h)
+{
+	if (!kl_cgraph_hits_boundary(&h->g))
+		return;
+	h->r->shallow = true;
+	kl_report_notice(h->r, KL_NOTICE_WARNING, NULL,
+			 "shallow clone: history beyond the shallow boundary "
+			 "was not scanned (fetch it with `git fetch "
+			 "--unshallow`, or actions/checkout with "
+			 "fetch-depth: 0)");
+}
+
+void kl_hist_order(kl_hist *h)
+{
+	git_oid head;
+	size_t before = h->g.n_order;
+
+	/* Removals count on HEAD's line only; a range is that line. */
+	if (!h->range_mode && resolve_commit(h->repo, "HEAD", &head) == 0)
+		kl_cgraph_mark(&h->g, &head, 1, KL_CN_ON_HEAD);
+	kl_cgraph_sort(&h->g);
+	if (!h->r->shallow)
+		note_shallow(h);
+	h->r->summary.commits_scanned += h->g.n_order - before;
+}
+
+int kl_hist_select(kl_hist *h, kl_error *err)
+{
+	selection s = { 0 };
+	int rc;
+
+	rc = collect_selection(h, &s, err);
+	if (rc == 0) {
+		h->range_mode = s.n_hides > 0 || h->o->range;
+		kl_cgraph_mark(&h->g, s.hides, s.n_hides, KL_CN_HIDDEN);
+		kl_cgraph_mark(&h->g, s.tips, s.n_tips, KL_CN_SELECTED);
+		kl_hist_order(h);
+	}
+	free(s.tips);
+	free(s.hides);
+	return rc;
+}
+
+/* ------------------------------------------------------- tree walking */
+
+void kl_hist_add_blob(kl_hist *h, const git_oid *id, const char *path,
+		      size_t node)
+{
+	kl_hblob *b;
+
+	if (!kl_oidmap_put(&h->blobs, id, h->n_blobs))
+		return;
+	if (h->n_blobs == h->cap_blobs) {
+		h->cap_blobs = h->cap_blobs ? h->cap_blobs * 2 : 1024;
+		h->blobv = kl_xrealloc(h->blobv, h->cap_blobs * sizeof(*b));
+	}
+	b = &h->blobv[h->n_blobs++];
+	git_oid_cpy(&b->oid, id);
+	b->node = node;
+	b->path = kl_xstrdup(path);
+}
+
+static void note_gitlink(kl_hist *h, const git_tree_entry *e, const char *path)
+{
+	if (!kl_oidmap_put(&h->gitlinks, git_tree_entry_id(e), 0))
+		return;
+	h->r->summary.skipped_other++;
+	if (h->o->verbose)
+		kl_report_notice(h->r, KL_NOTICE_SKIPPED, path,
+				 "submodule: not scanned");
+}
+
+/* Returns true if a path below was skipped by a glob: such a tree is not
+ * marked walked, so the same tree met under another path is walked again. */
+static bool walk_tree(kl_hist *h, const git_oid *id, kl_buf *path, size_t node)
+{
+	git_tree *t;
+	bool skipped = false;
+	size_t i, len = path->len;
+
+	if (kl_oidmap_get(&h->trees, id) != SIZE_MAX)
+		return false;
+	if (git_tree_lookup(&t, h->repo, id) < 0) {
+		kl_git_obj_error(h->r, id, "cannot read tree");
+		return false;
+	}
+	for (i = 0; i < git_tree_entrycount(t); i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		git_object_t type = git_tree_entry_type(e);
+
+		kl_buf_puts(path, git_tree_entry_name(e));
+		if (type == GIT_OBJECT_TREE) {
+			kl_buf_addch(path, '/');
+			skipped |= walk_tree(h, git_tree_entry_id(e), path, node);
+		} else if (type == GIT_OBJECT_COMMIT) {
+			note_gitlink(h, e, path->data);
+		} else if (kl_path_skipped(h->o, path->data)) {
+			skipped = true;
+		} else {
+			kl_hist_add_blob(h, git_tree_entry_id(e), path->data, node);
+		}
+		path->len = len;
+		path->data[len] = '\0';
+	}
+	git_tree_free(t);
+	if (!skipped)
+		kl_oidmap_put(&h->trees, id, 0);
+	return skipped;
+}
+
+void kl_hist_walk_tree(kl_hist *h, const git_oid *tree, kl_buf *path,
+		       size_t node)
+{
+	walk_tree(h, tree, path, node);
+}
+
+void kl_hist_walk_commits(kl_hist *h)
+{
+	kl_progress *prog = kl_progress_new("walking commits",
+					    h->g.n_order - h->walked,
+					    h->o->progress);
+	kl_buf path = KL_BUF_INIT;
+	size_t first = h->walked;
+
+	for (; h->walked < h->g.n_order; h->walked++) {
+		size_t node = h->g.order[h->walked];
+
+		kl_buf_reset(&path);
+		kl_buf_puts(&path, "");
+		walk_tree(h, &h->g.nodes[node].tree, &path, node);
+		kl_progress_tick(prog, h->walked - first + 1, 0);
+	}
+	kl_progress_free(prog);
+	kl_buf_free(&path);
+}
+
+/* ------------------------------------------------- full-history scan */
+
+typedef struct worker {
+	git_repository *repo;
+	git_odb *odb;
+	kl_scanner *sc;
+	kl_report rep;
+	bool ready;
+} worker;
+
+typedef struct scan_job {
+	kl_hist *h;
+	worker *w;
+	pthread_mutex_t lock; /* guards the progress counters */
+	uint64_t done, bytes;
+	kl_progress *prog;
+} scan_job;
+
+static bool worker_ready(scan_job *job, worker *w)
+{
+	kl_error err = { 0 };
+
+	if (w->ready)
+		return w->repo != NULL;
+	w->ready = true;
+	kl_report_init(&w->rep, job->h->r->command, job->h->r->target,
+		       job->h->r->rules);
+	/* libgit2 handles are per thread: each worker opens its own. */
+	if (kl_git_open(job->h->path, &w->repo, &err) < 0 ||
+	    git_repository_odb(&w->odb, w->repo) < 0) {
+		kl_report_notice(&w->rep, KL_NOTICE_ERROR, NULL, "%s",
+				 err.message ? err.message : kl_git_lasterr());
+		w->rep.incomplete = true;
+		kl_error_clear(&err);
+		kl_git_close(w->repo);
+		w->repo = NULL;
+		return false;
+	}
+	w->sc = kl_scanner_new(job->h->o->rules);
+	if (job->h->o->allow)
+		kl_scanner_set_allowlist(w->sc, job->h->o->allow);
+	return true;
+}
+
+/* Raw findings remember their blob and first commit for the merge. */
+static void tag_findings(kl_hist *h, kl_report *rep, size_t from,
+			 const kl_hblob *b)
+{
+	char blob[GIT_OID_HEXSZ + 1], commit[GIT_OID_HEXSZ + 1];
+	size_t i;
+
+	git_oid_tostr(blob, sizeof(blob), &b->oid);
+	if (b->node != SIZE_MAX)
+		git_oid_tostr(commit, sizeof(commit), &h->g.nodes[b->node].oid);
+	for (i = from; i < rep->findings.len; i++) {
+		rep->findings.items[i].blob = kl_xstrdup(blob);
+		if (b->node != SIZE_MAX)
+			rep->findings.items[i].prov.commit = kl_xstrdup(commit);
+	}
+}
+
+static void scan_one(void *ctx, int wi, size_t item)
+{
+	scan_job *job = ctx;
+	kl_hist *h = job->h;
+	worker *w = &job->w[wi];
+	const kl_hblob *b = &h->blobv[item];
+	git_blob *blob;
+	size_t before, len = 0;
+
+	if (!worker_ready(job, w))
+		return;
+	before = w->rep.findings.len;
+	if (kl_git_blob_check(w->odb, &b->oid, h->o, &w->rep, b->path) == 0) {
+		if (git_blob_lookup(&blob, w->repo, &b->oid) < 0) {
+			kl_git_obj_error(&w->rep, &b->oid, "cannot read blob");
+		} else {
+			len = (size_t)git_blob_rawsize(blob);
+			kl_scan_content(w->sc, h->o, &w->rep, b->path,
+					git_blob_rawcontent(blob), len);
+			git_blob_free(blob);
+		}
+	}
+	tag_findings(h, &w->rep, before, b);
+	pthread_mutex_lock(&job->lock);
+	job->done++;
+	job->bytes += len;
+	kl_progress_tick(job->prog, job->done, job->bytes);
+	pthread_mutex_unlock(&job->lock);
+}
+
+static int cmp_notice(const void *a, const void *b)
+{
+	const kl_notice *x = a, *y = b;
+	int c;
+
+	if (x->kind != y->kind)
+		return (int)x->kind - (int)y->kind;
+	c = strcmp(x->path ? x->path : "", y->path ? y->path : "");
+	return c ? c : strcmp(x->message, y->message);
+}
+
+static void scan_blobs(kl_hist *h)
+{
+	int threads = h->o->threads > 0 ? h->o->threads : 1;
+	size_t n_notices = h->r->n_notices, i;
+	scan_job job = { 0 };
+
+	job.h = h;
+	job.w = kl_xcalloc((size_t)threads, sizeof(worker));
+	pthread_mutex_init(&job.lock, NULL);
+	job.prog = kl_progress_new("scanning blobs", h->n_blobs, h->o->progress);
+	kl_parallel_for(h->n_blobs, threads, scan_one, &job);
+	kl_progress_free(job.prog);
+	for (i = 0; i < (size_t)threads; i++) {
+		worker *w = &job.w[i];
+
+		if (!w->ready)
+			continue;
+		kl_report_merge(h->r, &w->rep);
+		kl_report_free(&w->rep);
+		kl_scanner_free(w->sc);
+		git_odb_free(w->odb);
+		kl_git_close(w->repo);
+	}
+	/* Workers finish in any order: sort their notices so the report is
+	 * the same whatever the thread count. */
+	qsort(h->r->notices + n_notices, h->r->n_notices - n_notices,
+	      sizeof(kl_notice), cmp_notice);
+	pthread_mutex_destroy(&job.lock);
+	free(job.w);
+}
+
+/* --------------------------------------------------------- range scan */
+
+static size_t parent_trees(kl_hist *h, size_t node, git_tree ***out)
+{
+	const kl_cnode *n = &h->g.nodes[node];
+	size_t k, len = 0;
+
+	*out = kl_xcalloc(n->n_parents + 1, sizeof(git_tree *));
+	for (k = 1; k < n->n_parents; k++) {
+		const kl_cnode *p = &h->g.nodes[n->parents[k]];
+
+		if ((p->flags & KL_CN_LOADED) && !(p->flags & KL_CN_MISSING) &&
+		    git_tree_lookup(&(*out)[len], h->repo, &p->tree) == 0)
+			len++;
+	}
+	return len;
+}
+
+static void scan_commit_diff(kl_hist *h, kl_diffscan *d, size_t node)
+{
+	const git_oid *base = kl_cgraph_base_tree(&h->g, node);
+	git_tree *old = NULL, *new_tree = NULL, **others;
+	git_diff_options opts;
+	git_diff *diff = NULL;
+	char hex[GIT_OID_HEXSZ + 1];
+	size_t before = h->r->findings.len, n_others, i;
+
+	git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
+	n_others = parent_trees(h, node, &others);
+	git_oid_tostr(hex, sizeof(hex), &h->g.nodes[node].oid);
+	if ((base && git_tree_lookup(&old, h->repo, base) < 0) ||
+	    git_tree_lookup(&new_tree, h->repo, &h->g.nodes[node].tree) < 0 ||
+	    git_diff_tree_to_tree(&diff, h->repo, old, new_tree, &opts) < 0 ||
+	    kl_diffscan_find_renames(diff) < 0) {
+		kl_git_obj_error(h->r, &h->g.nodes[node].oid, "cannot diff commit");
+	} else {
+		kl_diffscan_run(d, diff, others, n_others);
+	}
+	for (i = before; i < h->r->findings.len; i++)
+		h->r->findings.items[i].prov.commit = kl_xstrdup(hex);
+	for (i = 0; i < n_others; i++)
+		git_tree_free(others[i]);
+	free(others);
+	git_diff_free(diff);
+	git_tree_free(old);
+	git_tree_free(new_tree);
+}
+
+static void scan_range(kl_hist *h)
+{
+	kl_progress *prog = kl_progress_new("scanning commits", h->g.n_order,
+					    h->o->progress);
+	kl_diffscan d;
+	kl_error err = { 0 };
+	size_t i;
+
+	if (kl_diffscan_init(&d, h->repo, h->o, h->r, &err) < 0) {
+		kl_report_notice(h->r, KL_NOTICE_ERROR, NULL, "%s", err.message);
+		h->r->incomplete = true;
+		kl_error_clear(&err);
+		kl_progress_free(prog);
+		return;
+	}
+	for (i = 0; i < h->g.n_order; i++) {
+		scan_commit_diff(h, &d, h->g.order[i]);
+		kl_progress_tick(prog, i + 1, 0);
+	}
+	kl_diffscan_free(&d);
+	kl_progress_free(prog);
+}
+
+void kl_hist_scan(kl_hist *h)
+{
+	kl_prov p;
+
+	if (h->range_mode) {
+		scan_range(h);
+	} else {
+		kl_hist_walk_commits(h);
+		scan_blobs(h);
+	}
+	kl_prov_init(&p, h->repo, h->r, &h->g, h->start);
+	kl_prov_group(&p);
+	kl_prov_resolve(&p);
+	kl_prov_free(&p);
+	kl_findings_sort(&h->r->findings);
+}
+
+int kl_src_history(const char *path, const kl_scan_opts *o, kl_report *r,
+		   kl_error *err)
+{
+	kl_hist h;
+
+	if (kl_hist_open(&h, path, o, r, err) < 0)
+		return -1;
+	if (kl_hist_select(&h, err) < 0) {
+		kl_hist_free(&h);
+		return -1;
+	}
+	kl_hist_scan(&h);
+	kl_hist_free(&h);
+	return 0;
+}
