@@ -215,6 +215,37 @@ def output_file_is_written_atomically():
 
 
 @lib.test
+def history_provenance_in_json_and_sarif():
+    with lib.TempDir() as base:
+        repo = lib.new_repo(base)
+        rule_id = lib.key_rule_ids()[0]
+        env = {"GIT_AUTHOR_DATE": "2025-03-02T14:05:09+01:00"}
+        first = lib.commit_file(repo, "c.txt", "%s%s\"\n" % (
+            PREFIX, lib.make_key(rule_id)), env=env)
+        lib.git(repo, "rm", "-q", "c.txt")
+        lib.git(repo, "commit", "-q", "-m", "remove")
+        gone = lib.git(repo, "rev-parse", "HEAD")
+        code, report = lib.run_json(["history", repo])
+        lib.assert_eq(code, 1, "exit code")
+        lib.assert_eq(len(report["findings"]), 1, "findings")
+        prov = report["findings"][0]["provenance"]
+        lib.assert_eq(prov["commit"], first, "introducing commit")
+        lib.assert_eq(prov["author_name"], "Ann Author", "author_name")
+        lib.assert_eq(prov["author_date"], "2025-03-02T14:05:09+01:00",
+                      "author_date")
+        lib.assert_eq((prov["in_head"], prov["removed_in"]), (False, gone),
+                      "in_head/removed_in")
+        if not report["findings"][0]["blob"]:
+            raise AssertionError("history finding without blob id")
+        out = os.path.join(base, "h.sarif")
+        lib.run(["history", repo, "--format", "sarif", "--output", out])
+        with open(out, encoding="utf-8") as f:
+            props = json.load(f)["runs"][0]["results"][0]["properties"]
+        lib.assert_eq(props["commit"], first, "SARIF commit property")
+        validate(out)
+
+
+@lib.test
 def clean_repo_summary():
     with lib.TempDir() as base:
         repo = lib.new_repo(base)
