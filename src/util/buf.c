@@ -69,6 +69,7 @@ void kl_buf_grow(kl_buf *b, size_t extra)
 	if (need < 64)
 		need = 64;
 	b->data = kl_xrealloc(b->data, need);
+	b->data[b->len] = '\0'; /* a new buffer is a valid empty string too */
 	b->cap = need;
 }
 
