@@ -222,6 +222,8 @@ int kl_scan_buffer(kl_scanner *sc, const char *data, size_t len,
 				push_match(out, &m);
 		}
 	}
+	if (out->len == first)
+		return limits; /* out->items may be NULL: no pointer arithmetic */
 	qsort(out->items + first, out->len - first, sizeof(kl_match), cmp_match);
 	locate(data, len, out->items + first, out->len - first);
 	return limits;
