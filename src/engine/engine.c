@@ -112,15 +112,22 @@ static bool accept_secret(const kl_scanner *sc, const kl_rule *r,
  * Try rule r anchored at pos. Returns 1 and fills m on an accepted match,
  * 0 on none, -1 when the rule hit its match limit.
  */
-static int try_rule(kl_scanner *sc, const kl_rule *r, const char *data,
+static int try_rule(kl_scanner *sc, size_t rule, const char *data,
 		    size_t len, size_t pos, kl_match *m)
 {
+	const kl_rule *r = sc->rs->rules[rule];
+	const pcre2_code *code = kl_prefilter_anchored(sc->rs->prefilter, rule);
 	size_t end = len - pos > MATCH_WINDOW ? pos + MATCH_WINDOW : len;
 	PCRE2_SIZE *ov;
 	int rc;
 
-	rc = pcre2_match(r->code, (PCRE2_SPTR)data, end, pos, PCRE2_ANCHORED,
-			 sc->md, sc->mctx);
+	/* Anchored at compile time, so the JIT runs (see rules_int.h). */
+	if (code)
+		rc = pcre2_match(code, (PCRE2_SPTR)data, end, pos, 0, sc->md,
+				 sc->mctx);
+	else
+		rc = pcre2_match(r->code, (PCRE2_SPTR)data, end, pos,
+				 PCRE2_ANCHORED, sc->md, sc->mctx);
 	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
 	    rc == PCRE2_ERROR_HEAPLIMIT)
 		return -1;
@@ -214,7 +221,7 @@ int kl_scan_buffer(kl_scanner *sc, const char *data, size_t len,
 
 		for (j = 0; j < h->n_rules; j++) {
 			const kl_rule *r = sc->rs->rules[h->rules[j]];
-			int rc = try_rule(sc, r, data, len, h->pos, &m);
+			int rc = try_rule(sc, h->rules[j], data, len, h->pos, &m);
 
 			if (rc < 0)
 				note_limit(limit_hit, r, &limits);

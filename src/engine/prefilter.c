@@ -1,14 +1,27 @@
 /*
  * Owns the keyword prefilter: one pass over the bytes that finds every
  * occurrence of every rule keyword, case-insensitively, so regexes only run
- * where a key can start. A 64 Ki-entry table indexed by the next two bytes
- * (all case variants pre-entered) rejects almost every position with one
- * load; candidates are then compared with their few keywords.
+ * where a key can start. On x86-64 with SSSE3 a Teddy-style filter (nibble
+ * masks over each keyword's first three bytes, eight buckets, pshufb) skips
+ * 16 positions at a time; elsewhere, and for every candidate it keeps, a
+ * 64 Ki-entry table indexed by the next two bytes (all case variants
+ * pre-entered) finds the few keywords to compare. Also owns each rule's
+ * regex compiled anchored, which is what the engine runs at a hit.
  */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rules/rules_int.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define KL_HAVE_TEDDY 1
+#endif
+
+#define TEDDY_BUCKETS 8
+#define TEDDY_BYTES 3
 
 typedef struct keyword {
 	char *lower;      /* the keyword, lowercased */
@@ -29,6 +42,13 @@ struct kl_prefilter {
 	bucket *buckets;          /* buckets[0] unused */
 	size_t n_buckets;
 	uint16_t table[65536];    /* two bytes -> bucket index, 0 = none */
+	pcre2_code **anchored;    /* per rule, NULL for policy rules */
+	size_t n_rules;
+	bool teddy;               /* the SIMD filter may run */
+	/* Teddy: per keyword byte j, the buckets whose keywords accept a byte
+	 * with that low (lo[j]) and high (hi[j]) nibble. */
+	uint8_t lo[TEDDY_BYTES][16];
+	uint8_t hi[TEDDY_BYTES][16];
 };
 
 static unsigned char lower(unsigned char c)
@@ -99,6 +119,128 @@ static void table_enter(kl_prefilter *pf, size_t kw)
 			pf->table[pair(a[i], b[j])] = idx;
 }
 
+/* The byte values a folded keyword byte stands for: itself and, for a
+ * letter, its other case. Returns how many (1 or 2). */
+static int case_variants(unsigned char c, unsigned char v[2])
+{
+	v[0] = c;
+	if (c >= 'a' && c <= 'z') {
+		v[1] = (unsigned char)(c - 32);
+		return 2;
+	}
+	return 1;
+}
+
+/* Nibble sets a group of keywords accepts at byte j, as 16-bit sets. */
+typedef struct nibbles {
+	uint16_t lo[TEDDY_BYTES], hi[TEDDY_BYTES];
+} nibbles;
+
+static void nibbles_add(nibbles *n, const keyword *k)
+{
+	unsigned char v[2];
+	int j, i, nv;
+
+	for (j = 0; j < TEDDY_BYTES; j++) {
+		if ((size_t)j >= k->len) { /* any byte */
+			n->lo[j] = n->hi[j] = 0xFFFF;
+			continue;
+		}
+		nv = case_variants((unsigned char)k->lower[j], v);
+		for (i = 0; i < nv; i++) {
+			n->lo[j] |= (uint16_t)(1u << (v[i] & 15));
+			n->hi[j] |= (uint16_t)(1u << (v[i] >> 4));
+		}
+	}
+}
+
+/* How many byte triples the group lets through: its false-positive cost. */
+static double nibbles_cost(const nibbles *n)
+{
+	double c = 1;
+	int j;
+
+	for (j = 0; j < TEDDY_BYTES; j++)
+		c *= (double)__builtin_popcount(n->lo[j]) *
+		     (double)__builtin_popcount(n->hi[j]);
+	return c;
+}
+
+/*
+ * Put each keyword in the bucket where it adds the fewest accepted byte
+ * triples (greedy; keywords sharing a prefix land together), then write
+ * the per-nibble bucket masks.
+ */
+static void teddy_build(kl_prefilter *pf)
+{
+	nibbles b[TEDDY_BUCKETS];
+	size_t i;
+	int j, best, x;
+
+	memset(b, 0, sizeof(b));
+	for (i = 0; i < pf->n_keywords; i++) {
+		double best_delta = 0;
+
+		best = 0;
+		for (j = 0; j < TEDDY_BUCKETS; j++) {
+			nibbles t = b[j];
+			double before = b[j].lo[0] ? nibbles_cost(&b[j]) : 0;
+			double delta;
+
+			nibbles_add(&t, &pf->keywords[i]);
+			delta = nibbles_cost(&t) - before;
+			if (j == 0 || delta < best_delta) {
+				best_delta = delta;
+				best = j;
+			}
+		}
+		nibbles_add(&b[best], &pf->keywords[i]);
+	}
+	memset(pf->lo, 0, sizeof(pf->lo));
+	memset(pf->hi, 0, sizeof(pf->hi));
+	for (j = 0; j < TEDDY_BUCKETS; j++)
+		for (i = 0; i < TEDDY_BYTES; i++)
+			for (x = 0; x < 16; x++) {
+				if (b[j].lo[i] & (1u << x))
+					pf->lo[i][x] |= (uint8_t)(1u << j);
+				if (b[j].hi[i] & (1u << x))
+					pf->hi[i][x] |= (uint8_t)(1u << j);
+			}
+#ifdef KL_HAVE_TEDDY
+	pf->teddy = pf->n_keywords > 0 && __builtin_cpu_supports("ssse3");
+#endif
+}
+
+/* Each pattern rule's regex again, anchored, with its original options. */
+static void compile_anchored(kl_prefilter *pf, const kl_ruleset *rs)
+{
+	size_t i;
+
+	pf->n_rules = rs->len;
+	pf->anchored = kl_xcalloc(rs->len ? rs->len : 1, sizeof(pcre2_code *));
+	for (i = 0; i < rs->len; i++) {
+		const kl_rule *r = rs->rules[i];
+		uint32_t opts = 0;
+		int errcode;
+		PCRE2_SIZE erroff;
+
+		if (r->kind != KL_RULE_PATTERN || !r->code || !r->regex)
+			continue;
+		pcre2_pattern_info(r->code, PCRE2_INFO_ARGOPTIONS, &opts);
+		pf->anchored[i] = pcre2_compile((PCRE2_SPTR)r->regex,
+						PCRE2_ZERO_TERMINATED,
+						opts | PCRE2_ANCHORED, &errcode,
+						&erroff, NULL);
+		if (pf->anchored[i])
+			pcre2_jit_compile(pf->anchored[i], PCRE2_JIT_COMPLETE);
+	}
+}
+
+const void *kl_prefilter_anchored(const kl_prefilter *pf, size_t rule)
+{
+	return rule < pf->n_rules ? pf->anchored[rule] : NULL;
+}
+
 kl_prefilter *kl_prefilter_new(const kl_ruleset *rs)
 {
 	kl_prefilter *pf = kl_xcalloc(1, sizeof(*pf));
@@ -120,6 +262,8 @@ kl_prefilter *kl_prefilter_new(const kl_ruleset *rs)
 				table_enter(pf, kw);
 		}
 	}
+	teddy_build(pf);
+	compile_anchored(pf, rs);
 	return pf;
 }
 
@@ -135,6 +279,9 @@ void kl_prefilter_free(kl_prefilter *pf)
 	}
 	for (i = 0; i < pf->n_buckets; i++)
 		free(pf->buckets[i].keywords);
+	for (i = 0; i < pf->n_rules; i++)
+		pcre2_code_free(pf->anchored[i]);
+	free(pf->anchored);
 	free(pf->keywords);
 	free(pf->buckets);
 	free(pf);
@@ -173,18 +320,72 @@ static void check_bucket(const kl_prefilter *pf, const bucket *bk,
 	}
 }
 
+/* The exact test at one position: table lookup, then keyword compares. */
+static inline void check_pos(const kl_prefilter *pf, const unsigned char *d,
+			     size_t len, size_t pos, kl_hits *out)
+{
+	uint16_t idx = pf->table[pair(d[pos], d[pos + 1])];
+
+	if (idx)
+		check_bucket(pf, &pf->buckets[idx], d, len, pos, out);
+}
+
+#ifdef KL_HAVE_TEDDY
+/* Buckets matching byte j of a keyword at each of 16 positions. */
+__attribute__((target("ssse3")))
+static inline __m128i teddy_byte(const kl_prefilter *pf, int j, __m128i v)
+{
+	const __m128i low4 = _mm_set1_epi8(0x0F);
+	__m128i lo = _mm_and_si128(v, low4);
+	__m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4);
+
+	return _mm_and_si128(
+		_mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)pf->lo[j]), lo),
+		_mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)pf->hi[j]), hi));
+}
+
+/*
+ * Candidate positions 16 at a time: a position survives when some bucket
+ * accepts its three bytes. Survivors get the exact test. Returns the first
+ * position not yet examined.
+ */
+__attribute__((target("ssse3")))
+static size_t teddy_scan(const kl_prefilter *pf, const unsigned char *d,
+			 size_t len, kl_hits *out)
+{
+	const __m128i zero = _mm_setzero_si128();
+	size_t i = 0;
+
+	for (; i + 16 + TEDDY_BYTES - 1 <= len; i += 16) {
+		__m128i m = teddy_byte(pf, 0, _mm_loadu_si128((const __m128i *)(d + i)));
+		unsigned bits;
+
+		m = _mm_and_si128(m, teddy_byte(pf, 1,
+				  _mm_loadu_si128((const __m128i *)(d + i + 1))));
+		m = _mm_and_si128(m, teddy_byte(pf, 2,
+				  _mm_loadu_si128((const __m128i *)(d + i + 2))));
+		bits = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(m, zero)) ^ 0xFFFFu;
+		while (bits) {
+			check_pos(pf, d, len, i + (size_t)__builtin_ctz(bits), out);
+			bits &= bits - 1;
+		}
+	}
+	return i;
+}
+#endif
+
 void kl_prefilter_scan(const kl_prefilter *pf, const char *data, size_t len,
 		       kl_hits *out)
 {
 	const unsigned char *d = (const unsigned char *)data;
-	size_t pos;
+	size_t pos = 0;
 
 	if (!pf->n_keywords || len < 2)
 		return;
-	for (pos = 0; pos + 1 < len; pos++) {
-		uint16_t idx = pf->table[pair(d[pos], d[pos + 1])];
-
-		if (idx)
-			check_bucket(pf, &pf->buckets[idx], d, len, pos, out);
-	}
+#ifdef KL_HAVE_TEDDY
+	if (pf->teddy)
+		pos = teddy_scan(pf, d, len, out);
+#endif
+	for (; pos + 1 < len; pos++)
+		check_pos(pf, d, len, pos, out);
 }

@@ -34,5 +34,12 @@ void kl_prefilter_free(kl_prefilter *pf);
 /* Append every keyword occurrence in data (case-insensitive), in order. */
 void kl_prefilter_scan(const kl_prefilter *pf, const char *data, size_t len,
 		       kl_hits *out);
+/*
+ * Rule i's regex compiled with PCRE2_ANCHORED (a pcre2_code_8 *), or NULL
+ * if that failed. PCRE2's JIT ignores PCRE2_ANCHORED given at match time
+ * and falls back to the interpreter, which also re-validates the UTF-8 of
+ * the whole window on every call; anchoring at compile time keeps the JIT.
+ */
+const void *kl_prefilter_anchored(const kl_prefilter *pf, size_t rule);
 
 #endif
