@@ -41,13 +41,16 @@ void cli_usage(FILE *out);
 int cli_parse(int argc, char **argv, cli_opts *o);
 void cli_opts_free(cli_opts *o);
 
-int cmd_scan(cli_opts *o);    /* scan, staged, history, audit */
+int cmd_scan(cli_opts *o);    /* scan, staged, history, audit, baseline */
 int cmd_rules(cli_opts *o);
 
 /* In src/cli/install_hook.c. argv[0] is "install-hook". */
 int kl_cmd_install_hook(int argc, char **argv);
 
-/* Load the rules the options ask for; prints the error and returns NULL. */
-kl_ruleset *cli_load_rules(const cli_opts *o);
+struct kl_config;
+
+/* Load the rules the options (and the config, if not NULL) ask for;
+ * prints the error and returns NULL. */
+kl_ruleset *cli_load_rules(const cli_opts *o, const struct kl_config *cfg);
 
 #endif

@@ -1,14 +1,17 @@
 /*
- * The scanning commands (scan, staged, history, audit) and `rules`: load
- * rules, run the source, print notices on stderr, write the report, and
- * turn the result into an exit status.
+ * The scanning commands (scan, staged, history, audit, baseline) and
+ * `rules`: load the config, rules and baseline, run the source, print
+ * notices on stderr, write the report, and turn the result into an exit
+ * status.
  */
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "findings/baseline.h"
+#include "findings/config.h"
 
-kl_ruleset *cli_load_rules(const cli_opts *o)
+kl_ruleset *cli_load_rules(const cli_opts *o, const kl_config *cfg)
 {
 	kl_ruleset *rs = kl_ruleset_new();
 	kl_error err = { 0 };
@@ -21,6 +24,8 @@ kl_ruleset *cli_load_rules(const cli_opts *o)
 		rc = kl_ruleset_add_path(rs, o->only_rules.items[i], &err);
 	for (i = 0; rc == 0 && i < o->rules_paths.len; i++)
 		rc = kl_ruleset_add_path(rs, o->rules_paths.items[i], &err);
+	if (rc == 0 && cfg)
+		rc = kl_config_apply_rules(cfg, rs, &err);
 	if (rc == 0)
 		rc = kl_ruleset_compile(rs, &err);
 	if (rc != 0) {
@@ -36,15 +41,21 @@ static int run_source(const cli_opts *o, const kl_scan_opts *so,
 		      kl_report *r, kl_error *err)
 {
 	const char *cmd = o->command;
+	int rc;
 
-	if (strcmp(cmd, "scan") == 0)
-		return strcmp(o->path, "-") == 0 ? kl_src_stdin(so, r, err)
-						 : kl_src_worktree(o->path, so, r, err);
 	if (strcmp(cmd, "staged") == 0)
 		return kl_src_staged(o->path, so, r, err);
 	if (strcmp(cmd, "history") == 0)
 		return kl_src_history(o->path, so, r, err);
-	return kl_src_audit(o->path, so, r, err);
+	if (strcmp(cmd, "audit") != 0 && strcmp(o->path, "-") == 0)
+		return kl_src_stdin(so, r, err);
+	/* scan, baseline and audit also judge the work tree's .env files. */
+	rc = strcmp(cmd, "audit") == 0 ? kl_src_audit(o->path, so, r, err)
+				       : kl_src_worktree(o->path, so, r, err);
+	if (rc == 0)
+		rc = kl_policy_worktree(o->path, so, r, err);
+	kl_findings_sort(&r->findings);
+	return rc;
 }
 
 /* Errors always reach stderr; warnings unless --quiet. The text report
@@ -103,38 +114,116 @@ static int exit_status(const cli_opts *o, const kl_report *r)
 			"above); exiting with status 2\n");
 		return KL_EXIT_ERROR;
 	}
+	/* Recording a baseline succeeds whatever it records. */
+	if (strcmp(o->command, "baseline") == 0)
+		return KL_EXIT_CLEAN;
 	return r->findings.len ? o->exit_code : KL_EXIT_CLEAN;
+}
+
+/* What a scan needs besides its options: the config that applies (none,
+ * the repository's .keyleak.json or --config), the rules and a baseline. */
+typedef struct scan_setup {
+	kl_config cfg;
+	bool has_cfg;
+	kl_ruleset *rs;
+	kl_baseline *baseline;
+} scan_setup;
+
+static void scan_setup_free(scan_setup *s)
+{
+	kl_config_free(&s->cfg);
+	kl_ruleset_free(s->rs);
+	kl_baseline_free(s->baseline);
+}
+
+/* --config FILE wins; else the repository's own file unless
+ * --no-repo-config. */
+static int load_config(const cli_opts *o, scan_setup *s, kl_error *err)
+{
+	char *path = NULL;
+	int rc;
+
+	if (o->config)
+		path = kl_xstrdup(o->config);
+	else if (!o->no_repo_config)
+		path = kl_config_find(strcmp(o->path, "-") == 0 ? "." : o->path);
+	if (!path)
+		return 0;
+	rc = kl_config_load(&s->cfg, path, err);
+	s->has_cfg = rc == 0;
+	free(path);
+	return rc;
+}
+
+static int scan_setup_load(const cli_opts *o, scan_setup *s)
+{
+	kl_error err = { 0 };
+
+	memset(s, 0, sizeof(*s));
+	if (load_config(o, s, &err) == 0 &&
+	    (!o->baseline || kl_baseline_load(&s->baseline, o->baseline,
+					      &err) == 0)) {
+		s->rs = cli_load_rules(o, s->has_cfg ? &s->cfg : NULL);
+		return s->rs ? 0 : -1;
+	}
+	fprintf(stderr, "keyleak: %s\n", err.message);
+	kl_error_clear(&err);
+	return -1;
+}
+
+static void fill_scan_opts(const cli_opts *o, const scan_setup *s,
+			   kl_scan_opts *so)
+{
+	memset(so, 0, sizeof(*so));
+	so->rules = s->rs;
+	so->max_file_size = o->max_file_size;
+	so->threads = o->threads;
+	so->verbose = o->verbose;
+	so->progress = !o->quiet && isatty(STDERR_FILENO);
+	so->all_refs = o->all_refs;
+	so->range = o->range;
+	so->revs = &o->revs;
+	if (s->has_cfg) {
+		so->allow = &s->cfg.allow;
+		so->skip_globs = &s->cfg.skip_paths;
+	}
+}
+
+/* The report records what shaped it: config, --no-repo-config, baseline. */
+static void note_setup(const cli_opts *o, const scan_setup *s, kl_report *r)
+{
+	r->config_path = s->has_cfg ? kl_xstrdup(s->cfg.path) : NULL;
+	r->repo_config_ignored = o->no_repo_config;
+	r->baseline_path = o->baseline ? kl_xstrdup(o->baseline) : NULL;
+	if (s->baseline)
+		kl_baseline_filter(s->baseline, r);
 }
 
 int cmd_scan(cli_opts *o)
 {
-	kl_ruleset *rs = cli_load_rules(o);
-	kl_scan_opts so = { 0 };
+	scan_setup s;
+	kl_scan_opts so;
 	kl_report r;
 	kl_error err = { 0 };
 	int rc;
 
-	if (!rs)
+	if (scan_setup_load(o, &s) != 0) {
+		scan_setup_free(&s);
 		return KL_EXIT_ERROR;
-	so.rules = rs;
-	so.max_file_size = o->max_file_size;
-	so.threads = o->threads;
-	so.verbose = o->verbose;
-	so.progress = !o->quiet && isatty(STDERR_FILENO);
-	so.all_refs = o->all_refs;
-	so.range = o->range;
-	so.revs = &o->revs;
-	kl_report_init(&r, o->command, o->path, rs);
+	}
+	fill_scan_opts(o, &s, &so);
+	kl_report_init(&r, o->command, o->path, s.rs);
 	if (run_source(o, &so, &r, &err) != 0) {
 		fprintf(stderr, "keyleak: %s\n", err.message);
 		kl_error_clear(&err);
 		rc = KL_EXIT_ERROR;
 	} else {
+		note_setup(o, &s, &r);
 		print_notices(o, &r);
 		rc = write_report(o, &r) != 0 ? KL_EXIT_ERROR : exit_status(o, &r);
 	}
 	kl_report_free(&r);
-	kl_ruleset_free(rs);
+	scan_setup_free(&s);
 	return rc;
 }
 
@@ -165,7 +254,7 @@ int cmd_rules(cli_opts *o)
 	/* `rules --check PATH` checks that file or directory alone. */
 	if (strcmp(o->path, ".") != 0)
 		kl_strlist_push(&o->only_rules, o->path);
-	rs = cli_load_rules(o);
+	rs = cli_load_rules(o, NULL);
 	if (!rs)
 		return KL_EXIT_ERROR;
 	if (!o->check) {

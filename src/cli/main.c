@@ -27,6 +27,8 @@ void cli_usage(FILE *out)
 "      --all              every ref: branches, tags, remotes, stash\n"
 "      --range A..B       only what the commits A..B (or A...B) add\n"
 "  audit [PATH]         all refs, unreachable objects and the work tree\n"
+"  baseline [PATH] --output FILE  record the work tree's current findings\n"
+"                       (a JSON report) for --baseline\n"
 "  rules [--check] [PATH]  list the active rules; --check verifies each\n"
 "                       against its own examples\n"
 "  install-hook [PATH] [--force] [--chain]  install the pre-commit hook\n"
@@ -42,7 +44,8 @@ void cli_usage(FILE *out)
 "      --config FILE    use FILE as configuration (default: .keyleak.json\n"
 "                       at the repository root)\n"
 "      --no-repo-config ignore the repository's own .keyleak.json\n"
-"      --baseline FILE  report only findings not in FILE (a JSON report)\n"
+"      --baseline FILE  report only findings not in FILE (a JSON or SARIF\n"
+"                       report, e.g. from `keyleak baseline`)\n"
 "      --max-file-size N  skip files larger than N bytes (K, M, G\n"
 "                       suffixes; default 32M)\n"
 "  -j, --threads N      worker threads (default: number of cores)\n"
@@ -227,7 +230,23 @@ void cli_opts_free(cli_opts *o)
 static bool is_scan_command(const char *cmd)
 {
 	return strcmp(cmd, "scan") == 0 || strcmp(cmd, "staged") == 0 ||
-	       strcmp(cmd, "history") == 0 || strcmp(cmd, "audit") == 0;
+	       strcmp(cmd, "history") == 0 || strcmp(cmd, "audit") == 0 ||
+	       strcmp(cmd, "baseline") == 0;
+}
+
+/* `baseline` is a work-tree scan whose report is always JSON: the format
+ * --baseline reads back. */
+static int check_baseline_cmd(cli_opts *o)
+{
+	if (strcmp(o->command, "baseline") != 0)
+		return 0;
+	if (o->baseline) {
+		fprintf(stderr, "keyleak: baseline: --baseline cannot be used "
+			"when recording a baseline\n");
+		return -1;
+	}
+	o->format = KL_FORMAT_JSON;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -254,6 +273,9 @@ int main(int argc, char **argv)
 		rc = KL_EXIT_ERROR;
 	} else if (cli_parse(argc - 1, argv + 1, &o) != 0) {
 		rc = KL_EXIT_ERROR;
+	} else if (check_baseline_cmd(&o) != 0) {
+		rc = KL_EXIT_ERROR;
+		cli_opts_free(&o);
 	} else {
 		rc = strcmp(cmd, "rules") == 0 ? cmd_rules(&o) : cmd_scan(&o);
 		cli_opts_free(&o);

@@ -1,0 +1,218 @@
+/*
+ * Owns dotenv-committed for what git records rather than what the work
+ * tree holds: a commit about to be made (a HEAD-to-index diff) and every
+ * commit of a history walk, where each environment file ever added gets
+ * the commit that added it and the commit that removed it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/policy.h"
+#include "sources/git_util.h"
+
+static bool is_file_mode(uint16_t mode)
+{
+	return mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE;
+}
+
+static bool records_content(const git_diff_delta *d)
+{
+	switch (d->status) {
+	case GIT_DELTA_ADDED:
+	case GIT_DELTA_MODIFIED:
+	case GIT_DELTA_RENAMED:
+	case GIT_DELTA_COPIED:
+	case GIT_DELTA_TYPECHANGE:
+		return is_file_mode(d->new_file.mode);
+	default:
+		return false;
+	}
+}
+
+size_t kl_policy_diff(git_diff *diff, const kl_scan_opts *o, kl_report *r)
+{
+	size_t i, n = git_diff_num_deltas(diff), added = 0;
+
+	for (i = 0; i < n; i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		const char *path = d->new_file.path;
+
+		if (!records_content(d) || !kl_policy_is_env_file(path) ||
+		    kl_path_skipped(o, path))
+			continue;
+		if (kl_policy_add(r, "dotenv-committed", path,
+				  "environment file %s is staged: committing "
+				  "would put it in the repository's history",
+				  path))
+			added++;
+	}
+	return added;
+}
+
+/* ------------------------------------------------------------ history */
+
+/* One stretch of history where a path existed: added, maybe removed. */
+typedef struct episode {
+	char *path;
+	git_oid added;
+	git_oid removed;
+	bool is_removed;
+} episode;
+
+typedef struct hist_ctx {
+	git_repository *repo;
+	const kl_cgraph *g;
+	const kl_scan_opts *o;
+	kl_report *r;
+	episode *eps;
+	size_t len, cap;
+} hist_ctx;
+
+static void open_episode(hist_ctx *h, const char *path, const git_oid *commit)
+{
+	episode *e;
+
+	if (h->len == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 8;
+		h->eps = kl_xrealloc(h->eps, h->cap * sizeof(*h->eps));
+	}
+	e = &h->eps[h->len++];
+	memset(e, 0, sizeof(*e));
+	e->path = kl_xstrdup(path);
+	git_oid_cpy(&e->added, commit);
+}
+
+/* The newest open episode of path ends at commit. */
+static void close_episode(hist_ctx *h, const char *path, const git_oid *commit)
+{
+	size_t i;
+
+	for (i = h->len; i-- > 0;) {
+		if (!h->eps[i].is_removed && strcmp(h->eps[i].path, path) == 0) {
+			git_oid_cpy(&h->eps[i].removed, commit);
+			h->eps[i].is_removed = true;
+			return;
+		}
+	}
+}
+
+/* A merge that takes the file unchanged from another parent did not add
+ * it: that parent's commit did, and has its own episode. */
+static bool from_other_parent(hist_ctx *h, size_t node, const git_diff_delta *d)
+{
+	const kl_cnode *c = &h->g->nodes[node];
+	size_t k;
+
+	for (k = 1; k < c->n_parents; k++) {
+		const kl_cnode *p = &h->g->nodes[c->parents[k]];
+		git_tree *tree;
+		git_tree_entry *e;
+		bool same = false;
+
+		if (git_tree_lookup(&tree, h->repo, &p->tree) < 0)
+			continue;
+		if (git_tree_entry_bypath(&e, tree, d->new_file.path) == 0) {
+			same = git_oid_equal(git_tree_entry_id(e), &d->new_file.id);
+			git_tree_entry_free(e);
+		}
+		git_tree_free(tree);
+		if (same)
+			return true;
+	}
+	return false;
+}
+
+static void visit_delta(hist_ctx *h, size_t node, const git_diff_delta *d)
+{
+	const git_oid *commit = &h->g->nodes[node].oid;
+
+	if ((d->status == GIT_DELTA_DELETED || d->status == GIT_DELTA_TYPECHANGE) &&
+	    kl_policy_is_env_file(d->old_file.path))
+		close_episode(h, d->old_file.path, commit);
+	if ((d->status == GIT_DELTA_ADDED || d->status == GIT_DELTA_TYPECHANGE) &&
+	    is_file_mode(d->new_file.mode) &&
+	    kl_policy_is_env_file(d->new_file.path) &&
+	    !kl_path_skipped(h->o, d->new_file.path) &&
+	    !from_other_parent(h, node, d))
+		open_episode(h, d->new_file.path, commit);
+}
+
+static int diff_commit(hist_ctx *h, size_t node)
+{
+	const git_oid *base_id = kl_cgraph_base_tree(h->g, node);
+	git_tree *base = NULL, *tree = NULL;
+	git_diff *diff = NULL;
+	size_t i, n;
+	int rc = -1;
+
+	if (git_tree_lookup(&tree, h->repo, &h->g->nodes[node].tree) < 0 ||
+	    (base_id && git_tree_lookup(&base, h->repo, base_id) < 0) ||
+	    git_diff_tree_to_tree(&diff, h->repo, base, tree, NULL) < 0) {
+		kl_git_obj_error(h->r, &h->g->nodes[node].oid,
+				 "cannot diff commit");
+		goto out;
+	}
+	n = git_diff_num_deltas(diff);
+	for (i = 0; i < n; i++)
+		visit_delta(h, node, git_diff_get_delta(diff, i));
+	rc = 0;
+out:
+	git_diff_free(diff);
+	git_tree_free(base);
+	git_tree_free(tree);
+	return rc;
+}
+
+static void short_id(char out[13], const git_oid *id)
+{
+	git_oid_tostr(out, 13, id);
+}
+
+static void report_episode(hist_ctx *h, const episode *e, git_tree *head)
+{
+	char added[13], removed[13], hex[GIT_OID_HEXSZ + 1];
+	git_tree_entry *te = NULL;
+	kl_finding *f;
+
+	short_id(added, &e->added);
+	short_id(removed, &e->removed);
+	f = kl_policy_add(h->r, "dotenv-committed", e->path,
+			  "environment file %s was committed in %s%s%s", e->path,
+			  added, e->is_removed ? " and removed in " : "",
+			  e->is_removed ? removed : " and is still there");
+	if (!f)
+		return;
+	f->has_prov = true;
+	kl_git_prov_fill(h->repo, &e->added, &f->prov);
+	kl_strlist_push(&f->prov.commits, f->prov.commit);
+	if (e->is_removed) {
+		git_oid_tostr(hex, sizeof(hex), &e->removed);
+		f->prov.removed_in = kl_xstrdup(hex);
+		kl_strlist_push(&f->prov.commits, hex);
+	}
+	f->prov.in_head = !e->is_removed && head &&
+			  git_tree_entry_bypath(&te, head, e->path) == 0;
+	git_tree_entry_free(te);
+}
+
+void kl_policy_history(git_repository *repo, const kl_cgraph *g,
+		       const kl_scan_opts *o, kl_report *r)
+{
+	hist_ctx h = { repo, g, o, r, NULL, 0, 0 };
+	kl_error err = { 0 };
+	git_tree *head = NULL;
+	size_t i;
+
+	if (!kl_ruleset_find(r->rules, "dotenv-committed"))
+		return;
+	for (i = 0; i < g->n_order; i++)
+		diff_commit(&h, g->order[i]);
+	if (kl_git_head_tree(repo, &head, &err) < 0)
+		kl_error_clear(&err); /* then nothing is "in HEAD" */
+	for (i = 0; i < h.len; i++) {
+		report_episode(&h, &h.eps[i], head);
+		free(h.eps[i].path);
+	}
+	git_tree_free(head);
+	free(h.eps);
+}
