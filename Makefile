@@ -89,3 +89,61 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD) keyleak
+
+# ------------------------------------------------ sanitizers and fuzzing
+# `make check`: unit and end-to-end tests against a build with ASan, UBSan
+# and LeakSanitizer in its own directory; any sanitizer report fails it
+# (reports go to files, so one inside a test that ignores stderr still
+# counts). `make fuzz`: libFuzzer targets in tests/fuzz, FUZZ_SECONDS each.
+CHECK_BUILD    ?= build/asan
+CHECK_CC       ?= $(CC)
+CHECK_SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer \
+                  -fno-sanitize-recover=all
+CHECK_REPORTS  := $(CHECK_BUILD)/sanitizer-reports
+CHECK_ENV      := ASAN_OPTIONS=detect_leaks=1:check_initialization_order=1:strict_string_checks=1:log_path=$(CURDIR)/$(CHECK_REPORTS)/asan \
+                  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/$(CHECK_REPORTS)/ubsan \
+                  LSAN_OPTIONS=log_path=$(CURDIR)/$(CHECK_REPORTS)/lsan
+FUZZ_BUILD     ?= build/fuzz
+FUZZ_CC        ?= clang
+FUZZ_SECONDS   ?= 60
+FUZZ_FLAGS     ?= -timeout=20 -rss_limit_mb=2048 -max_len=65536
+FUZZ_SANITIZE  := -fsanitize=fuzzer-no-link,address,undefined \
+                  -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_TARGETS   := $(sort $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
+
+# The CLI linked inside a build directory (check and valgrind use it).
+$(BUILD)/keyleak: $(CLI_OBJS) $(BUILD)/libkeyleak.a
+	$(CC) -o $@ $(CLI_OBJS) $(BUILD)/libkeyleak.a $(ALL_LDFLAGS)
+
+$(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(BUILD)/libkeyleak.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $< \
+	  $(BUILD)/libkeyleak.a $(ALL_LDFLAGS)
+
+check: deps-check
+	@$(MAKE) --no-print-directory BUILD=$(CHECK_BUILD) CC=$(CHECK_CC) \
+	  OPTFLAGS="-O1 -g" SANITIZE="$(CHECK_SANITIZE)" $(CHECK_BUILD)/keyleak unit
+	@rm -rf $(CHECK_REPORTS) && mkdir -p -m 1777 $(CHECK_REPORTS)
+	@$(CHECK_ENV) BUILD=$(CHECK_BUILD) KEYLEAK=$(CURDIR)/$(CHECK_BUILD)/keyleak \
+	  sh tests/run.sh; status=$$?; \
+	if [ -n "$$(ls -A $(CHECK_REPORTS))" ]; then \
+	  echo "check: sanitizer reports in $(CHECK_REPORTS):"; \
+	  head -n 40 $(CHECK_REPORTS)/*; exit 1; fi; \
+	exit $$status
+
+fuzz: deps-check
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
+	  OPTFLAGS="-O1 -g" SANITIZE="$(FUZZ_SANITIZE)" \
+	  $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz/%)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
+	  if ! $(FUZZ_BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
+	      -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/$$t- \
+	      $(FUZZ_FLAGS) $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t \
+	      >$(FUZZ_BUILD)/$$t.log 2>&1; then \
+	    tail -n 60 $(FUZZ_BUILD)/$$t.log; \
+	    echo "fuzz: $$t FAILED (log: $(FUZZ_BUILD)/$$t.log)"; exit 1; fi; \
+	  grep -E '^#[0-9]+.*(DONE|pulse|NEW)' $(FUZZ_BUILD)/$$t.log | tail -n 1; \
+	  grep -E 'stat::number_of_executed_units' $(FUZZ_BUILD)/$$t.log; \
+	done
