@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/policy.h"
 #include "sources/git_history.h"
 
 typedef struct oidvec {
@@ -187,8 +188,9 @@ static bool has_fingerprint(const kl_findings *fs, const char *fp)
 	return false;
 }
 
-/* The work tree into r; a finding history already has (same rule, path
- * and secret, with its provenance and in_head) is not repeated. */
+/* The work tree (keys and .env policy) into r; a finding history already
+ * has (same rule, path and secret, with its provenance and in_head) is not
+ * repeated. */
 static void add_worktree(kl_hist *h)
 {
 	const char *workdir = git_repository_workdir(h->repo);
@@ -199,7 +201,8 @@ static void add_worktree(kl_hist *h)
 	if (!workdir)
 		return; /* bare: history is all there is */
 	kl_report_init(&wt, h->r->command, h->r->target, h->r->rules);
-	if (kl_src_worktree(workdir, h->o, &wt, &err) < 0) {
+	if (kl_src_worktree(workdir, h->o, &wt, &err) < 0 ||
+	    kl_policy_worktree(workdir, h->o, &wt, &err) < 0) {
 		kl_report_notice(h->r, KL_NOTICE_ERROR, workdir,
 				 "work tree not scanned: %s", err.message);
 		h->r->incomplete = true;
@@ -230,6 +233,7 @@ int kl_src_audit(const char *path, const kl_scan_opts *o, kl_report *r,
 	if (add_unreachable(&h, err) < 0)
 		goto out;
 	kl_hist_scan(&h);
+	kl_policy_history(h.repo, &h.g, o, r);
 	add_worktree(&h);
 	kl_findings_sort(&r->findings);
 	rc = 0;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/policy.h"
 #include "sources/git_diffscan.h"
 #include "sources/git_history.h"
 #include "sources/git_prov.h"
@@ -579,6 +580,8 @@ int kl_src_history(const char *path, const kl_scan_opts *o, kl_report *r,
 		return -1;
 	}
 	kl_hist_scan(&h);
+	kl_policy_history(h.repo, &h.g, o, r);
+	kl_findings_sort(&r->findings);
 	kl_hist_free(&h);
 	return 0;
 }
