@@ -4,6 +4,7 @@
  * notices on stderr, write the report, and turn the result into an exit
  * status.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -47,11 +48,13 @@ static int run_source(const cli_opts *o, const kl_scan_opts *so,
 		return kl_src_staged(o->path, so, r, err);
 	if (strcmp(cmd, "history") == 0)
 		return kl_src_history(o->path, so, r, err);
-	if (strcmp(cmd, "audit") != 0 && strcmp(o->path, "-") == 0)
+	if (strcmp(cmd, "audit") == 0)
+		return kl_src_audit(o->path, so, r, err);
+	if (strcmp(o->path, "-") == 0)
 		return kl_src_stdin(so, r, err);
-	/* scan, baseline and audit also judge the work tree's .env files. */
-	rc = strcmp(cmd, "audit") == 0 ? kl_src_audit(o->path, so, r, err)
-				       : kl_src_worktree(o->path, so, r, err);
+	/* scan and baseline also judge the work tree's .env files (the git
+	 * sources call the policy checks themselves). */
+	rc = kl_src_worktree(o->path, so, r, err);
 	if (rc == 0)
 		rc = kl_policy_worktree(o->path, so, r, err);
 	kl_findings_sort(&r->findings);
