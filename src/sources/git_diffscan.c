@@ -114,7 +114,7 @@ static int added_lines(const char *old, size_t old_len, const char *new_data,
 	return 0;
 }
 
-/* Drop matches whose line old already had. old_id NULL: everything is new. */
+/* Drop matches whose line old already had. */
 static int keep_added(kl_diffscan *d, const git_oid *old_id,
 		      const char *data, size_t len, kl_matches *m)
 {
@@ -123,8 +123,6 @@ static int keep_added(kl_diffscan *d, const git_oid *old_id,
 	size_t i, kept = 0;
 	int rc;
 
-	if (!old_id || git_oid_is_zero(old_id))
-		return 0;
 	if (git_blob_lookup(&old, d->repo, old_id) < 0) {
 		kl_git_obj_error(d->r, old_id, "cannot read blob");
 		return -1;
@@ -145,29 +143,16 @@ static int keep_added(kl_diffscan *d, const git_oid *old_id,
 	return 0;
 }
 
-/* For a merge, keep only lines new relative to every other parent too. */
-static int keep_new_in_merge(kl_diffscan *d, const git_diff_delta *delta,
-			     git_tree *const *others, size_t n_others,
-			     const char *data, size_t len, kl_matches *m)
+/* Keep only matches on lines new relative to every old version. */
+static int keep_new(kl_diffscan *d, const git_oid *new_id, const git_oid *olds,
+		    size_t n_olds, const char *data, size_t len, kl_matches *m)
 {
 	size_t k;
 
-	for (k = 0; k < n_others && m->len; k++) {
-		git_tree_entry *e = NULL;
-		int rc;
-
-		if (git_tree_entry_bypath(&e, others[k], delta->new_file.path) < 0)
-			continue; /* absent there: every line is new to it */
-		if (git_oid_equal(git_tree_entry_id(e), &delta->new_file.id)) {
-			m->len = 0; /* taken whole from the merged branch */
-			rc = 0;
-		} else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
-			rc = keep_added(d, git_tree_entry_id(e), data, len, m);
-		} else {
-			rc = 0;
-		}
-		git_tree_entry_free(e);
-		if (rc < 0)
+	for (k = 0; k < n_olds && m->len; k++) {
+		if (git_oid_equal(&olds[k], new_id))
+			m->len = 0; /* unchanged relative to that version */
+		else if (keep_added(d, &olds[k], data, len, m) < 0)
 			return -1;
 	}
 	return 0;
@@ -199,12 +184,11 @@ static void tag_blob(kl_report *r, size_t from, const git_oid *blob)
 	}
 }
 
-/* Scan one delta's new blob (already loaded) and add its new matches. */
-static size_t scan_loaded(kl_diffscan *d, const git_diff_delta *delta,
-			  git_tree *const *others, size_t n_others,
-			  const char *raw, size_t raw_len)
+/* Scan one blob (already loaded) and add its new matches. */
+static size_t scan_loaded(kl_diffscan *d, const char *path,
+			  const git_oid *new_id, const git_oid *olds,
+			  size_t n_olds, const char *raw, size_t raw_len)
 {
-	const char *path = delta->new_file.path;
 	kl_matches m = { 0 };
 	kl_strlist limit = { 0 };
 	kl_buf tmp = KL_BUF_INIT;
@@ -217,20 +201,43 @@ static size_t scan_loaded(kl_diffscan *d, const git_diff_delta *delta,
 	kl_scan_buffer(d->sc, data, len, &m, &limit);
 	note_limits(d->r, path, &limit);
 	/* Diffing costs more than scanning: only diff files with matches. */
-	if (m.len && delta->status != GIT_DELTA_ADDED &&
-	    keep_added(d, &delta->old_file.id, data, len, &m) < 0)
-		goto out;
-	if (m.len && keep_new_in_merge(d, delta, others, n_others, data, len,
-				       &m) < 0)
+	if (m.len && keep_new(d, new_id, olds, n_olds, data, len, &m) < 0)
 		goto out;
 	if (m.len)
 		added = kl_add_matches(d->r, path, data, &m);
-	tag_blob(d->r, before, &delta->new_file.id);
+	tag_blob(d->r, before, new_id);
 out:
 	kl_matches_free(&m);
 	kl_strlist_free(&limit);
 	kl_buf_free(&tmp);
 	return added;
+}
+
+size_t kl_diffscan_blob(kl_diffscan *d, const char *path, const git_oid *new_id,
+			uint32_t mode, const git_oid *olds, size_t n_olds)
+{
+	git_blob *blob;
+	size_t n;
+
+	if (kl_path_skipped(d->o, path))
+		return 0;
+	if (mode == GIT_FILEMODE_COMMIT) {
+		d->r->summary.skipped_other++;
+		if (d->o->verbose)
+			kl_report_notice(d->r, KL_NOTICE_SKIPPED, path,
+					 "submodule: not scanned");
+		return 0;
+	}
+	if (kl_git_blob_check(d->odb, new_id, d->o, d->r, path))
+		return 0;
+	if (git_blob_lookup(&blob, d->repo, new_id) < 0) {
+		kl_git_obj_error(d->r, new_id, "cannot read blob");
+		return 0;
+	}
+	n = scan_loaded(d, path, new_id, olds, n_olds, git_blob_rawcontent(blob),
+			(size_t)git_blob_rawsize(blob));
+	git_blob_free(blob);
+	return n;
 }
 
 static bool delta_adds_content(const git_diff_delta *delta)
@@ -247,31 +254,36 @@ static bool delta_adds_content(const git_diff_delta *delta)
 	}
 }
 
+/*
+ * The versions a delta's new blob is compared with: the old side, and for
+ * a merge the blob at that path in every other parent (a parent without
+ * the file constrains nothing).
+ */
 static size_t scan_delta(kl_diffscan *d, const git_diff_delta *delta,
 			 git_tree *const *others, size_t n_others)
 {
-	const char *path = delta->new_file.path;
-	git_blob *blob;
-	size_t n;
+	git_oid *olds = kl_xcalloc(n_others + 1, sizeof(git_oid));
+	size_t n_olds = 0, k, n;
 
-	if (!delta_adds_content(delta) || kl_path_skipped(d->o, path))
-		return 0;
-	if (delta->new_file.mode == GIT_FILEMODE_COMMIT) {
-		d->r->summary.skipped_other++;
-		if (d->o->verbose)
-			kl_report_notice(d->r, KL_NOTICE_SKIPPED, path,
-					 "submodule: not scanned");
+	if (!delta_adds_content(delta)) {
+		free(olds);
 		return 0;
 	}
-	if (kl_git_blob_check(d->odb, &delta->new_file.id, d->o, d->r, path))
-		return 0;
-	if (git_blob_lookup(&blob, d->repo, &delta->new_file.id) < 0) {
-		kl_git_obj_error(d->r, &delta->new_file.id, "cannot read blob");
-		return 0;
+	if (delta->status != GIT_DELTA_ADDED &&
+	    !git_oid_is_zero(&delta->old_file.id) &&
+	    delta->old_file.mode != GIT_FILEMODE_COMMIT)
+		git_oid_cpy(&olds[n_olds++], &delta->old_file.id);
+	for (k = 0; k < n_others; k++) {
+		git_tree_entry *e = NULL;
+
+		if (git_tree_entry_bypath(&e, others[k], delta->new_file.path) == 0 &&
+		    git_tree_entry_type(e) == GIT_OBJECT_BLOB)
+			git_oid_cpy(&olds[n_olds++], git_tree_entry_id(e));
+		git_tree_entry_free(e);
 	}
-	n = scan_loaded(d, delta, others, n_others, git_blob_rawcontent(blob),
-			(size_t)git_blob_rawsize(blob));
-	git_blob_free(blob);
+	n = kl_diffscan_blob(d, delta->new_file.path, &delta->new_file.id,
+			     delta->new_file.mode, olds, n_olds);
+	free(olds);
 	return n;
 }
 

@@ -29,6 +29,14 @@ void kl_diffscan_free(kl_diffscan *d);
 size_t kl_diffscan_run(kl_diffscan *d, git_diff *diff, git_tree *const *others,
 		       size_t n_others);
 
+/*
+ * Scan one new blob at path, keeping matches on lines that are new
+ * relative to every blob in olds (none: every line is new). Submodules
+ * (mode 160000) are counted and skipped. Returns the findings added.
+ */
+size_t kl_diffscan_blob(kl_diffscan *d, const char *path, const git_oid *new_id,
+			uint32_t mode, const git_oid *olds, size_t n_olds);
+
 /* Detect renames so a moved file's old lines are not "added" again. */
 int kl_diffscan_find_renames(git_diff *diff);
 
