@@ -84,9 +84,7 @@ static int read_entry(cursor *c, uint32_t version, kl_index *ix, kl_buf *prev)
 	flags = (uint16_t)(c->p[60] << 8 | c->p[61]);
 	if ((flags & 0x4000) && version >= 3)
 		fixed += 2;
-	e->mode = be32(c->p + 24);
-	git_oid_fromraw(&e->oid, c->p + 40);
-	e->stage = (flags >> 12) & 3;
+	e->disk = c->p;
 	c->p += fixed;
 	if (version == 4) {
 		if (v4_path(c, prev) < 0)
@@ -226,7 +224,7 @@ int kl_index_read(const char *file, kl_index *ix)
 		goto out;
 	c.p = raw + 12;
 	c.end = raw + ix->map_len - GIT_OID_RAWSZ;
-	ix->e = kl_xcalloc((size_t)count + 1, sizeof(*ix->e));
+	ix->e = kl_xmalloc(((size_t)count + 1) * sizeof(*ix->e));
 	for (i = 0; i < count; i++)
 		if (read_entry(&c, version, ix, &prev) < 0)
 			goto out;

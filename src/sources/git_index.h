@@ -9,11 +9,10 @@
 
 #include "sources/git_util.h"
 
+/* Entries point into the mapped file: nothing is copied per entry. */
 typedef struct kl_ientry {
+	const unsigned char *disk; /* the on-disk entry: mode, oid, flags */
 	const char *path; /* into the mapped file, or kl_index.paths (v4) */
-	git_oid oid;
-	uint32_t mode;
-	unsigned stage;  /* 0, or 1-3 during a conflicted merge */
 } kl_ientry;
 
 typedef struct kl_idir {
@@ -41,6 +40,25 @@ void kl_index_free(kl_index *ix);
 static inline const char *kl_index_path(const kl_index *ix, size_t i)
 {
 	return ix->e[i].path;
+}
+
+static inline const git_oid *kl_ientry_oid(const kl_ientry *e)
+{
+	return (const git_oid *)(const void *)(e->disk + 40);
+}
+
+static inline uint32_t kl_ientry_mode(const kl_ientry *e)
+{
+	const unsigned char *p = e->disk + 24;
+
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* 0, or 1-3 for the sides of a conflicted merge. */
+static inline unsigned kl_ientry_stage(const kl_ientry *e)
+{
+	return (e->disk[60] >> 4) & 3;
 }
 
 /* The cached tree id of directory dir ("" or "a/b/"), or NULL. */

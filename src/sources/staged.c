@@ -132,8 +132,9 @@ static size_t compare_child(staged_cmp *sc, git_tree *t, kl_buf *dir,
 	if (!slash) {
 		he = t ? git_tree_entry_byname(t, rest) : NULL;
 		/* Conflicted entries (stage > 0) cannot be committed. */
-		if (sc->ix->e[i].stage == 0 &&
-		    !(he && git_oid_equal(git_tree_entry_id(he), &sc->ix->e[i].oid)))
+		if (kl_ientry_stage(&sc->ix->e[i]) == 0 &&
+		    !(he && git_oid_equal(git_tree_entry_id(he),
+					  kl_ientry_oid(&sc->ix->e[i]))))
 			push_change(sc, i, he);
 		return i + 1;
 	}
@@ -205,11 +206,14 @@ static void scan_changes(staged_cmp *sc, kl_diffscan *d)
 		const kl_ientry *e = &sc->ix->e[c->entry];
 		const char *path = kl_index_path(sc->ix, c->entry);
 
-		policy_check(d->o, d->r, path, e->mode);
+		const git_oid *oid = kl_ientry_oid(e);
+		uint32_t mode = kl_ientry_mode(e);
+
+		policy_check(d->o, d->r, path, mode);
 		if (c->has_old)
-			kl_diffscan_blob(d, path, &e->oid, e->mode, &c->old, 1);
-		else if (!was_deleted(sc, &e->oid))
-			kl_diffscan_blob(d, path, &e->oid, e->mode, sc->deleted,
+			kl_diffscan_blob(d, path, oid, mode, &c->old, 1);
+		else if (!was_deleted(sc, oid))
+			kl_diffscan_blob(d, path, oid, mode, sc->deleted,
 					 sc->n_deleted);
 	}
 }
