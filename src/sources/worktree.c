@@ -307,8 +307,13 @@ static int scan_repository(git_repository *repo, const char *path,
 	int rc;
 
 	rc = list_tracked(repo, o, r, &fl, prefix, err);
-	if (rc == 0)
-		rc = list_untracked(repo, o, r, &fl, prefix, err);
+	if (rc == 0 && list_untracked(repo, o, r, &fl, prefix, err) != 0) {
+		/* e.g. libgit2 refuses trees over 100 levels deep: the
+		 * tracked files can still be scanned. */
+		r->incomplete = true;
+		kl_report_notice(r, KL_NOTICE_ERROR, NULL, "%s", err->message);
+		kl_error_clear(err);
+	}
 	if (rc == 0)
 		scan_files(o, &fl, r);
 	file_list_free(&fl);
