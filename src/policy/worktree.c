@@ -217,8 +217,14 @@ static int check_repository(git_repository *repo, const char *path,
 
 	c.prefix = prefix;
 	rc = check_index(&c, err);
-	if (rc == 0)
-		rc = check_status(&c, err);
+	if (rc == 0 && check_status(&c, err) != 0) {
+		/* e.g. libgit2 refuses trees over 100 levels deep: the
+		 * other checks still stand. */
+		r->incomplete = true;
+		kl_report_notice(r, KL_NOTICE_ERROR, NULL, "%s (the .env checks "
+				 "could not see untracked files)", err->message);
+		kl_error_clear(err);
+	}
 	if (rc == 0)
 		rc = check_dirs(&c, err);
 	kl_strlist_free(&c.dirs);
