@@ -89,14 +89,15 @@ def make_key(rule_id, seed=1):
     return expand(RULES[rule_id]["examples"][0], rng)
 
 
-def run(args, cwd=None, input=None, env=None):
-    """Run keyleak; returns CompletedProcess with text stdout/stderr."""
+def run(args, cwd=None, input=None, env=None, timeout=600):
+    """Run keyleak; returns CompletedProcess with text stdout/stderr.
+    A run past timeout seconds is killed and fails the test (a hang)."""
     full_env = dict(os.environ)
     full_env.pop("NO_COLOR", None)
     if env:
         full_env.update(env)
     return subprocess.run([KEYLEAK] + list(args), cwd=cwd, input=input,
-                          capture_output=True, env=full_env)
+                          capture_output=True, env=full_env, timeout=timeout)
 
 
 def run_json(args, cwd=None, **kw):
@@ -158,6 +159,10 @@ def commit_file(repo, relpath, content, message="change", env=None):
 _tests = []
 
 
+class Skip(Exception):
+    """Raised by a test that cannot run here; reported as a TAP SKIP."""
+
+
 def test(fn):
     """Decorator: register a test function."""
     _tests.append(fn)
@@ -175,6 +180,8 @@ def main():
         try:
             fn()
             print("ok %d - %s" % (n, name))
+        except Skip as why:
+            print("ok %d - %s # SKIP %s" % (n, name, why))
         except Exception:  # report every failure, keep going
             failed += 1
             print("not ok %d - %s" % (n, name))
