@@ -133,7 +133,7 @@ void kl_baseline_free(kl_baseline *b)
 
 bool kl_baseline_has(const kl_baseline *b, const char *fingerprint)
 {
-	return b && fingerprint &&
+	return b && fingerprint && b->len && /* fps is NULL when empty */
 	       bsearch(&fingerprint, b->fps, b->len, sizeof(char *),
 		       cmp_str) != NULL;
 }
