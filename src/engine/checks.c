@@ -27,8 +27,11 @@ static const char *const placeholder_marks[] = {
 	"...", "\xE2\x80\xA6" /* … */, "<", ">", "{", "}", "${", "%s", NULL
 };
 
-#define MAX_RUN 5       /* a longer run of one character is a filler */
-#define MAX_SEQUENCE 5  /* abcdef, 123456: a longer run is typed, not random */
+#define MAX_RUN 7       /* a longer run of one character is a filler */
+#define MAX_SEQUENCE 7  /* abcdefgh, 12345678: a longer run is typed */
+#define MAX_SEQUENCE_CI 9 /* aBcDeFgHiJ: the same, ignoring case */
+#define MAX_PERIOD 8    /* abcd1234abcd1234...: a short unit typed again */
+#define MIN_REPEAT_SPAN 12 /* ... where s[i] == s[i - period] this long */
 #define MIN_ENTROPY_PLACEHOLDER 2.5
 
 double kl_shannon_entropy(const char *s, size_t len)
@@ -70,17 +73,48 @@ static bool has_word_forms(const char *s, size_t len, const char *word)
 	return false;
 }
 
+/* +1 or -1 when b follows a in the alphabet or the digits (ci: ignoring
+ * case), 0 otherwise. */
+static int step(char a, char b, bool ci)
+{
+	unsigned char x = (unsigned char)a, y = (unsigned char)b;
+
+	if (!isalnum(x) || !isalnum(y) || isdigit(x) != isdigit(y))
+		return 0;
+	if (ci) {
+		x = (unsigned char)tolower(x);
+		y = (unsigned char)tolower(y);
+	}
+	return y == x + 1 ? 1 : y + 1 == x ? -1 : 0;
+}
+
+/*
+ * Runs of one character, counting sequences (abcdef, 987654, aBcDeFgH)
+ * and a short unit repeated (ab12ab12ab12...). Chance alone makes these
+ * in a random key body less than once in 10^9 keys.
+ */
 static bool has_long_run(const char *s, size_t len)
 {
-	size_t i, run = 1, seq = 1;
+	size_t i, p, run = 1, seq = 1, seq_ci = 1, span;
+	int dir = 0, dir_ci = 0, d;
 
 	for (i = 1; i < len; i++) {
 		run = s[i] == s[i - 1] ? run + 1 : 1;
-		seq = isalnum((unsigned char)s[i]) &&
-		      s[i] == s[i - 1] + 1 ? seq + 1 : 1;
-		if (run > MAX_RUN || seq > MAX_SEQUENCE)
+		d = step(s[i - 1], s[i], false);
+		seq = d && d == dir ? seq + 1 : d ? 2 : 1;
+		dir = d;
+		d = step(s[i - 1], s[i], true);
+		seq_ci = d && d == dir_ci ? seq_ci + 1 : d ? 2 : 1;
+		dir_ci = d;
+		if (run > MAX_RUN || seq > MAX_SEQUENCE || seq_ci > MAX_SEQUENCE_CI)
 			return true;
 	}
+	for (p = 2; p <= MAX_PERIOD; p++)
+		for (i = p, span = 0; i < len; i++) {
+			span = s[i] == s[i - p] ? span + 1 : 0;
+			if (span >= MIN_REPEAT_SPAN)
+				return true;
+		}
 	return false;
 }
 
