@@ -213,6 +213,9 @@ int kl_scan_buffer(kl_scanner *sc, const char *data, size_t len,
 	size_t i, j, first = out->len;
 	int limits = 0;
 	kl_match m;
+	/* Rules that hit a limit in this buffer are not tried again: each
+	 * try is bounded, but a buffer may hold a million keyword hits. */
+	bool *gave_up = NULL;
 
 	sc->hits.len = 0;
 	kl_prefilter_scan(sc->rs->prefilter, data, len, &sc->hits);
@@ -221,14 +224,23 @@ int kl_scan_buffer(kl_scanner *sc, const char *data, size_t len,
 
 		for (j = 0; j < h->n_rules; j++) {
 			const kl_rule *r = sc->rs->rules[h->rules[j]];
-			int rc = try_rule(sc, h->rules[j], data, len, h->pos, &m);
+			int rc;
 
-			if (rc < 0)
+			if (gave_up && gave_up[h->rules[j]])
+				continue;
+			rc = try_rule(sc, h->rules[j], data, len, h->pos, &m);
+			if (rc < 0) {
+				if (!gave_up)
+					gave_up = kl_xcalloc(sc->rs->len,
+							     sizeof(bool));
+				gave_up[h->rules[j]] = true;
 				note_limit(limit_hit, r, &limits);
-			else if (rc > 0 && !already_found(out, first, &m))
+			} else if (rc > 0 && !already_found(out, first, &m)) {
 				push_match(out, &m);
+			}
 		}
 	}
+	free(gave_up);
 	if (out->len == first)
 		return limits; /* out->items may be NULL: no pointer arithmetic */
 	qsort(out->items + first, out->len - first, sizeof(kl_match), cmp_match);
