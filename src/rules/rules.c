@@ -7,10 +7,12 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "rules/rules_int.h"
@@ -424,19 +426,41 @@ int kl_ruleset_add_builtin(kl_ruleset *rs, kl_error *err)
 	return 0;
 }
 
+/* Open a rule file; a FIFO or a device (a repository's config may name
+ * one) would block or never end, so only regular files are read. */
+static FILE *open_regular(const char *path, kl_error *err)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		kl_error_set(err, "%s: cannot open rule file: %s", path,
+			     strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		kl_error_set(err, "%s: cannot read rules: not a regular file",
+			     path);
+	} else if ((f = fdopen(fd, "rb")) != NULL) {
+		return f;
+	} else {
+		kl_error_set(err, "%s: cannot open rule file: %s", path,
+			     strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
 static int add_file(kl_ruleset *rs, const char *path, kl_error *err)
 {
 	kl_buf data = KL_BUF_INIT;
-	FILE *f = fopen(path, "rb");
+	FILE *f = open_regular(path, err);
 	char chunk[65536];
 	size_t n;
 	int rc;
 
-	if (!f) {
-		kl_error_set(err, "%s: cannot open rule file: %s", path,
-			     strerror(errno));
+	if (!f)
 		return -1;
-	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		kl_buf_add(&data, chunk, n);
 	if (ferror(f)) {
