@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "sources/git_util.h"
 
 typedef struct policy_ctx {
 	git_repository *repo;
@@ -20,34 +20,6 @@ typedef struct policy_ctx {
 	kl_strlist dirs;    /* directories that use environment files */
 	kl_strlist dir_example; /* for each, one such file (for the message) */
 } policy_ctx;
-
-static const char *git_err(void)
-{
-	const git_error *e = git_error_last();
-
-	return e && e->message ? e->message : "unknown error";
-}
-
-/* The scanned directory relative to the work tree: "" or "a/b/". */
-static char *scan_prefix(git_repository *repo, const char *path)
-{
-	char *abs_path = realpath(path, NULL);
-	char *abs_wd = realpath(git_repository_workdir(repo), NULL);
-	kl_buf b = KL_BUF_INIT;
-	size_t n;
-
-	if (abs_path && abs_wd) {
-		n = strlen(abs_wd);
-		if (strncmp(abs_path, abs_wd, n) == 0 && abs_path[n] == '/') {
-			kl_buf_puts(&b, abs_path + n + 1);
-			kl_buf_addch(&b, '/');
-		}
-	}
-	free(abs_path);
-	free(abs_wd);
-	kl_buf_puts(&b, ""); /* never NULL */
-	return kl_buf_detach(&b);
-}
 
 /* entry relative to the scanned directory, or NULL when outside it. */
 static const char *display(const policy_ctx *c, const char *entry)
@@ -93,7 +65,7 @@ static int check_index(policy_ctx *c, kl_error *err)
 
 	if (git_repository_index(&index, c->repo) != 0) {
 		kl_error_set(err, "%s: cannot read the git index: %s",
-			     git_repository_workdir(c->repo), git_err());
+			     git_repository_workdir(c->repo), kl_git_lasterr());
 		return -1;
 	}
 	n = git_index_entrycount(index);
@@ -161,7 +133,7 @@ static int check_status(policy_ctx *c, kl_error *err)
 	}
 	if (git_status_list_new(&list, c->repo, &so) != 0) {
 		kl_error_set(err, "%s: cannot list untracked files: %s",
-			     git_repository_workdir(c->repo), git_err());
+			     git_repository_workdir(c->repo), kl_git_lasterr());
 		free(spec);
 		return -1;
 	}
@@ -187,7 +159,7 @@ static int check_dirs(policy_ctx *c, kl_error *err)
 		kl_buf_printf(&env, "%s.env", dir);
 		if (git_ignore_path_is_ignored(&ignored, c->repo, env.data)) {
 			kl_error_set(err, "%s: cannot decide whether git ignores "
-				     "it: %s", env.data, git_err());
+				     "it: %s", env.data, kl_git_lasterr());
 			rc = -1;
 			break;
 		}
@@ -212,7 +184,7 @@ static int check_repository(git_repository *repo, const char *path,
 			    const kl_scan_opts *o, kl_report *r, kl_error *err)
 {
 	policy_ctx c = { repo, r, o, NULL, { 0 }, { 0 } };
-	char *prefix = scan_prefix(repo, path);
+	char *prefix = kl_git_scan_prefix(repo, path);
 	int rc;
 
 	c.prefix = prefix;

@@ -96,6 +96,26 @@ int kl_git_prov_fill(git_repository *repo, const git_oid *commit,
 	return 0;
 }
 
+char *kl_git_scan_prefix(git_repository *repo, const char *path)
+{
+	char *abs_path = realpath(path, NULL);
+	char *abs_wd = realpath(git_repository_workdir(repo), NULL);
+	kl_buf b = KL_BUF_INIT;
+	size_t n;
+
+	if (abs_path && abs_wd) {
+		n = strlen(abs_wd);
+		if (strncmp(abs_path, abs_wd, n) == 0 && abs_path[n] == '/') {
+			kl_buf_puts(&b, abs_path + n + 1);
+			kl_buf_addch(&b, '/');
+		}
+	}
+	free(abs_path);
+	free(abs_wd);
+	kl_buf_puts(&b, ""); /* never NULL */
+	return kl_buf_detach(&b);
+}
+
 /* ------------------------------------------------------------ oidmap */
 
 static size_t oid_hash(const git_oid *id)

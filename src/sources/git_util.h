@@ -16,6 +16,10 @@
 int kl_git_open(const char *path, git_repository **repo, kl_error *err);
 void kl_git_close(git_repository *repo);
 
+/* The directory path names, relative to repo's work tree: "" for the
+ * root (or a path outside it), else "a/b/". Caller frees. */
+char *kl_git_scan_prefix(git_repository *repo, const char *path);
+
 /* libgit2's last error message, or "unknown error". */
 const char *kl_git_lasterr(void);
 

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "sources/git_util.h"
 
 /* The files to scan: display path and the path to open. */
 typedef struct file_list {
@@ -279,31 +279,11 @@ static int list_untracked(git_repository *repo, const kl_scan_opts *o,
 	return 0;
 }
 
-/* The scanned directory relative to the work tree, "" or "a/b/". */
-static char *workdir_prefix(git_repository *repo, const char *path)
-{
-	char *abs_path = realpath(path, NULL);
-	char *abs_wd = realpath(git_repository_workdir(repo), NULL);
-	kl_buf b = KL_BUF_INIT;
-	size_t n;
-
-	if (abs_path && abs_wd) {
-		n = strlen(abs_wd);
-		if (strncmp(abs_path, abs_wd, n) == 0 && abs_path[n] == '/') {
-			kl_buf_puts(&b, abs_path + n + 1);
-			kl_buf_addch(&b, '/');
-		}
-	}
-	free(abs_path);
-	free(abs_wd);
-	return kl_buf_detach(&b);
-}
-
 static int scan_repository(git_repository *repo, const char *path,
 			   const kl_scan_opts *o, kl_report *r, kl_error *err)
 {
 	file_list fl = { { 0 }, { 0 } };
-	char *prefix = workdir_prefix(repo, path);
+	char *prefix = kl_git_scan_prefix(repo, path);
 	int rc;
 
 	rc = list_tracked(repo, o, r, &fl, prefix, err);
