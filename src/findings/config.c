@@ -84,6 +84,12 @@ static int check_fields(const char *path, const cJSON *root, kl_error *err)
 		return -1;
 	}
 	cJSON_ArrayForEach(it, root) {
+		for (v = root->child; v != it; v = v->next)
+			if (strcmp(v->string, it->string) == 0) {
+				kl_error_set(err, "%s: field \"%s\" appears twice",
+					     path, it->string);
+				return -1;
+			}
 		for (i = 0; config_fields[i]; i++)
 			if (strcmp(it->string, config_fields[i]) == 0)
 				break;

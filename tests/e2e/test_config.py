@@ -142,6 +142,8 @@ def strict_parsing_names_the_file_and_field():
             expect_error(["scan", repo], ".keyleak.json", word)
         lib.write(cfg, "{\"skip_paths\": [")
         expect_error(["scan", repo], ".keyleak.json", "JSON")
+        lib.write(cfg, '{"skip_paths": [], "skip_paths": ["**"]}')
+        expect_error(["scan", repo], ".keyleak.json", "twice")
         expect_error(["scan", repo, "--config", os.path.join(base, "nope.json")],
                      "nope.json")
         # a broken repo config does not matter when it is ignored
