@@ -33,7 +33,8 @@ static void oidvec_sort(oidvec *v)
 {
 	size_t i, n = 0;
 
-	qsort(v->ids, v->len, sizeof(*v->ids), cmp_oid);
+	if (v->len)
+		qsort(v->ids, v->len, sizeof(*v->ids), cmp_oid);
 	for (i = 0; i < v->len; i++)
 		if (!n || !git_oid_equal(&v->ids[n - 1], &v->ids[i]))
 			git_oid_cpy(&v->ids[n++], &v->ids[i]);

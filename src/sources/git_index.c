@@ -189,8 +189,9 @@ static int read_extensions(cursor *c, kl_index *ix)
 			return -1;
 		c->p = ext.end;
 	}
-	qsort_r(ix->dirs, ix->n_dirs, sizeof(*ix->dirs), cmp_dir,
-		ix->dir_paths.data);
+	if (ix->n_dirs)
+		qsort_r(ix->dirs, ix->n_dirs, sizeof(*ix->dirs), cmp_dir,
+			ix->dir_paths.data);
 	return 0;
 }
 

@@ -112,7 +112,8 @@ static void index_groups(kl_prov *p)
 	kl_findings *fs = &p->r->findings;
 	size_t i, n = 0;
 
-	qsort(p->links, p->n_links, sizeof(*p->links), cmp_link);
+	if (p->n_links)
+		qsort(p->links, p->n_links, sizeof(*p->links), cmp_link);
 	for (i = 0; i < p->n_links; i++)
 		if (!n || cmp_link(&p->links[n - 1], &p->links[i]) != 0)
 			p->links[n++] = p->links[i];
@@ -127,10 +128,15 @@ void kl_prov_group(kl_prov *p)
 {
 	kl_findings *fs = &p->r->findings;
 	size_t n = fs->len - p->start, i, out = p->start;
-	size_t *pos = order_positions(p->g);
-	raw_key *keys = kl_xcalloc(n + 1, sizeof(*keys));
-	kl_finding *raw = kl_xcalloc(n + 1, sizeof(*raw));
+	size_t *pos;
+	raw_key *keys;
+	kl_finding *raw;
 
+	if (!n)
+		return;
+	pos = order_positions(p->g);
+	keys = kl_xcalloc(n + 1, sizeof(*keys));
+	raw = kl_xcalloc(n + 1, sizeof(*raw));
 	memcpy(raw, fs->items + p->start, n * sizeof(*raw));
 	for (i = 0; i < n; i++)
 		keys[i] = (raw_key){ &raw[i], commit_pos(p->g, pos, &raw[i]), i };

@@ -474,8 +474,9 @@ static void scan_blobs(kl_hist *h)
 	}
 	/* Workers finish in any order: sort their notices so the report is
 	 * the same whatever the thread count. */
-	qsort(h->r->notices + n_notices, h->r->n_notices - n_notices,
-	      sizeof(kl_notice), cmp_notice);
+	if (h->r->n_notices > n_notices)
+		qsort(h->r->notices + n_notices, h->r->n_notices - n_notices,
+		      sizeof(kl_notice), cmp_notice);
 	pthread_mutex_destroy(&job.lock);
 	free(job.w);
 }

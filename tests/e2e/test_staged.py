@@ -158,6 +158,9 @@ def one_file_change_in_100000_files_is_fast():
         assert_eq(p.returncode, 1, "exit")
         print("# staged, one change: 100000-file index %.0f ms, tiny "
               "repository %.0f ms" % (best * 1000, base * 1000))
+        if "ASAN_OPTIONS" in os.environ:
+            print("# sanitizer build (make check): timing not asserted")
+            return
         assert best - base < 0.050, "index size costs %.0f ms" % (
             (best - base) * 1000)
 
