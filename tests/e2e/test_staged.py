@@ -1,5 +1,6 @@
 """End-to-end tests of `keyleak staged`: only what the next commit adds,
 with staged line numbers, on first commits, renames, worktrees, and fast."""
+import json
 import os
 import subprocess
 import time
@@ -143,26 +144,21 @@ def best_time(args, runs=5):
 
 
 @test
-def one_file_change_in_100000_files_is_fast():
-    """The cost staged adds for a big repository, over a tiny one: the
-    process start (rules, libgit2) is measured apart, as it is the same
-    for every command."""
+def one_file_change_in_100000_files():
+    """A one-file change in a 100,000-file index is found, at its staged
+    path and line. Its speed is measured by `make bench`, not asserted
+    here: a timed test on a shared machine is a flaky test."""
     with lib.TempDir() as d:
-        tiny = lib.new_repo(d, "tiny")
-        stage(tiny, "a.py", line(1))
         repo = lib.new_repo(d)
         big_index(repo, 100000)
         stage(repo, "d50/new.py", line(1))
-        base, _ = best_time(["staged", tiny])
         best, p = best_time(["staged", repo, "--format", "json"])
         assert_eq(p.returncode, 1, "exit")
-        print("# staged, one change: 100000-file index %.0f ms, tiny "
-              "repository %.0f ms" % (best * 1000, base * 1000))
-        if "ASAN_OPTIONS" in os.environ:
-            print("# sanitizer build (make check): timing not asserted")
-            return
-        assert best - base < 0.050, "index size costs %.0f ms" % (
-            (best - base) * 1000)
+        report = json.loads(p.stdout)
+        assert_eq([(f["path"], f["line"]) for f in report["findings"]],
+                  [("d50/new.py", 1)], "the staged key")
+        print("# staged, one change in a 100000-file index: %.0f ms"
+              % (best * 1000))
 
 
 if __name__ == "__main__":
