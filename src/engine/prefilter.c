@@ -10,6 +10,8 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +44,11 @@ struct kl_prefilter {
 	bucket *buckets;          /* buckets[0] unused */
 	size_t n_buckets;
 	uint16_t table[65536];    /* two bytes -> bucket index, 0 = none */
-	pcre2_code **anchored;    /* per rule, NULL for policy rules */
+	/* Per rule, compiled on first use (most rules never hit in a short
+	 * scan such as a pre-commit hook): 0 not yet, ANCHORED_NONE failed or
+	 * not a pattern rule, else a pcre2_code *. */
+	_Atomic uintptr_t *anchored;
+	kl_rule *const *rules;
 	size_t n_rules;
 	bool teddy;               /* the SIMD filter may run */
 	/* Teddy: per keyword byte j, the buckets whose keywords accept a byte
@@ -211,34 +217,45 @@ static void teddy_build(kl_prefilter *pf)
 #endif
 }
 
-/* Each pattern rule's regex again, anchored, with its original options. */
-static void compile_anchored(kl_prefilter *pf, const kl_ruleset *rs)
+#define ANCHORED_NONE ((uintptr_t)1)
+
+/* Rule i's regex again, anchored, with its original options. */
+static uintptr_t compile_anchored(const kl_rule *r)
 {
-	size_t i;
+	uint32_t opts = 0;
+	int errcode;
+	PCRE2_SIZE erroff;
+	pcre2_code *code;
 
-	pf->n_rules = rs->len;
-	pf->anchored = kl_xcalloc(rs->len ? rs->len : 1, sizeof(pcre2_code *));
-	for (i = 0; i < rs->len; i++) {
-		const kl_rule *r = rs->rules[i];
-		uint32_t opts = 0;
-		int errcode;
-		PCRE2_SIZE erroff;
-
-		if (r->kind != KL_RULE_PATTERN || !r->code || !r->regex)
-			continue;
-		pcre2_pattern_info(r->code, PCRE2_INFO_ARGOPTIONS, &opts);
-		pf->anchored[i] = pcre2_compile((PCRE2_SPTR)r->regex,
-						PCRE2_ZERO_TERMINATED,
-						opts | PCRE2_ANCHORED, &errcode,
-						&erroff, NULL);
-		if (pf->anchored[i])
-			pcre2_jit_compile(pf->anchored[i], PCRE2_JIT_COMPLETE);
-	}
+	if (r->kind != KL_RULE_PATTERN || !r->code || !r->regex)
+		return ANCHORED_NONE;
+	pcre2_pattern_info(r->code, PCRE2_INFO_ARGOPTIONS, &opts);
+	code = pcre2_compile((PCRE2_SPTR)r->regex, PCRE2_ZERO_TERMINATED,
+			     opts | PCRE2_ANCHORED, &errcode, &erroff, NULL);
+	if (!code)
+		return ANCHORED_NONE;
+	pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+	return (uintptr_t)code;
 }
 
 const void *kl_prefilter_anchored(const kl_prefilter *pf, size_t rule)
 {
-	return rule < pf->n_rules ? pf->anchored[rule] : NULL;
+	uintptr_t v, expected = 0;
+
+	if (rule >= pf->n_rules)
+		return NULL;
+	v = atomic_load_explicit(&pf->anchored[rule], memory_order_acquire);
+	if (!v) {
+		/* Threads may race here; the loser frees its copy. */
+		v = compile_anchored(pf->rules[rule]);
+		if (!atomic_compare_exchange_strong(&pf->anchored[rule],
+						    &expected, v)) {
+			if (v != ANCHORED_NONE)
+				pcre2_code_free((pcre2_code *)v);
+			v = expected;
+		}
+	}
+	return v == ANCHORED_NONE ? NULL : (const void *)v;
 }
 
 kl_prefilter *kl_prefilter_new(const kl_ruleset *rs)
@@ -263,7 +280,9 @@ kl_prefilter *kl_prefilter_new(const kl_ruleset *rs)
 		}
 	}
 	teddy_build(pf);
-	compile_anchored(pf, rs);
+	pf->rules = rs->rules;
+	pf->n_rules = rs->len;
+	pf->anchored = kl_xcalloc(rs->len ? rs->len : 1, sizeof(*pf->anchored));
 	return pf;
 }
 
@@ -280,8 +299,9 @@ void kl_prefilter_free(kl_prefilter *pf)
 	for (i = 0; i < pf->n_buckets; i++)
 		free(pf->buckets[i].keywords);
 	for (i = 0; i < pf->n_rules; i++)
-		pcre2_code_free(pf->anchored[i]);
-	free(pf->anchored);
+		if (pf->anchored[i] > ANCHORED_NONE)
+			pcre2_code_free((pcre2_code *)pf->anchored[i]);
+	free((void *)pf->anchored);
 	free(pf->keywords);
 	free(pf->buckets);
 	free(pf);

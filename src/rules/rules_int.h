@@ -39,6 +39,8 @@ void kl_prefilter_scan(const kl_prefilter *pf, const char *data, size_t len,
  * if that failed. PCRE2's JIT ignores PCRE2_ANCHORED given at match time
  * and falls back to the interpreter, which also re-validates the UTF-8 of
  * the whole window on every call; anchoring at compile time keeps the JIT.
+ * Compiled on first use (thread-safe), so short scans pay only for the
+ * rules they hit.
  */
 const void *kl_prefilter_anchored(const kl_prefilter *pf, size_t rule);
 
