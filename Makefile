@@ -147,3 +147,10 @@ fuzz: deps-check
 	  grep -E '^#[0-9]+.*(DONE|pulse|NEW)' $(FUZZ_BUILD)/$$t.log | tail -n 1; \
 	  grep -E 'stat::number_of_executed_units' $(FUZZ_BUILD)/$$t.log; \
 	done
+
+# Benchmark against grep, git and the peers (bench/bench.py says how). Corpora
+# are built once into BENCH_DIR; BENCH_TREE= / BENCH_REPO= use your own.
+BENCH_DIR ?= /tmp/keyleak-bench
+bench: all
+	@BENCH_DIR=$(BENCH_DIR) sh bench/setup.sh
+	@BENCH_DIR=$(BENCH_DIR) KEYLEAK=$(CURDIR)/keyleak python3 bench/bench.py

@@ -1,0 +1,375 @@
+"""Corpus builders for `make bench`: deterministic, cached in BENCH_DIR.
+
+- tree:    the Debian linux-source tarball unpacked, with one synthetic key
+           per content rule planted in existing files (or BENCH_TREE as is);
+- subset:  a fixed ~20 MB sample of the tree for the slow peers;
+- history: a repository of >= 10,000 commits touching >= 20,000 distinct
+           files, made from the tree by small edits with `git fast-import`,
+           with keys planted on main and on four branches (or BENCH_REPO).
+
+Keys come from tests/e2e/lib.py (the rules' own example templates, seeded),
+so no key-like literal is ever written into the source tree. Each builder
+records what it planted in a JSON file beside the corpus; a marker file
+with CORPUS_VERSION makes a rebuild happen only when the recipe changes.
+"""
+import glob
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+import lib  # noqa: E402  (make_key, RULES)
+
+CORPUS_VERSION = "3"
+SUBSET_BYTES = 20 * 1024 * 1024
+HISTORY_POOL = 24000          # files the history edits
+HISTORY_COMMITS = 10000       # on main, after the import commit
+BRANCHES = 4
+BRANCH_COMMITS = 150
+EDITS_PER_COMMIT = 3
+MAX_POOL_FILE = 24 * 1024
+# Placeholder words the engine rejects inside a secret (src/engine/checks.c);
+# a generated key containing one by chance is re-drawn.
+PLACEHOLDER = re.compile(r"example|sample|dummy|test|placeholder|your|fake|"
+                         r"redacted|changeme|xxxx|here|insert|replace|secret|"
+                         r"mykey|apikey|token", re.I)
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+def _done(path):
+    try:
+        with open(path + ".done") as f:
+            return f.read().strip() == CORPUS_VERSION
+    except OSError:
+        return False
+
+
+def _mark_done(path):
+    with open(path + ".done", "w") as f:
+        f.write(CORPUS_VERSION + "\n")
+
+
+# ------------------------------------------------------------------ keys
+
+def _pcre_to_py(regex):
+    # The rules use PCRE syntax that Python's re shares, except possessive
+    # and atomic forms, which they do not use.
+    return re.compile(regex)
+
+
+def planted_key(rule_id, seed):
+    """(line text, expected secret) for rule_id, independent of keyleak."""
+    rule = lib.RULES[rule_id]
+    rx = _pcre_to_py(rule["regex"])
+    group = rule.get("secret_group", 0)
+    for attempt in range(100):
+        text = lib.make_key(rule_id, "%s-%d" % (seed, attempt))
+        if "=" in text:
+            line = text                      # NAME=value, as in a .env file
+        else:
+            line = 'static const char api_key[] = "%s";' % text
+        m = rx.search(line)
+        if not m:
+            continue
+        secret = m.group(group)
+        if PLACEHOLDER.search(secret) or re.search(r"(.)\1{5}", secret):
+            continue
+        return line, secret
+    raise RuntimeError("cannot make a key for %s" % rule_id)
+
+
+def _insert_line(content, line, rng):
+    lines = content.split(b"\n")
+    at = rng.randrange(len(lines) + 1)
+    lines.insert(at, line.encode())
+    return b"\n".join(lines)
+
+
+def _is_text(data):
+    return b"\0" not in data[:8192]
+
+
+# ------------------------------------------------------------------ tree
+
+def linux_tarball():
+    found = sorted(glob.glob("/usr/src/linux-source-*.tar.xz"))
+    if not found:
+        raise SystemExit("bench: no /usr/src/linux-source-*.tar.xz; "
+                         "run bench/setup.sh (apt-get install linux-source)")
+    return found[-1]
+
+
+def list_files(root):
+    out = []
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        for f in sorted(files):
+            p = os.path.join(d, f)
+            if os.path.isfile(p) and not os.path.islink(p):
+                out.append(os.path.relpath(p, root))
+    return out
+
+
+def build_tree(bench_dir):
+    """Unpack linux-source and plant one key per content rule."""
+    tarball = linux_tarball()
+    name = os.path.basename(tarball)[:-len(".tar.xz")]
+    dest = os.path.join(bench_dir, "tree-" + name)
+    meta = dest + ".planted.json"
+    if _done(dest):
+        return dest, json.load(open(meta))
+    shutil.rmtree(dest, ignore_errors=True)
+    log("unpacking %s into %s" % (tarball, dest))
+    tmp = dest + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    subprocess.run(["tar", "-xJf", tarball, "-C", tmp], check=True)
+    (top,) = os.listdir(tmp)
+    os.rename(os.path.join(tmp, top), dest)
+    os.rmdir(tmp)
+    rng = random.Random("tree")
+    files = [f for f in list_files(dest) if f.endswith((".c", ".h", ".py",
+                                                       ".sh", ".rst"))]
+    planted = []
+    for i, rule_id in enumerate(lib.key_rule_ids()):
+        rel = files[rng.randrange(len(files))]
+        path = os.path.join(dest, rel)
+        line, secret = planted_key(rule_id, "tree-%d" % i)
+        with open(path, "rb") as f:
+            data = f.read()
+        with open(path, "wb") as f:
+            f.write(_insert_line(data, line, rng))
+        planted.append({"rule": rule_id, "secret": secret, "path": rel})
+    json.dump(planted, open(meta, "w"), indent=1)
+    _mark_done(dest)
+    return dest, planted
+
+
+def build_subset(bench_dir, tree, planted):
+    """A fixed ~20 MB sample of the tree: every planted file, then files
+    spread evenly over the sorted list."""
+    dest = os.path.join(bench_dir, "subset-%s" % os.path.basename(tree))
+    if _done(dest):
+        return dest
+    shutil.rmtree(dest, ignore_errors=True)
+    files = list_files(tree)
+    sizes = {f: os.path.getsize(os.path.join(tree, f)) for f in files}
+    total = sum(sizes.values())
+    step = max(1, int(total / SUBSET_BYTES))
+    chosen = [p["path"] for p in planted if p.get("path") in sizes]
+    chosen += files[::step]
+    picked, size = [], 0
+    for f in dict.fromkeys(chosen):
+        if size >= SUBSET_BYTES:
+            break
+        picked.append(f)
+        size += sizes[f]
+    for f in picked:
+        os.makedirs(os.path.dirname(os.path.join(dest, f)), exist_ok=True)
+        shutil.copyfile(os.path.join(tree, f), os.path.join(dest, f))
+    _mark_done(dest)
+    return dest
+
+
+# --------------------------------------------------------------- history
+
+class FastImport:
+    """Writes a git fast-import stream to a running `git fast-import`."""
+
+    def __init__(self, repo):
+        self.p = subprocess.Popen(["git", "-C", repo, "fast-import",
+                                   "--quiet", "--done"],
+                                  stdin=subprocess.PIPE)
+        self.out = self.p.stdin
+        self.mark = 0
+        self.time = 1600000000
+
+    def data(self, b):
+        self.out.write(b"data %d\n" % len(b))
+        self.out.write(b)
+        self.out.write(b"\n")
+
+    def commit(self, ref, message, changes, parent=None):
+        """changes: list of (path, bytes or None to delete)."""
+        self.mark += 1
+        self.time += 600
+        who = b"Bench Author <bench@example.org> %d +0000" % self.time
+        self.out.write(b"commit refs/heads/%s\nmark :%d\n" %
+                       (ref.encode(), self.mark))
+        self.out.write(b"author " + who + b"\ncommitter " + who + b"\n")
+        self.data(message.encode())
+        if parent:
+            self.out.write(b"from :%d\n" % parent)
+        for path, content in changes:
+            if content is None:
+                self.out.write(b"D %s\n" % path.encode())
+            else:
+                self.out.write(b"M 100644 inline %s\n" % path.encode())
+                self.data(content)
+        self.out.write(b"\n")
+        return self.mark
+
+    def close(self):
+        self.out.write(b"done\n")
+        self.out.close()
+        if self.p.wait() != 0:
+            raise RuntimeError("git fast-import failed")
+
+
+_WORDS = [b"fix", b"tidy", b"rename", b"refactor", b"document", b"check",
+          b"handle", b"update", b"clarify", b"simplify"]
+
+
+def edit(content, rng, n):
+    """A small realistic change: add a comment line, tweak or drop a line."""
+    lines = content.split(b"\n")
+    at = rng.randrange(len(lines))
+    op = rng.random()
+    indent = re.match(rb"[ \t]*", lines[at]).group(0)
+    if op < 0.5 or len(lines) < 3:
+        lines.insert(at, indent + b"/* %s: %s (rev %d) */" %
+                     (rng.choice(_WORDS), rng.choice(_WORDS), n))
+    elif op < 0.8:
+        lines[at] = lines[at].rstrip() + b" /* %d */" % n
+    else:
+        del lines[at]
+    return b"\n".join(lines)
+
+
+def _history_pool(tree, rng):
+    files = []
+    for f in list_files(tree):
+        size = os.path.getsize(os.path.join(tree, f))
+        if 200 <= size <= MAX_POOL_FILE and " " not in f and "\n" not in f:
+            files.append(f)
+    step = len(files) / HISTORY_POOL
+    if step < 1:
+        raise SystemExit("bench: the tree has fewer than %d suitable files"
+                         % HISTORY_POOL)
+    return [files[int(i * step)] for i in range(HISTORY_POOL)]
+
+
+def _plant_schedule(rng):
+    """Which key goes where: (branch or 'main', commit index) per rule."""
+    rules = lib.key_rule_ids()
+    plan = {}
+    for i, rule_id in enumerate(rules):
+        if i % 3 == 2:
+            plan[rule_id] = ("feature-%d" % (i % BRANCHES + 1),
+                             rng.randrange(1, BRANCH_COMMITS))
+        else:
+            plan[rule_id] = ("main", rng.randrange(1, HISTORY_COMMITS))
+    return plan
+
+
+def build_history(bench_dir, tree):
+    repo = os.path.join(bench_dir, "history-repo")
+    meta = repo + ".planted.json"
+    if _done(repo):
+        return repo, json.load(open(meta))
+    shutil.rmtree(repo, ignore_errors=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", repo], check=True)
+    rng = random.Random("history")
+    pool = _history_pool(tree, rng)
+    content = {}
+    for f in pool:
+        with open(os.path.join(tree, f), "rb") as fh:
+            content[f] = fh.read()
+    plan = _plant_schedule(rng)
+    by_main = {}
+    by_branch = {}
+    for rule_id, (branch, at) in sorted(plan.items()):
+        if branch == "main":
+            by_main.setdefault(at, []).append(rule_id)
+        else:
+            by_branch.setdefault((branch, at), []).append(rule_id)
+    forks = {HISTORY_COMMITS * (k + 1) // (BRANCHES + 1): "feature-%d" % (k + 1)
+             for k in range(BRANCHES)}
+    order = pool[:]
+    rng.shuffle(order)
+    log("building the history repository (%d commits) with git fast-import"
+        % (HISTORY_COMMITS + 1 + BRANCHES * BRANCH_COMMITS))
+    fi = FastImport(repo)
+    mark = fi.commit("main", "import %d files" % len(pool),
+                     [(f, content[f]) for f in pool])
+    planted, branch_state, edits = [], {}, 0
+    removed_later = {}
+    for n in range(1, HISTORY_COMMITS + 1):
+        changes = []
+        for _ in range(EDITS_PER_COMMIT):
+            f = order[edits % len(order)]
+            edits += 1
+            content[f] = edit(content[f], rng, n)
+            changes.append(f)
+        for rule_id in by_main.get(n, []):
+            f = changes[0]
+            line, secret = planted_key(rule_id, "history-%d" % n)
+            content[f] = _insert_line(content[f], line, rng)
+            planted.append({"rule": rule_id, "secret": secret,
+                            "branch": "main", "commit": n, "path": f})
+            if len(planted) % 4 == 0:   # some keys are removed again
+                removed_later[n + 7] = (f, line)
+        if n in removed_later:
+            f, line = removed_later.pop(n)
+            content[f] = content[f].replace(line.encode() + b"\n", b"")
+            changes.append(f)
+        changes = sorted(set(changes))
+        mark = fi.commit("main", "edit %d" % n,
+                         [(f, content[f]) for f in changes], None)
+        if n in forks:
+            branch = forks[n]
+            files = rng.sample(pool, 200)
+            branch_state[branch] = (mark, {f: content[f] for f in files})
+    for branch, (fork_mark, files) in sorted(branch_state.items()):
+        names = sorted(files)
+        parent = fork_mark
+        for n in range(1, BRANCH_COMMITS + 1):
+            f = names[rng.randrange(len(names))]
+            files[f] = edit(files[f], rng, n)
+            for rule_id in by_branch.get((branch, n), []):
+                line, secret = planted_key(rule_id, "%s-%d" % (branch, n))
+                files[f] = _insert_line(files[f], line, rng)
+                planted.append({"rule": rule_id, "secret": secret,
+                                "branch": branch, "commit": n, "path": f})
+            parent = fi.commit(branch, "%s: edit %d" % (branch, n),
+                               [(f, files[f])], parent)
+    fi.close()
+    log("repacking the history repository")
+    subprocess.run(["git", "-C", repo, "repack", "-a", "-d", "-q",
+                    "--window=10", "--depth=50"], check=True)
+    subprocess.run(["git", "-C", repo, "reset", "-q", "--hard", "main"],
+                   check=True)
+    json.dump(planted, open(meta, "w"), indent=1)
+    _mark_done(repo)
+    return repo, planted
+
+
+def repo_stats(repo):
+    """Commits, distinct files touched, blob bytes of a repository."""
+    commits = int(subprocess.run(["git", "-C", repo, "rev-list", "--all",
+                                  "--count"], capture_output=True,
+                                 check=True).stdout)
+    blob_bytes = 0
+    blobs = 0
+    p = subprocess.run(["git", "-C", repo, "cat-file", "--batch-all-objects",
+                        "--batch-check=%(objecttype) %(objectsize)"],
+                       capture_output=True, check=True)
+    for line in p.stdout.split(b"\n"):
+        if line.startswith(b"blob "):
+            blobs += 1
+            blob_bytes += int(line[5:])
+    p = subprocess.run(["git", "-C", repo, "log", "--all", "--format=",
+                        "--name-only"], capture_output=True, check=True)
+    touched = len(set(x for x in p.stdout.split(b"\n") if x))
+    return {"commits": commits, "distinct_files_touched": touched,
+            "blobs": blobs, "blob_bytes": blob_bytes}
