@@ -159,26 +159,53 @@ static int add_rev(kl_hist *h, selection *s, const char *rev, kl_error *err)
 	return 0;
 }
 
-static void push_ref_tips(git_repository *repo, selection *s)
+/* A ref whose target cannot be read is an error, not a silent skip: the
+ * history it leads to goes unscanned. */
+static void push_ref(kl_hist *h, selection *s, const char *name)
+{
+	git_reference *ref = NULL, *res = NULL;
+	git_object *obj = NULL, *c = NULL;
+	int rc;
+
+	if (git_reference_lookup(&ref, h->repo, name) < 0 ||
+	    git_reference_resolve(&res, ref) < 0 ||
+	    git_object_lookup(&obj, h->repo, git_reference_target(res),
+			      GIT_OBJECT_ANY) < 0)
+		rc = GIT_ENOTFOUND;
+	else
+		rc = git_object_peel(&c, obj, GIT_OBJECT_COMMIT);
+	/* Refs to trees or blobs have no history; audit's object database
+	 * pass finds their content. */
+	if (rc == 0) {
+		oids_push(&s->tips, &s->n_tips, git_object_id(c));
+	} else if (rc == GIT_ENOTFOUND) {
+		h->r->incomplete = true;
+		kl_report_notice(h->r, KL_NOTICE_ERROR, name, "cannot read ref "
+				 "%s: %s; the history it leads to was not "
+				 "scanned", name, kl_git_lasterr());
+	}
+	git_object_free(c);
+	git_object_free(obj);
+	git_reference_free(res);
+	git_reference_free(ref);
+}
+
+static void push_ref_tips(kl_hist *h, selection *s)
 {
 	git_reference_iterator *it = NULL;
-	git_reference *ref;
+	const char *name;
 	git_oid id;
 
-	if (git_reference_iterator_new(&it, repo) < 0)
-		return;
-	while (git_reference_next(&ref, it) == 0) {
-		git_object *c = NULL;
-
-		/* Refs to trees or blobs have no history; audit's object
-		 * database pass finds their content. */
-		if (git_reference_peel(&c, ref, GIT_OBJECT_COMMIT) == 0)
-			oids_push(&s->tips, &s->n_tips, git_object_id(c));
-		git_object_free(c);
-		git_reference_free(ref);
+	/* By name: git_reference_next skips refs it cannot parse. */
+	if (git_reference_iterator_new(&it, h->repo) < 0) {
+		h->r->incomplete = true;
+		kl_report_notice(h->r, KL_NOTICE_ERROR, NULL, "cannot list "
+				 "refs: %s", kl_git_lasterr());
 	}
+	while (it && git_reference_next_name(&name, it) == 0)
+		push_ref(h, s, name);
 	git_reference_iterator_free(it);
-	if (resolve_commit(repo, "HEAD", &id) == 0)
+	if (resolve_commit(h->repo, "HEAD", &id) == 0)
 		oids_push(&s->tips, &s->n_tips, &id);
 }
 
@@ -186,7 +213,7 @@ void kl_hist_select_all_refs(kl_hist *h)
 {
 	selection s = { 0 };
 
-	push_ref_tips(h->repo, &s);
+	push_ref_tips(h, &s);
 	kl_cgraph_mark(&h->g, s.tips, s.n_tips, KL_CN_SELECTED);
 	free(s.tips);
 }
@@ -203,7 +230,7 @@ static int collect_selection(kl_hist *h, selection *s, kl_error *err)
 		if (add_rev(h, s, o->revs->items[i], err) < 0)
 			return -1;
 	if (o->all_refs)
-		push_ref_tips(h->repo, s);
+		push_ref_tips(h, s);
 	/* No revisions: HEAD, unless the branch is unborn (nothing yet). */
 	if (!s->n_tips && !o->all_refs && !o->range &&
 	    resolve_commit(h->repo, "HEAD", &id) == 0)
