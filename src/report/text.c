@@ -326,6 +326,25 @@ static void put_incomplete(text_ctx *t, const kl_report *r)
 			    "scanned\n");
 }
 
+/* Which configuration and baseline shaped the result: a pull request can
+ * add a config that silences the scanner, so the reader must see it. */
+static void put_config(text_ctx *t, const kl_report *r)
+{
+	if (r->config_path) {
+		kl_buf_puts(t->out, "config: ");
+		put_esc(t->out, r->config_path);
+		kl_buf_addch(t->out, '\n');
+	} else if (r->repo_config_ignored) {
+		kl_buf_puts(t->out, "config: none (the repository's own "
+				    "config was ignored: --no-repo-config)\n");
+	}
+	if (r->baseline_path) {
+		kl_buf_puts(t->out, "baseline: ");
+		put_esc(t->out, r->baseline_path);
+		kl_buf_addch(t->out, '\n');
+	}
+}
+
 static void put_summary(text_ctx *t, const kl_report *r)
 {
 	const kl_findings *fs = &r->findings;
@@ -359,5 +378,6 @@ void kl_report_text(const kl_report *r, const kl_report_opts *o, kl_buf *out)
 	for (i = 0; i < r->findings.len; i++)
 		put_finding(&t, &r->findings.items[i]);
 	put_notices(&t, r);
+	put_config(&t, r);
 	put_summary(&t, r);
 }

@@ -85,6 +85,16 @@ def no_repo_config_ignores_the_repositorys_file():
 
 
 @lib.test
+def text_report_states_the_config():
+    with lib.TempDir() as base:
+        repo = keys_repo(base, {"skip_paths": ["fixtures/*"]})
+        out = lib.run(["scan", repo]).stdout.decode()
+        assert "config: %s\n" % os.path.join(repo, ".keyleak.json") in out, out
+        out = lib.run(["scan", repo, "--no-repo-config"]).stdout.decode()
+        assert "config: none (the repository's own config was ignored" in out, out
+
+
+@lib.test
 def explicit_config_replaces_the_repositorys():
     with lib.TempDir() as base:
         repo = keys_repo(base, {"skip_paths": ["**"]})
