@@ -6,7 +6,7 @@ BINDIR  ?= $(PREFIX)/bin
 DESTDIR ?=
 REPO    ?= .
 BUILD   ?= build
-PKGS    := libpcre2-8 libgit2 libcjson
+PKGS    := libpcre2-8 libgit2 libcjson zlib
 DEBS    := libpcre2-dev libgit2-dev libcjson-dev pkg-config git
 
 OPTFLAGS ?= -O2 -g

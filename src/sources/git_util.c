@@ -20,6 +20,7 @@ int kl_git_open(const char *path, git_repository **repo, kl_error *err)
 		*repo = NULL;
 		return -1;
 	}
+	kl_git_guard_loose(*repo);
 	return 0;
 }
 
