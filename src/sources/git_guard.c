@@ -107,6 +107,17 @@ static int guard_read(void **out, size_t *len, git_object_t *type,
 	return rc;
 }
 
+/* The guard holds no objects of its own; libgit2 1.5 calls foreach
+ * without checking for NULL. */
+static int guard_foreach(git_odb_backend *backend, git_odb_foreach_cb cb,
+			 void *payload)
+{
+	(void)backend;
+	(void)cb;
+	(void)payload;
+	return 0;
+}
+
 static void guard_free(git_odb_backend *backend)
 {
 	guard *g = (guard *)backend;
@@ -126,6 +137,7 @@ void kl_git_guard_loose(git_repository *repo)
 	g = kl_xcalloc(1, sizeof(*g));
 	g->parent.version = GIT_ODB_BACKEND_VERSION;
 	g->parent.read = guard_read;
+	g->parent.foreach = guard_foreach;
 	g->parent.free = guard_free;
 	kl_buf_printf(&dir, "%sobjects/", git_repository_commondir(repo));
 	g->objects = kl_buf_detach(&dir);
