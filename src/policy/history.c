@@ -29,21 +29,25 @@ static bool records_content(const git_diff_delta *d)
 	}
 }
 
+bool kl_policy_staged_path(const char *path, const kl_scan_opts *o,
+			   kl_report *r)
+{
+	if (!kl_policy_is_env_file(path) || kl_path_skipped(o, path))
+		return false;
+	return kl_policy_add(r, "dotenv-committed", path,
+			     "environment file %s is staged: committing would "
+			     "put it in the repository's history", path) != NULL;
+}
+
 size_t kl_policy_diff(git_diff *diff, const kl_scan_opts *o, kl_report *r)
 {
 	size_t i, n = git_diff_num_deltas(diff), added = 0;
 
 	for (i = 0; i < n; i++) {
 		const git_diff_delta *d = git_diff_get_delta(diff, i);
-		const char *path = d->new_file.path;
 
-		if (!records_content(d) || !kl_policy_is_env_file(path) ||
-		    kl_path_skipped(o, path))
-			continue;
-		if (kl_policy_add(r, "dotenv-committed", path,
-				  "environment file %s is staged: committing "
-				  "would put it in the repository's history",
-				  path))
+		if (records_content(d) &&
+		    kl_policy_staged_path(d->new_file.path, o, r))
 			added++;
 	}
 	return added;

@@ -20,6 +20,11 @@
  */
 size_t kl_policy_diff(git_diff *diff, const kl_scan_opts *o, kl_report *r);
 
+/* The same check for one staged path whose content the commit records;
+ * true if it added a finding. */
+bool kl_policy_staged_path(const char *path, const kl_scan_opts *o,
+			   kl_report *r);
+
 /*
  * dotenv-committed over history: every environment file any commit of
  * g->order added, one finding per path and adding commit, with the commit

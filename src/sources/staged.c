@@ -182,16 +182,12 @@ static bool was_deleted(const staged_cmp *sc, const git_oid *id)
 	return false;
 }
 
-/* Same check and wording as kl_policy_diff, for one staged path. */
+/* The staged-path policy check, for file contents only. */
 static void policy_check(const kl_scan_opts *o, kl_report *r, const char *path,
 			 uint32_t mode)
 {
-	if ((mode != GIT_FILEMODE_BLOB && mode != GIT_FILEMODE_BLOB_EXECUTABLE) ||
-	    !kl_policy_is_env_file(path) || kl_path_skipped(o, path))
-		return;
-	kl_policy_add(r, "dotenv-committed", path,
-		      "environment file %s is staged: committing would put it "
-		      "in the repository's history", path);
+	if (mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE)
+		kl_policy_staged_path(path, o, r);
 }
 
 /* A modified file is compared with HEAD's version; a new one with every
