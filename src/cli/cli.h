@@ -44,6 +44,9 @@ void cli_opts_free(cli_opts *o);
 int cmd_scan(cli_opts *o);    /* scan, staged, history, audit, baseline */
 int cmd_rules(cli_opts *o);
 
+/* Wait until libgit2 is initialised (it starts on a thread in main). */
+void cli_git_ready(void);
+
 /* In src/cli/install_hook.c. argv[0] is "install-hook". */
 int kl_cmd_install_hook(int argc, char **argv);
 

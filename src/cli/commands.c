@@ -12,7 +12,18 @@
 #include "findings/baseline.h"
 #include "findings/config.h"
 
-kl_ruleset *cli_load_rules(const cli_opts *o, const kl_config *cfg)
+/* Print a rule-loading error and free what was loaded. */
+static kl_ruleset *rules_failed(kl_ruleset *rs, kl_error *err)
+{
+	fprintf(stderr, "keyleak: %s\n", err->message);
+	kl_error_clear(err);
+	kl_ruleset_free(rs);
+	return NULL;
+}
+
+/* The rule files the command line names (or the built-in set), with
+ * their regexes compiled: the part of start-up that needs no libgit2. */
+static kl_ruleset *cli_rules_base(const cli_opts *o)
 {
 	kl_ruleset *rs = kl_ruleset_new();
 	kl_error err = { 0 };
@@ -25,17 +36,27 @@ kl_ruleset *cli_load_rules(const cli_opts *o, const kl_config *cfg)
 		rc = kl_ruleset_add_path(rs, o->only_rules.items[i], &err);
 	for (i = 0; rc == 0 && i < o->rules_paths.len; i++)
 		rc = kl_ruleset_add_path(rs, o->rules_paths.items[i], &err);
-	if (rc == 0 && cfg)
+	return rc == 0 ? rs : rules_failed(rs, &err);
+}
+
+/* Apply the config's rule changes and build the prefilter. */
+static kl_ruleset *cli_rules_finish(kl_ruleset *rs, const kl_config *cfg)
+{
+	kl_error err = { 0 };
+	int rc = 0;
+
+	if (cfg)
 		rc = kl_config_apply_rules(cfg, rs, &err);
 	if (rc == 0)
 		rc = kl_ruleset_compile(rs, &err);
-	if (rc != 0) {
-		fprintf(stderr, "keyleak: %s\n", err.message);
-		kl_error_clear(&err);
-		kl_ruleset_free(rs);
-		return NULL;
-	}
-	return rs;
+	return rc == 0 ? rs : rules_failed(rs, &err);
+}
+
+kl_ruleset *cli_load_rules(const cli_opts *o, const kl_config *cfg)
+{
+	kl_ruleset *rs = cli_rules_base(o);
+
+	return rs ? cli_rules_finish(rs, cfg) : NULL;
 }
 
 static int run_source(const cli_opts *o, const kl_scan_opts *so,
@@ -162,13 +183,21 @@ static int scan_setup_load(const cli_opts *o, scan_setup *s)
 {
 	kl_error err = { 0 };
 
+	kl_ruleset *base;
+
 	memset(s, 0, sizeof(*s));
+	/* Rules load while libgit2 initialises; the config needs libgit2. */
+	base = cli_rules_base(o);
+	cli_git_ready();
+	if (!base)
+		return -1;
 	if (load_config(o, s, &err) == 0 &&
 	    (!o->baseline || kl_baseline_load(&s->baseline, o->baseline,
 					      &err) == 0)) {
-		s->rs = cli_load_rules(o, s->has_cfg ? &s->cfg : NULL);
+		s->rs = cli_rules_finish(base, s->has_cfg ? &s->cfg : NULL);
 		return s->rs ? 0 : -1;
 	}
+	kl_ruleset_free(base);
 	fprintf(stderr, "keyleak: %s\n", err.message);
 	kl_error_clear(&err);
 	return -1;

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <git2.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -249,6 +250,38 @@ static int check_baseline_cmd(cli_opts *o)
 	return 0;
 }
 
+/*
+ * git_libgit2_init parses the system's TLS certificates (about half of a
+ * pre-commit scan's start-up, for a feature keyleak never uses), so it runs
+ * on its own thread while the rules load; cli_git_ready() waits for it.
+ * The only process-wide state besides the options, set once in main.
+ */
+static pthread_t git_init_thread;
+static bool git_init_pending;
+
+static void *run_git_init(void *unused)
+{
+	(void)unused;
+	git_libgit2_init();
+	return NULL;
+}
+
+static void start_git_init(void)
+{
+	git_init_pending = pthread_create(&git_init_thread, NULL, run_git_init,
+					  NULL) == 0;
+	if (!git_init_pending)
+		git_libgit2_init();
+}
+
+void cli_git_ready(void)
+{
+	if (git_init_pending) {
+		pthread_join(git_init_thread, NULL);
+		git_init_pending = false;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -264,8 +297,9 @@ int main(int argc, char **argv)
 		printf("keyleak %s\n", KL_VERSION);
 		return KL_EXIT_CLEAN;
 	}
-	git_libgit2_init();
+	start_git_init();
 	if (strcmp(cmd, "install-hook") == 0) {
+		cli_git_ready();
 		rc = kl_cmd_install_hook(argc - 1, argv + 1);
 	} else if (!is_scan_command(cmd) && strcmp(cmd, "rules") != 0) {
 		fprintf(stderr, "keyleak: unknown command '%s'\n"
@@ -280,6 +314,7 @@ int main(int argc, char **argv)
 		rc = strcmp(cmd, "rules") == 0 ? cmd_rules(&o) : cmd_scan(&o);
 		cli_opts_free(&o);
 	}
+	cli_git_ready();
 	git_libgit2_shutdown();
 	return rc;
 }

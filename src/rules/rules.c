@@ -328,6 +328,8 @@ err:
 	return NULL;
 }
 
+static int compile_regexes(kl_ruleset *rs, kl_error *err);
+
 static void ruleset_push(kl_ruleset *rs, kl_rule *r)
 {
 	rs->rules = kl_xrealloc(rs->rules, (rs->len + 1) * sizeof(*rs->rules));
@@ -374,7 +376,7 @@ static int read_rule_file(kl_ruleset *rs, const char *origin,
 		ruleset_push(tmp, r);
 	}
 	/* Compile before accepting, so a bad regex names this file. */
-	if (kl_ruleset_compile(tmp, err))
+	if (compile_regexes(tmp, err))
 		goto err;
 	for (i = 0; i < tmp->len; i++)
 		ruleset_put(rs, tmp->rules[i]);
@@ -560,16 +562,23 @@ static int compile_rule(kl_rule *r, kl_error *err)
 	return 0;
 }
 
-int kl_ruleset_compile(kl_ruleset *rs, kl_error *err)
+static int compile_regexes(kl_ruleset *rs, kl_error *err)
 {
 	size_t i;
 
-	if (rs->compiled)
-		return 0;
 	for (i = 0; i < rs->len; i++)
 		if (rs->rules[i]->kind == KL_RULE_PATTERN &&
 		    compile_rule(rs->rules[i], err))
 			return -1;
+	return 0;
+}
+
+int kl_ruleset_compile(kl_ruleset *rs, kl_error *err)
+{
+	if (rs->compiled)
+		return 0;
+	if (compile_regexes(rs, err))
+		return -1;
 	kl_prefilter_free(rs->prefilter);
 	rs->prefilter = kl_prefilter_new(rs);
 	rs->compiled = true;
