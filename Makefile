@@ -131,6 +131,12 @@ check: deps-check
 	  head -n 40 $(CHECK_REPORTS)/*; exit 1; fi; \
 	exit $$status
 
+# The main end-to-end cases under valgrind (memcheck, full leak check).
+.PHONY: valgrind
+valgrind: deps-check
+	@$(MAKE) --no-print-directory all
+	@python3 tests/valgrind.py
+
 fuzz: deps-check
 	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
 	  OPTFLAGS="-O1 -g" SANITIZE="$(FUZZ_SANITIZE)" \

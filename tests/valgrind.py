@@ -1,0 +1,79 @@
+"""`make valgrind`: the end-to-end suite's main cases under valgrind
+(memcheck, full leak check). Each keyleak run must keep its exit status
+and valgrind must report no invalid access and no leak (definite, indirect
+or possible); any report turns the run's status into 3. Prints TAP lines
+like the other tests. KEYLEAK names the binary (default ./keyleak)."""
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "e2e"))
+import lib  # noqa: E402
+
+VALGRIND = ["valgrind", "--quiet", "--leak-check=full", "--error-exitcode=3",
+            "--errors-for-leak-kinds=definite,indirect,possible",
+            "--show-leak-kinds=definite,indirect,possible",
+            "--track-fds=no", "--num-callers=30",
+            "--suppressions=" + os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                             "valgrind.supp")]
+KEY_RULE = "groq-api-key"
+
+
+def setup(tmp):
+    """A repository with history, a staged key, a work-tree key, a .env
+    and a hostile file name; returns (repo, keys)."""
+    keys = [lib.make_key(KEY_RULE, 200 + n) for n in range(4)]
+    repo = lib.new_repo(tmp)
+    lib.commit_file(repo, "config.py", "k = '%s'\n" % keys[0], "add config")
+    lib.commit_file(repo, "config.py", "k = os.environ['K']\n", "remove key")
+    lib.commit_file(repo, ".env", "OPENAI_API_KEY=unset\n", "env")
+    lib.write(os.path.join(repo, "staged.txt"), "k = %s\n" % keys[1])
+    lib.git(repo, "add", "staged.txt")
+    lib.write(os.path.join(repo, "new\nline\xe9.txt"), "k = %s\n" % keys[2])
+    with open(os.path.join(repo, "utf16.txt"), "wb") as f:
+        f.write(b"\xff\xfe" + ("k = %s\n" % keys[3]).encode("utf-16-le"))
+    return repo, keys
+
+
+def cases(repo):
+    out = os.path.join(os.path.dirname(repo), "report.sarif")
+    return [
+        (["scan", repo, "--format", "json"], 1),
+        (["scan", repo, "--format", "sarif", "--output", out], 1),
+        (["scan", repo, "--format", "text", "-j", "2"], 1),
+        (["scan", "-", "--format", "json"], 1),
+        (["staged", repo, "--format", "json"], 1),
+        (["history", repo, "--format", "sarif"], 1),
+        (["history", "--all", repo, "--format", "json"], 1),
+        (["audit", repo, "--format", "json"], 1),
+        (["scan", "/nonexistent/path"], 2),
+        (["rules", "--check"], 0),
+    ]
+
+
+def main():
+    if not shutil.which("valgrind"):
+        print("ok 1 - valgrind # SKIP valgrind is not installed")
+        return 0
+    failed = 0
+    with lib.TempDir() as tmp:
+        repo, keys = setup(tmp)
+        for n, (args, want) in enumerate(cases(repo), 1):
+            stdin = ("k = %s\n" % keys[0]).encode() if "-" in args else None
+            p = subprocess.run(VALGRIND + [lib.KEYLEAK] + args, input=stdin,
+                               capture_output=True, timeout=900)
+            name = "valgrind keyleak " + " ".join(a.replace(tmp, "TMP") for a in args)
+            if p.returncode == want:
+                print("ok %d - %s" % (n, name))
+                continue
+            failed += 1
+            print("not ok %d - %s: exit %d, want %d" % (n, name, p.returncode, want))
+            for line in p.stderr.decode(errors="replace").splitlines()[-60:]:
+                print("#   " + line)
+            sys.stdout.flush()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
