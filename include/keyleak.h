@@ -47,7 +47,8 @@ void kl_buf_puts(kl_buf *b, const char *s);
 void kl_buf_addch(kl_buf *b, char c);
 void kl_buf_printf(kl_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void kl_buf_vprintf(kl_buf *b, const char *fmt, va_list ap);
+void kl_buf_vprintf(kl_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 void kl_buf_reset(kl_buf *b);
 char *kl_buf_detach(kl_buf *b); /* caller frees; b is left empty */
 void kl_buf_free(kl_buf *b);
