@@ -115,5 +115,19 @@ def rule_path_that_is_a_device_or_fifo():
             assert path in p.stderr.decode(errors="replace"), p.stderr
 
 
+@test
+def repository_config_naming_a_device_as_rule_file():
+    with lib.TempDir() as tmp:
+        repo = lib.new_repo(tmp)
+        fifo = os.path.join(tmp, "rules.fifo")
+        os.mkfifo(fifo)
+        for target in ("/dev/zero", fifo):
+            lib.write(os.path.join(repo, ".keyleak.json"),
+                      json.dumps({"rule_files": [target]}))
+            p = lib.run(["scan", repo], timeout=30)
+            assert_eq(p.returncode, 2, "exit status for " + target)
+            assert target in p.stderr.decode(errors="replace"), p.stderr
+
+
 if __name__ == "__main__":
     lib.main()
