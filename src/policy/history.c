@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "policy/policy.h"
+#include "sources/git_treediff.h"
 #include "sources/git_util.h"
 
 static bool is_file_mode(uint16_t mode)
@@ -68,6 +69,7 @@ typedef struct hist_ctx {
 	const kl_cgraph *g;
 	const kl_scan_opts *o;
 	kl_report *r;
+	size_t node; /* the commit being compared with its parent */
 	episode *eps;
 	size_t len, cap;
 } hist_ctx;
@@ -102,7 +104,8 @@ static void close_episode(hist_ctx *h, const char *path, const git_oid *commit)
 
 /* A merge that takes the file unchanged from another parent did not add
  * it: that parent's commit did, and has its own episode. */
-static bool from_other_parent(hist_ctx *h, size_t node, const git_diff_delta *d)
+static bool from_other_parent(hist_ctx *h, size_t node, const char *path,
+			      const git_oid *blob)
 {
 	const kl_cnode *c = &h->g->nodes[node];
 	size_t k;
@@ -115,8 +118,8 @@ static bool from_other_parent(hist_ctx *h, size_t node, const git_diff_delta *d)
 
 		if (git_tree_lookup(&tree, h->repo, &p->tree) < 0)
 			continue;
-		if (git_tree_entry_bypath(&e, tree, d->new_file.path) == 0) {
-			same = git_oid_equal(git_tree_entry_id(e), &d->new_file.id);
+		if (git_tree_entry_bypath(&e, tree, path) == 0) {
+			same = git_oid_equal(git_tree_entry_id(e), blob);
 			git_tree_entry_free(e);
 		}
 		git_tree_free(tree);
@@ -126,45 +129,26 @@ static bool from_other_parent(hist_ctx *h, size_t node, const git_diff_delta *d)
 	return false;
 }
 
-static void visit_delta(hist_ctx *h, size_t node, const git_diff_delta *d)
+static bool is_file(const git_tree_entry *e)
 {
-	const git_oid *commit = &h->g->nodes[node].oid;
-
-	if ((d->status == GIT_DELTA_DELETED || d->status == GIT_DELTA_TYPECHANGE) &&
-	    kl_policy_is_env_file(d->old_file.path))
-		close_episode(h, d->old_file.path, commit);
-	if ((d->status == GIT_DELTA_ADDED || d->status == GIT_DELTA_TYPECHANGE) &&
-	    is_file_mode(d->new_file.mode) &&
-	    kl_policy_is_env_file(d->new_file.path) &&
-	    !kl_path_skipped(h->o, d->new_file.path) &&
-	    !from_other_parent(h, node, d))
-		open_episode(h, d->new_file.path, commit);
+	return e && is_file_mode((uint16_t)git_tree_entry_filemode(e));
 }
 
-static int diff_commit(hist_ctx *h, size_t node)
+/* A path that differs between a commit and its first parent: an
+ * environment file appearing opens an episode, one vanishing closes it. */
+static void visit_entry(void *ctx, const char *path, const git_tree_entry *o,
+			const git_tree_entry *n)
 {
-	const git_oid *base_id = kl_cgraph_base_tree(h->g, node);
-	git_tree *base = NULL, *tree = NULL;
-	git_diff *diff = NULL;
-	size_t i, n;
-	int rc = -1;
+	hist_ctx *h = ctx;
+	const git_oid *commit = &h->g->nodes[h->node].oid;
 
-	if (git_tree_lookup(&tree, h->repo, &h->g->nodes[node].tree) < 0 ||
-	    (base_id && git_tree_lookup(&base, h->repo, base_id) < 0) ||
-	    git_diff_tree_to_tree(&diff, h->repo, base, tree, NULL) < 0) {
-		kl_git_obj_error(h->r, &h->g->nodes[node].oid,
-				 "cannot diff commit");
-		goto out;
-	}
-	n = git_diff_num_deltas(diff);
-	for (i = 0; i < n; i++)
-		visit_delta(h, node, git_diff_get_delta(diff, i));
-	rc = 0;
-out:
-	git_diff_free(diff);
-	git_tree_free(base);
-	git_tree_free(tree);
-	return rc;
+	if (!kl_policy_is_env_file(path) || (o && n && is_file(o) == is_file(n)))
+		return; /* not ours, or only the content changed */
+	if (is_file(o))
+		close_episode(h, path, commit);
+	if (is_file(n) && !kl_path_skipped(h->o, path) &&
+	    !from_other_parent(h, h->node, path, git_tree_entry_id(n)))
+		open_episode(h, path, commit);
 }
 
 static void short_id(char out[13], const git_oid *id)
@@ -202,15 +186,19 @@ static void report_episode(hist_ctx *h, const episode *e, git_tree *head)
 void kl_policy_history(git_repository *repo, const kl_cgraph *g,
 		       const kl_scan_opts *o, kl_report *r)
 {
-	hist_ctx h = { repo, g, o, r, NULL, 0, 0 };
+	hist_ctx h = { repo, g, o, r, 0, NULL, 0, 0 };
+	kl_treediff d = { repo, r, NULL, visit_entry, &h };
 	kl_error err = { 0 };
 	git_tree *head = NULL;
 	size_t i;
 
 	if (!kl_ruleset_find(r->rules, "dotenv-committed"))
 		return;
-	for (i = 0; i < g->n_order; i++)
-		diff_commit(&h, g->order[i]);
+	for (i = 0; i < g->n_order; i++) {
+		h.node = g->order[i];
+		kl_treediff_run(&d, kl_cgraph_base_tree(g, h.node),
+				&g->nodes[h.node].tree);
+	}
 	if (kl_git_head_tree(repo, &head, &err) < 0)
 		kl_error_clear(&err); /* then nothing is "in HEAD" */
 	for (i = 0; i < h.len; i++) {

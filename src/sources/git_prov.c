@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sources/git_prov.h"
+#include "sources/git_treediff.h"
 
 void kl_prov_init(kl_prov *p, git_repository *repo, kl_report *r,
 		  kl_cgraph *g, size_t start)
@@ -303,77 +304,35 @@ static void note_gone(kl_prov *p, const pass_commit *c, const char *path,
 	}
 }
 
-static void compare_trees(kl_prov *p, const pass_commit *c,
-			  const git_oid *old_id, const git_oid *new_id,
-			  kl_buf *path);
+/* The pass over one commit, as kl_treediff callbacks. */
+typedef struct pass_ctx {
+	kl_prov *p;
+	pass_commit c;
+} pass_ctx;
+
+static bool pass_descend(void *ctx, const char *dir, size_t len)
+{
+	return path_wanted(((pass_ctx *)ctx)->p, dir, len, true);
+}
 
 static bool is_blob(const git_tree_entry *e)
 {
 	return e && git_tree_entry_type(e) == GIT_OBJECT_BLOB;
 }
 
-static bool is_tree(const git_tree_entry *e)
+static void pass_entry(void *ctx, const char *path, const git_tree_entry *o,
+		       const git_tree_entry *n)
 {
-	return e && git_tree_entry_type(e) == GIT_OBJECT_TREE;
-}
+	pass_ctx *pc = ctx;
 
-/* One name present in either tree, with its entries on each side. */
-static void compare_entry(kl_prov *p, const pass_commit *c,
-			  const git_tree_entry *o, const git_tree_entry *n,
-			  kl_buf *path)
-{
-	size_t len = path->len;
-	const git_oid *oid = o ? git_tree_entry_id(o) : NULL;
-	const git_oid *nid = n ? git_tree_entry_id(n) : NULL;
-
-	if (oid && nid && git_oid_equal(oid, nid))
+	if ((!is_blob(o) && !is_blob(n)) ||
+	    !path_wanted(pc->p, path, strlen(path), false))
 		return;
-	kl_buf_puts(path, git_tree_entry_name(n ? n : o));
-	if (is_tree(o) || is_tree(n)) {
-		kl_buf_addch(path, '/');
-		if (path_wanted(p, path->data, path->len, true))
-			compare_trees(p, c, is_tree(o) ? oid : NULL,
-				      is_tree(n) ? nid : NULL, path);
-		path->len = len;
-		path->data[len] = '\0';
-		kl_buf_puts(path, git_tree_entry_name(n ? n : o));
-	}
-	if ((is_blob(o) || is_blob(n)) &&
-	    path_wanted(p, path->data, path->len, false)) {
-		if (is_blob(n))
-			note_seen(p, c, path->data, nid);
-		if (is_blob(o))
-			note_gone(p, c, path->data, oid, is_blob(n) ? nid : NULL);
-	}
-	path->len = len;
-	path->data[len] = '\0';
-}
-
-static void compare_trees(kl_prov *p, const pass_commit *c,
-			  const git_oid *old_id, const git_oid *new_id,
-			  kl_buf *path)
-{
-	git_tree *o = NULL, *n = NULL;
-	size_t i;
-
-	if (old_id && git_tree_lookup(&o, p->repo, old_id) < 0)
-		kl_git_obj_error(p->r, old_id, "cannot read tree");
-	if (new_id && git_tree_lookup(&n, p->repo, new_id) < 0)
-		kl_git_obj_error(p->r, new_id, "cannot read tree");
-	for (i = 0; n && i < git_tree_entrycount(n); i++) {
-		const git_tree_entry *ne = git_tree_entry_byindex(n, i);
-
-		compare_entry(p, c, o ? git_tree_entry_byname(o, git_tree_entry_name(ne)) : NULL,
-			      ne, path);
-	}
-	for (i = 0; o && i < git_tree_entrycount(o); i++) {
-		const git_tree_entry *oe = git_tree_entry_byindex(o, i);
-
-		if (!n || !git_tree_entry_byname(n, git_tree_entry_name(oe)))
-			compare_entry(p, c, oe, NULL, path);
-	}
-	git_tree_free(o);
-	git_tree_free(n);
+	if (is_blob(n))
+		note_seen(pc->p, &pc->c, path, git_tree_entry_id(n));
+	if (is_blob(o))
+		note_gone(pc->p, &pc->c, path, git_tree_entry_id(o),
+			  is_blob(n) ? git_tree_entry_id(n) : NULL);
 }
 
 static int head_entry(const char *root, const git_tree_entry *e, void *ctx)
@@ -453,7 +412,8 @@ static void fill_finding(kl_prov *p, size_t fi)
 void kl_prov_resolve(kl_prov *p)
 {
 	size_t n = p->r->findings.len - p->start, i;
-	kl_buf path = KL_BUF_INIT;
+	pass_ctx pc = { p, { 0, "" } };
+	kl_treediff d = { p->repo, p->r, pass_descend, pass_entry, &pc };
 	git_tree *head = NULL;
 	kl_error err = { 0 };
 
@@ -464,14 +424,11 @@ void kl_prov_resolve(kl_prov *p)
 	if (!n)
 		return;
 	for (i = 0; i < p->g->n_order; i++) {
-		pass_commit c;
-
-		c.node = p->g->order[i];
-		git_oid_tostr(c.hex, sizeof(c.hex), &p->g->nodes[c.node].oid);
-		kl_buf_reset(&path);
-		kl_buf_puts(&path, "");
-		compare_trees(p, &c, kl_cgraph_base_tree(p->g, c.node),
-			      &p->g->nodes[c.node].tree, &path);
+		pc.c.node = p->g->order[i];
+		git_oid_tostr(pc.c.hex, sizeof(pc.c.hex),
+			      &p->g->nodes[pc.c.node].oid);
+		kl_treediff_run(&d, kl_cgraph_base_tree(p->g, pc.c.node),
+				&p->g->nodes[pc.c.node].tree);
 	}
 	if (kl_git_head_tree(p->repo, &head, &err) == 0 && head)
 		mark_in_head(p, head);
@@ -479,5 +436,4 @@ void kl_prov_resolve(kl_prov *p)
 	for (i = p->start; i < p->r->findings.len; i++)
 		fill_finding(p, i);
 	git_tree_free(head);
-	kl_buf_free(&path);
 }

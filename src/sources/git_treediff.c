@@ -1,0 +1,92 @@
+/*
+ * Owns the tree comparison shared by provenance and the .env history
+ * check: descend only where the two sides differ (see git_treediff.h).
+ */
+#include "sources/git_treediff.h"
+#include "sources/git_util.h"
+
+static void walk(const kl_treediff *d, const git_oid *old_id,
+		 const git_oid *new_id, kl_buf *path);
+
+static bool is_tree(const git_tree_entry *e)
+{
+	return e && git_tree_entry_type(e) == GIT_OBJECT_TREE;
+}
+
+static void truncate_to(kl_buf *path, size_t len)
+{
+	path->len = len;
+	path->data[len] = '\0';
+}
+
+/* One name present in either tree, with its entry on each side. */
+static void compare_entry(const kl_treediff *d, const git_tree_entry *o,
+			  const git_tree_entry *n, kl_buf *path)
+{
+	size_t len = path->len;
+	const git_oid *oid = o ? git_tree_entry_id(o) : NULL;
+	const git_oid *nid = n ? git_tree_entry_id(n) : NULL;
+	const git_tree_entry *ob = is_tree(o) ? NULL : o;
+	const git_tree_entry *nb = is_tree(n) ? NULL : n;
+
+	if (oid && nid && git_oid_equal(oid, nid))
+		return;
+	kl_buf_puts(path, git_tree_entry_name(n ? n : o));
+	if (is_tree(o) || is_tree(n)) {
+		kl_buf_addch(path, '/');
+		if (!d->descend || d->descend(d->ctx, path->data, path->len))
+			walk(d, is_tree(o) ? oid : NULL, is_tree(n) ? nid : NULL,
+			     path);
+		truncate_to(path, len);
+		kl_buf_puts(path, git_tree_entry_name(n ? n : o));
+	}
+	if (ob || nb)
+		d->entry(d->ctx, path->data, ob, nb);
+	truncate_to(path, len);
+}
+
+static git_tree *lookup(const kl_treediff *d, const git_oid *id)
+{
+	git_tree *t = NULL;
+
+	if (id && git_tree_lookup(&t, d->repo, id) < 0) {
+		kl_git_obj_error(d->r, id, "cannot read tree");
+		t = NULL;
+	}
+	return t;
+}
+
+static void walk(const kl_treediff *d, const git_oid *old_id,
+		 const git_oid *new_id, kl_buf *path)
+{
+	git_tree *o = lookup(d, old_id), *n = lookup(d, new_id);
+	size_t i;
+
+	for (i = 0; n && i < git_tree_entrycount(n); i++) {
+		const git_tree_entry *ne = git_tree_entry_byindex(n, i);
+
+		compare_entry(d, o ? git_tree_entry_byname(o,
+					git_tree_entry_name(ne)) : NULL,
+			      ne, path);
+	}
+	for (i = 0; o && i < git_tree_entrycount(o); i++) {
+		const git_tree_entry *oe = git_tree_entry_byindex(o, i);
+
+		if (!n || !git_tree_entry_byname(n, git_tree_entry_name(oe)))
+			compare_entry(d, oe, NULL, path);
+	}
+	git_tree_free(o);
+	git_tree_free(n);
+}
+
+void kl_treediff_run(const kl_treediff *d, const git_oid *old_id,
+		     const git_oid *new_id)
+{
+	kl_buf path = KL_BUF_INIT;
+
+	if (old_id && new_id && git_oid_equal(old_id, new_id))
+		return;
+	kl_buf_grow(&path, 256);
+	walk(d, old_id, new_id, &path);
+	kl_buf_free(&path);
+}

@@ -1,0 +1,32 @@
+/*
+ * Comparing two trees the cheap way: subtrees with the same id are never
+ * opened, so a commit that changes one file costs a few tree reads
+ * whatever the size of the repository. libgit2's tree-to-tree diff reads
+ * both trees whole, which over a long history is most of the run.
+ */
+#ifndef KL_GIT_TREEDIFF_H
+#define KL_GIT_TREEDIFF_H
+
+#include <git2.h>
+
+#include "internal.h"
+
+typedef struct kl_treediff {
+	git_repository *repo;
+	kl_report *r; /* unreadable trees become error notices here */
+	/* May prune: should the walk enter directory dir ("a/b/", len
+	 * bytes)? NULL enters every differing directory. */
+	bool (*descend)(void *ctx, const char *dir, size_t len);
+	/* A path whose non-tree entry differs: old or new is NULL where that
+	 * side has none (or has a tree there). */
+	void (*entry)(void *ctx, const char *path, const git_tree_entry *old,
+		      const git_tree_entry *new_entry);
+	void *ctx;
+} kl_treediff;
+
+/* Walk the differences between trees old_id and new_id (either may be
+ * NULL: an empty tree). */
+void kl_treediff_run(const kl_treediff *d, const git_oid *old_id,
+		     const git_oid *new_id);
+
+#endif
