@@ -8,9 +8,29 @@
 
 #include "sources/git_util.h"
 
+/*
+ * Process-wide libgit2 settings for reading a whole history once. Hash
+ * verification re-hashes every object read (git itself does not, and a
+ * corrupt object still fails to inflate); a smaller object cache keeps
+ * peak memory flat on long histories, where each tree is read about once.
+ */
+#define OBJECT_CACHE_BYTES ((ssize_t)32 * 1024 * 1024)
+/* Pack windows are mapped files: they count as resident once touched. */
+#define PACK_WINDOW_BYTES ((size_t)32 * 1024 * 1024)
+#define PACK_MAPPED_LIMIT ((size_t)96 * 1024 * 1024)
+
+static void tune_libgit2(void)
+{
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, OBJECT_CACHE_BYTES);
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, PACK_WINDOW_BYTES);
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, PACK_MAPPED_LIMIT);
+}
+
 int kl_git_open(const char *path, git_repository **repo, kl_error *err)
 {
 	git_libgit2_init();
+	tune_libgit2();
 	/* open_ext searches upward, so a subdirectory, a bare repository and
 	 * a linked worktree (a .git file) all work. */
 	if (git_repository_open_ext(repo, path, 0, NULL) < 0) {
