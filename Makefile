@@ -96,7 +96,8 @@ clean:
 # (reports go to files, so one inside a test that ignores stderr still
 # counts). `make fuzz`: libFuzzer targets in tests/fuzz, FUZZ_SECONDS each.
 CHECK_BUILD    ?= build/asan
-CHECK_CC       ?= $(CC)
+# clang when present: gcc's UBSan ignores log_path next to ASan.
+CHECK_CC       ?= $(shell command -v clang >/dev/null 2>&1 && echo clang || echo $(CC))
 CHECK_SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer \
                   -fno-sanitize-recover=all
 CHECK_REPORTS  := $(CHECK_BUILD)/sanitizer-reports
