@@ -234,7 +234,8 @@ int kl_src_audit(const char *path, const kl_scan_opts *o, kl_report *r,
 	if (add_unreachable(&h, err) < 0)
 		goto out;
 	kl_hist_scan(&h);
-	kl_policy_history(h.repo, &h.g, o, r);
+	if (h.saw_env_file) /* see kl_src_history */
+		kl_policy_history(h.repo, &h.g, o, r);
 	add_worktree(&h);
 	kl_findings_sort(&r->findings);
 	rc = 0;

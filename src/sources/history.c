@@ -338,6 +338,7 @@ static bool walk_tree(kl_hist *h, const git_oid *id, kl_buf *path, size_t node)
 			skipped = true;
 		} else {
 			kl_hist_add_blob(h, git_tree_entry_id(e), path->data, node);
+			h->saw_env_file |= kl_policy_is_env_file(path->data);
 		}
 		path->len = len;
 		path->data[len] = '\0';
@@ -608,7 +609,10 @@ int kl_src_history(const char *path, const kl_scan_opts *o, kl_report *r,
 		return -1;
 	}
 	kl_hist_scan(&h);
-	kl_policy_history(h.repo, &h.g, o, r);
+	/* Every distinct tree was walked: no .env-like name in any of them
+	 * means no commit ever held one, and the per-commit pass is moot. */
+	if (h.saw_env_file)
+		kl_policy_history(h.repo, &h.g, o, r);
 	kl_findings_sort(&r->findings);
 	kl_hist_free(&h);
 	return 0;
