@@ -7,7 +7,7 @@ DESTDIR ?=
 REPO    ?= .
 BUILD   ?= build
 PKGS    := libpcre2-8 libgit2 libcjson zlib
-DEBS    := libpcre2-dev libgit2-dev libcjson-dev pkg-config git
+DEBS    := libpcre2-dev libgit2-dev libcjson-dev zlib1g-dev pkg-config git
 
 OPTFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
