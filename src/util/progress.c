@@ -54,9 +54,11 @@ void kl_progress_tick(kl_progress *p, uint64_t done, uint64_t bytes)
 	mbps = elapsed > 0 ? (double)bytes / 1e6 / elapsed : 0;
 	eta = done && p->total > done ? elapsed * (double)(p->total - done) /
 						(double)done : 0;
-	fprintf(stderr, "\r\033[K%s: %llu/%llu, %.1f MB/s, ETA %.0fs",
-		p->label, (unsigned long long)done,
-		(unsigned long long)p->total, mbps, eta);
+	fprintf(stderr, "\r\033[K%s: %llu/%llu", p->label,
+		(unsigned long long)done, (unsigned long long)p->total);
+	if (bytes) /* walking commits reads no content worth a rate */
+		fprintf(stderr, ", %.1f MB/s", mbps);
+	fprintf(stderr, ", ETA %.0fs", eta);
 	fflush(stderr);
 	p->drawn = true;
 	pthread_mutex_unlock(&p->lock);
