@@ -102,33 +102,6 @@ static void close_episode(hist_ctx *h, const char *path, const git_oid *commit)
 	}
 }
 
-/* A merge that takes the file unchanged from another parent did not add
- * it: that parent's commit did, and has its own episode. */
-static bool from_other_parent(hist_ctx *h, size_t node, const char *path,
-			      const git_oid *blob)
-{
-	const kl_cnode *c = &h->g->nodes[node];
-	size_t k;
-
-	for (k = 1; k < c->n_parents; k++) {
-		const kl_cnode *p = &h->g->nodes[c->parents[k]];
-		git_tree *tree;
-		git_tree_entry *e;
-		bool same = false;
-
-		if (git_tree_lookup(&tree, h->repo, &p->tree) < 0)
-			continue;
-		if (git_tree_entry_bypath(&e, tree, path) == 0) {
-			same = git_oid_equal(git_tree_entry_id(e), blob);
-			git_tree_entry_free(e);
-		}
-		git_tree_free(tree);
-		if (same)
-			return true;
-	}
-	return false;
-}
-
 static bool is_file(const git_tree_entry *e)
 {
 	return e && is_file_mode((uint16_t)git_tree_entry_filemode(e));
@@ -147,7 +120,8 @@ static void visit_entry(void *ctx, const char *path, const git_tree_entry *o,
 	if (is_file(o))
 		close_episode(h, path, commit);
 	if (is_file(n) && !kl_path_skipped(h->o, path) &&
-	    !from_other_parent(h, h->node, path, git_tree_entry_id(n)))
+	    !kl_treediff_from_other_parent(h->repo, h->g, h->node, path,
+					   git_tree_entry_id(n)))
 		open_episode(h, path, commit);
 }
 

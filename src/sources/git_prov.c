@@ -237,33 +237,6 @@ typedef struct pass_commit {
 	char hex[GIT_OID_HEXSZ + 1];
 } pass_commit;
 
-/* A merge's new blob that another parent already had at that path came
- * from the merged branch: the merge did not introduce it. */
-static bool from_other_parent(const kl_prov *p, size_t node, const char *path,
-			      const git_oid *blob)
-{
-	const kl_cnode *n = &p->g->nodes[node];
-	size_t k;
-
-	for (k = 1; k < n->n_parents; k++) {
-		const kl_cnode *par = &p->g->nodes[n->parents[k]];
-		git_tree *t = NULL;
-		git_tree_entry *e = NULL;
-		bool same = false;
-
-		if (!(par->flags & KL_CN_LOADED) || (par->flags & KL_CN_MISSING))
-			continue;
-		if (git_tree_lookup(&t, p->repo, &par->tree) == 0 &&
-		    git_tree_entry_bypath(&e, t, path) == 0)
-			same = git_oid_equal(git_tree_entry_id(e), blob);
-		git_tree_entry_free(e);
-		git_tree_free(t);
-		if (same)
-			return true;
-	}
-	return false;
-}
-
 static void note_seen(kl_prov *p, const pass_commit *c, const char *path,
 		      const git_oid *blob)
 {
@@ -278,7 +251,8 @@ static void note_seen(kl_prov *p, const pass_commit *c, const char *path,
 			continue;
 		if (l->len && strcmp(l->items[l->len - 1], c->hex) == 0)
 			continue;
-		if (from_other_parent(p, c->node, path, blob))
+		if (kl_treediff_from_other_parent(p->repo, p->g, c->node,
+						  path, blob))
 			continue;
 		kl_strlist_push(l, c->hex);
 	}

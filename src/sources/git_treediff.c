@@ -90,3 +90,29 @@ void kl_treediff_run(const kl_treediff *d, const git_oid *old_id,
 	walk(d, old_id, new_id, &path);
 	kl_buf_free(&path);
 }
+
+bool kl_treediff_from_other_parent(git_repository *repo, const kl_cgraph *g,
+				   size_t node, const char *path,
+				   const git_oid *blob)
+{
+	const kl_cnode *n = &g->nodes[node];
+	size_t k;
+
+	for (k = 1; k < n->n_parents; k++) {
+		const kl_cnode *par = &g->nodes[n->parents[k]];
+		git_tree *t = NULL;
+		git_tree_entry *e = NULL;
+		bool same = false;
+
+		if (!(par->flags & KL_CN_LOADED) || (par->flags & KL_CN_MISSING))
+			continue;
+		if (git_tree_lookup(&t, repo, &par->tree) == 0 &&
+		    git_tree_entry_bypath(&e, t, path) == 0)
+			same = git_oid_equal(git_tree_entry_id(e), blob);
+		git_tree_entry_free(e);
+		git_tree_free(t);
+		if (same)
+			return true;
+	}
+	return false;
+}

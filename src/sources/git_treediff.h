@@ -10,6 +10,7 @@
 #include <git2.h>
 
 #include "internal.h"
+#include "sources/git_walk.h"
 
 typedef struct kl_treediff {
 	git_repository *repo;
@@ -28,5 +29,14 @@ typedef struct kl_treediff {
  * NULL: an empty tree). */
 void kl_treediff_run(const kl_treediff *d, const git_oid *old_id,
 		     const git_oid *new_id);
+
+/*
+ * For a merge commit (node in g): does a parent other than the first hold
+ * blob at path? Then the merge took it from the merged branch, whose own
+ * commit introduced it, rather than adding it itself.
+ */
+bool kl_treediff_from_other_parent(git_repository *repo, const kl_cgraph *g,
+				   size_t node, const char *path,
+				   const git_oid *blob);
 
 #endif
