@@ -331,6 +331,13 @@ typedef struct kl_report_opts {
 	bool verbose; /* text: list every skipped file */
 } kl_report_opts;
 
+/*
+ * Append s escaped for a terminal or a log: control characters, bidi
+ * overrides, backslash and invalid UTF-8 become C-style escapes, so a
+ * hostile file name cannot forge lines or send terminal sequences.
+ */
+void kl_report_escape(kl_buf *out, const char *s);
+
 /* Format the report into out (a buffer, so --output can write atomically). */
 void kl_report_render(const kl_report *r, const kl_report_opts *o, kl_buf *out);
 void kl_report_text(const kl_report *r, const kl_report_opts *o, kl_buf *out);

@@ -94,16 +94,22 @@ static void print_notices(const cli_opts *o, const kl_report *r)
 		return;
 	for (i = 0; i < r->n_notices; i++) {
 		const kl_notice *n = &r->notices[i];
+		kl_buf line = KL_BUF_INIT;
 
 		if (n->kind == KL_NOTICE_SKIPPED && !o->verbose)
 			continue;
 		if (n->kind == KL_NOTICE_WARNING && o->quiet)
 			continue;
-		fprintf(stderr, "keyleak: %s%s%s%s\n",
-			n->kind == KL_NOTICE_ERROR ? "error: " :
-			n->kind == KL_NOTICE_WARNING ? "warning: " : "skipped: ",
-			n->path ? n->path : "", n->path ? ": " : "",
-			n->message);
+		kl_buf_puts(&line, n->kind == KL_NOTICE_ERROR ? "error: " :
+			    n->kind == KL_NOTICE_WARNING ? "warning: " :
+			    "skipped: ");
+		if (n->path) {
+			kl_report_escape(&line, n->path);
+			kl_buf_puts(&line, ": ");
+		}
+		kl_report_escape(&line, n->message);
+		fprintf(stderr, "keyleak: %s\n", line.data);
+		kl_buf_free(&line);
 	}
 }
 

@@ -58,7 +58,7 @@ static void put_escaped_cp(kl_buf *out, uint32_t cp)
 }
 
 /* C-style escaping: control characters, backslash and invalid UTF-8. */
-static void put_esc(kl_buf *out, const char *s)
+void kl_report_escape(kl_buf *out, const char *s)
 {
 	size_t len = s ? strlen(s) : 0, i = 0, n;
 	uint32_t cp;
@@ -91,7 +91,7 @@ static void put_label(text_ctx *t, const char *label)
 static void put_field(text_ctx *t, const char *label, const char *value)
 {
 	put_label(t, label);
-	put_esc(t->out, value);
+	kl_report_escape(t->out, value);
 	kl_buf_addch(t->out, '\n');
 }
 
@@ -104,12 +104,12 @@ static void put_lines(text_ctx *t, const char *label, const char *value)
 	put_label(t, label);
 	while ((nl = strchr(p, '\n'))) {
 		line = kl_xstrndup(p, (size_t)(nl - p));
-		put_esc(t->out, line);
+		kl_report_escape(t->out, line);
 		free(line);
 		kl_buf_puts(t->out, "\n          ");
 		p = nl + 1;
 	}
-	put_esc(t->out, p);
+	kl_report_escape(t->out, p);
 	kl_buf_addch(t->out, '\n');
 }
 
@@ -127,17 +127,17 @@ static void put_heading(text_ctx *t, const kl_rule *rule)
 	color(t, C_RESET);
 	kl_buf_addch(t->out, ' ');
 	color(t, C_BOLD);
-	put_esc(t->out, rule->id);
+	kl_report_escape(t->out, rule->id);
 	color(t, C_RESET);
 	kl_buf_puts(t->out, "  ");
-	put_esc(t->out, rule->name);
+	kl_report_escape(t->out, rule->name);
 	kl_buf_addch(t->out, '\n');
 }
 
 static void put_location(text_ctx *t, const kl_finding *f)
 {
 	put_label(t, "at");
-	put_esc(t->out, f->path);
+	kl_report_escape(t->out, f->path);
 	if (f->line)
 		kl_buf_printf(t->out, ":%zu:%zu", f->line, f->column);
 	if (f->count > 1)
@@ -149,7 +149,7 @@ static void put_short_commit(kl_buf *out, const char *id)
 {
 	char *s = kl_xstrndup(id, strnlen(id, 7));
 
-	put_esc(out, s);
+	kl_report_escape(out, s);
 	free(s);
 }
 
@@ -161,9 +161,9 @@ static void put_provenance(text_ctx *t, const kl_provenance *p)
 	kl_buf_puts(t->out, "introduced in ");
 	put_short_commit(t->out, p->commit ? p->commit : "?");
 	kl_buf_puts(t->out, " by ");
-	put_esc(t->out, p->author_name);
+	kl_report_escape(t->out, p->author_name);
 	kl_buf_puts(t->out, " <");
-	put_esc(t->out, p->author_email);
+	kl_report_escape(t->out, p->author_email);
 	kl_report_iso_date(p->author_time, p->author_tz, &date);
 	kl_buf_printf(t->out, "> on %.10s", date.data);
 	kl_buf_free(&date);
@@ -210,10 +210,10 @@ static void put_notice(text_ctx *t, const kl_notice *n)
 	color(t, C_RESET);
 	kl_buf_addch(t->out, ' ');
 	if (n->path) {
-		put_esc(t->out, n->path);
+		kl_report_escape(t->out, n->path);
 		kl_buf_puts(t->out, ": ");
 	}
-	put_esc(t->out, n->message);
+	kl_report_escape(t->out, n->message);
 	kl_buf_addch(t->out, '\n');
 }
 
@@ -332,7 +332,7 @@ static void put_config(text_ctx *t, const kl_report *r)
 {
 	if (r->config_path) {
 		kl_buf_puts(t->out, "config: ");
-		put_esc(t->out, r->config_path);
+		kl_report_escape(t->out, r->config_path);
 		kl_buf_addch(t->out, '\n');
 	} else if (r->repo_config_ignored) {
 		kl_buf_puts(t->out, "config: none (the repository's own "
@@ -340,7 +340,7 @@ static void put_config(text_ctx *t, const kl_report *r)
 	}
 	if (r->baseline_path) {
 		kl_buf_puts(t->out, "baseline: ");
-		put_esc(t->out, r->baseline_path);
+		kl_report_escape(t->out, r->baseline_path);
 		kl_buf_addch(t->out, '\n');
 	}
 }

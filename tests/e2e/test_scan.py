@@ -129,6 +129,18 @@ def binary_and_large_files_are_skipped_and_counted():
 
 
 @test
+def stderr_notices_escape_hostile_names():
+    with lib.TempDir() as tmp:
+        name = "b\x1b[31mRED\nfake.bin"
+        with open(os.path.join(tmp, name), "wb") as f:
+            f.write(b"\0binary")
+        p = lib.run(["scan", tmp, "--verbose", "--format", "json"])
+        err = p.stderr.decode()
+        assert "\x1b" not in err and "RED\nfake" not in err, repr(err)
+        assert "skipped: b\\x1b[31mRED\\nfake.bin: binary" in err, repr(err)
+
+
+@test
 def utf16_file_keys_are_found():
     with lib.TempDir() as tmp:
         key = lib.make_key("openai-project-key", 1)
