@@ -24,7 +24,8 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANITIZE) $(PKG_LIBS) -lpthread -lm
 LIB_SRCS  := $(sort $(filter-out src/cli/% src/build/%,$(wildcard src/*/*.c)))
 CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
 RULE_JSON := $(sort $(wildcard rules/*.json))
-LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/embedded_rules.o
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/embedded_rules.o \
+             $(BUILD)/embedded_hook.o
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -46,14 +47,17 @@ $(BUILD)/%.o: %.c $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The rule files are compiled into the binary so it needs nothing beside it.
-$(BUILD)/embed_rules: src/build/embed_rules.c
+$(BUILD)/embed_files: src/build/embed_files.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O1 -o $@ $<
 
-$(BUILD)/embedded_rules.c: $(BUILD)/embed_rules $(RULE_JSON)
-	$(BUILD)/embed_rules $(RULE_JSON) > $@.tmp && mv $@.tmp $@
+$(BUILD)/embedded_rules.c: $(BUILD)/embed_files $(RULE_JSON)
+	$(BUILD)/embed_files kl_embedded_rules $(RULE_JSON) > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/embedded_rules.o: $(BUILD)/embedded_rules.c src/internal.h
+$(BUILD)/embedded_hook.c: $(BUILD)/embed_files hooks/pre-commit
+	$(BUILD)/embed_files kl_embedded_hook hooks/pre-commit > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/embedded_%.o: $(BUILD)/embedded_%.c src/internal.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libkeyleak.a

@@ -109,7 +109,7 @@ kl_progress *kl_progress_new(const char *label, uint64_t total, bool enabled);
 void kl_progress_tick(kl_progress *p, uint64_t done, uint64_t bytes);
 void kl_progress_free(kl_progress *p); /* clears the line */
 
-/* Built-in rule files, generated at build time from rules/ JSON files. */
+/* Files compiled into the binary at build time (src/build/embed_files.c). */
 typedef struct kl_embedded_file {
 	const char *name;
 	const char *data;
@@ -118,5 +118,8 @@ typedef struct kl_embedded_file {
 
 extern const kl_embedded_file kl_embedded_rules[];
 extern const size_t kl_embedded_rules_count;
+/* hooks/pre-commit, for `keyleak install-hook`. */
+extern const kl_embedded_file kl_embedded_hook[];
+extern const size_t kl_embedded_hook_count;
 
 #endif

@@ -12,52 +12,9 @@
 #include "cli/cli.h"
 #include "sources/git_util.h"
 
-/* A copy of hooks/pre-commit; tests/e2e/test_hook.py checks that the
- * installed hook is byte for byte that file. */
-static const char hook_script[] =
-	"#!/bin/sh\n"
-	"# keyleak pre-commit hook: blocks a commit that would add a secret.\n"
-	"# Installed by `keyleak install-hook`; runs `keyleak staged`, which scans\n"
-	"# only the lines this commit adds. Set KEYLEAK to use another binary.\n"
-	"KEYLEAK=${KEYLEAK:-keyleak}\n"
-	"\n"
-	"# install-hook --chain keeps the previous hook here; it runs first.\n"
-	"chained=\"$(dirname \"$0\")/pre-commit.chained\"\n"
-	"if [ -x \"$chained\" ]; then\n"
-	"\t\"$chained\" \"$@\" || exit $?\n"
-	"fi\n"
-	"\n"
-	"if ! command -v \"$KEYLEAK\" >/dev/null 2>&1; then\n"
-	"\techo \"keyleak pre-commit hook: '$KEYLEAK' is not installed or not on PATH;\" >&2\n"
-	"\techo \"install it (see https://github.com/keyleak/keyleak), or skip this\" >&2\n"
-	"\techo \"check once with: git commit --no-verify\" >&2\n"
-	"\texit 1\n"
-	"fi\n"
-	"\n"
-	"\"$KEYLEAK\" staged >&2\n"
-	"status=$?\n"
-	"case $status in\n"
-	"0)\n"
-	"\texit 0\n"
-	"\t;;\n"
-	"1)\n"
-	"\tcat >&2 <<'MSG'\n"
-	"\n"
-	"keyleak: commit blocked: the staged changes above add a secret\n"
-	"(file, line and rule are listed above).\n"
-	"  - Remove the key from the file, `git add` it again, and commit.\n"
-	"  - If the key was ever pushed or shared, revoke and rotate it.\n"
-	"  - A false positive? Put \"keyleak:allow\" in a comment on that line.\n"
-	"  - To commit anyway (not recommended): git commit --no-verify\n"
-	"MSG\n"
-	"\texit 1\n"
-	"\t;;\n"
-	"*)\n"
-	"\techo \"keyleak: the staged scan failed (exit status $status); commit blocked.\" >&2\n"
-	"\techo \"Fix the error above, or skip this check once with: git commit --no-verify\" >&2\n"
-	"\texit \"$status\"\n"
-	"\t;;\n"
-	"esac\n";
+/* hooks/pre-commit, compiled in at build time (one source of truth). */
+#define HOOK_SCRIPT (kl_embedded_hook[0].data)
+#define HOOK_LEN (kl_embedded_hook[0].len)
 
 typedef struct hook_args {
 	const char *path;
@@ -172,7 +129,7 @@ static int read_existing(const char *path, kl_buf *out, kl_error *err)
 
 static int write_hook(const char *path, kl_error *err)
 {
-	if (kl_write_file_atomic(path, hook_script, sizeof(hook_script) - 1,
+	if (kl_write_file_atomic(path, HOOK_SCRIPT, HOOK_LEN,
 				 err) < 0)
 		return -1;
 	if (chmod(path, 0755) < 0) {
@@ -219,8 +176,8 @@ static int install(git_repository *repo, const hook_args *a, kl_error *err)
 	exists = read_existing(hook.data, &old, err);
 	if (exists < 0)
 		goto out;
-	if (exists && old.len == sizeof(hook_script) - 1 &&
-	    memcmp(old.data, hook_script, old.len) == 0) {
+	if (exists && old.len == HOOK_LEN &&
+	    memcmp(old.data, HOOK_SCRIPT, old.len) == 0) {
 		printf("keyleak: the pre-commit hook in %s is already installed\n",
 		       hook.data);
 		rc = 0;
