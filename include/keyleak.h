@@ -59,6 +59,19 @@ void *kl_xrealloc(void *p, size_t n);
 char *kl_xstrdup(const char *s);
 char *kl_xstrndup(const char *s, size_t n);
 
+/*
+ * Append everything left in fd to out (size_hint: expected size; max_len:
+ * fail with errno EFBIG past it, 0 for no limit). 0, or -1 with errno.
+ */
+int kl_read_fd(int fd, kl_buf *out, size_t size_hint, size_t max_len);
+/*
+ * Append the regular file at path to out. Anything else (FIFO, device,
+ * directory) is refused rather than read. On failure err names path,
+ * what it is for ("rule file", "config") and the reason.
+ */
+int kl_read_file(const char *path, const char *what, size_t max_len,
+		 kl_buf *out, kl_error *err);
+
 /* A list of owned strings. */
 typedef struct kl_strlist {
 	char **items;

@@ -111,20 +111,11 @@ static int mkdir_p(const char *dir, kl_error *err)
 /* 1 and the content in out if path exists, 0 if not, -1 on error. */
 static int read_existing(const char *path, kl_buf *out, kl_error *err)
 {
-	char chunk[4096];
-	size_t n;
-	FILE *f = fopen(path, "rb");
+	struct stat st;
 
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		kl_error_set(err, "cannot read %s: %s", path, strerror(errno));
-		return -1;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		kl_buf_add(out, chunk, n);
-	fclose(f);
-	return 1;
+	if (lstat(path, &st) != 0 && errno == ENOENT)
+		return 0;
+	return kl_read_file(path, "hook", 0, out, err) == 0 ? 1 : -1;
 }
 
 static int write_hook(const char *path, kl_error *err)

@@ -22,29 +22,6 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int slurp(const char *path, kl_buf *out, kl_error *err)
-{
-	FILE *f = fopen(path, "rb");
-	char chunk[65536];
-	size_t n;
-	int bad;
-
-	if (!f) {
-		kl_error_set(err, "%s: cannot open baseline: %s", path,
-			     strerror(errno));
-		return -1;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 &&
-	       out->len <= BASELINE_MAX_SIZE)
-		kl_buf_add(out, chunk, n);
-	bad = ferror(f) || out->len > BASELINE_MAX_SIZE;
-	fclose(f);
-	if (bad)
-		kl_error_set(err, "%s: cannot read baseline: %s", path,
-			     out->len > BASELINE_MAX_SIZE ? "too large"
-							  : strerror(errno));
-	return bad ? -1 : 0;
-}
 
 static void add_fp(kl_strlist *l, const cJSON *v)
 {
@@ -95,7 +72,7 @@ int kl_baseline_load(kl_baseline **out, const char *path, kl_error *err)
 	int rc = -1;
 
 	*out = NULL;
-	if (slurp(path, &text, err) < 0)
+	if (kl_read_file(path, "baseline", BASELINE_MAX_SIZE, &text, err) < 0)
 		goto done;
 	root = cJSON_ParseWithLength(text.data ? text.data : "", text.len);
 	if (!root || !(from_json(root, &l) || from_sarif(root, &l))) {

@@ -22,31 +22,6 @@ static const char *const config_fields[] = {
 	"disable_rules", "rule_files", NULL
 };
 
-static int read_file(const char *path, kl_buf *out, kl_error *err)
-{
-	FILE *f = fopen(path, "rb");
-	char chunk[8192];
-	size_t n;
-
-	if (!f) {
-		kl_error_set(err, "%s: cannot open config: %s", path,
-			     strerror(errno));
-		return -1;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		kl_buf_add(out, chunk, n);
-		if (out->len > CONFIG_MAX_SIZE)
-			break;
-	}
-	if (ferror(f) || out->len > CONFIG_MAX_SIZE) {
-		kl_error_set(err, "%s: cannot read config: %s", path,
-			     ferror(f) ? strerror(errno) : "larger than 4 MiB");
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	return 0;
-}
 
 /* A field that must be an array of non-empty strings. */
 static int read_strings(const char *path, const cJSON *root, const char *key,
@@ -183,7 +158,7 @@ int kl_config_load(kl_config *c, const char *path, kl_error *err)
 
 	memset(c, 0, sizeof(*c));
 	c->path = kl_xstrdup(path);
-	if (read_file(path, &text, err) < 0)
+	if (kl_read_file(path, "config", CONFIG_MAX_SIZE, &text, err) < 0)
 		goto out;
 	root = cJSON_ParseWithLengthOpts(text.data ? text.data : "", text.len,
 					 &end, 0);

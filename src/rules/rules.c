@@ -428,53 +428,13 @@ int kl_ruleset_add_builtin(kl_ruleset *rs, kl_error *err)
 	return 0;
 }
 
-/* Open a rule file; a FIFO or a device (a repository's config may name
- * one) would block or never end, so only regular files are read. */
-static FILE *open_regular(const char *path, kl_error *err)
-{
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	struct stat st;
-	FILE *f;
-
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		kl_error_set(err, "%s: cannot open rule file: %s", path,
-			     strerror(errno));
-	} else if (!S_ISREG(st.st_mode)) {
-		kl_error_set(err, "%s: cannot read rules: not a regular file",
-			     path);
-	} else if ((f = fdopen(fd, "rb")) != NULL) {
-		return f;
-	} else {
-		kl_error_set(err, "%s: cannot open rule file: %s", path,
-			     strerror(errno));
-	}
-	if (fd >= 0)
-		close(fd);
-	return NULL;
-}
-
 static int add_file(kl_ruleset *rs, const char *path, kl_error *err)
 {
 	kl_buf data = KL_BUF_INIT;
-	FILE *f = open_regular(path, err);
-	char chunk[65536];
-	size_t n;
-	int rc;
+	int rc = kl_read_file(path, "rule file", 0, &data, err);
 
-	if (!f)
-		return -1;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		kl_buf_add(&data, chunk, n);
-	if (ferror(f)) {
-		kl_error_set(err, "%s: cannot read rule file: %s", path,
-			     strerror(errno));
-		fclose(f);
-		kl_buf_free(&data);
-		return -1;
-	}
-	fclose(f);
-	rc = kl_ruleset_add_json(rs, path, data.data ? data.data : "",
-				 data.len, err);
+	if (rc == 0)
+		rc = kl_ruleset_add_json(rs, path, data.data, data.len, err);
 	kl_buf_free(&data);
 	return rc;
 }

@@ -30,28 +30,14 @@ static int read_all(const char *path, kl_buf *out)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
-	ssize_t n;
+	int rc;
 
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		errno = EINVAL;
-		return -1;
-	}
-	kl_buf_grow(out, (size_t)st.st_size);
-	for (;;) {
-		if (out->cap - out->len < 2)
-			kl_buf_grow(out, 65536);
-		n = read(fd, out->data + out->len, out->cap - out->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		out->len += (size_t)n;
-	}
+	rc = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ?
+		kl_read_fd(fd, out, (size_t)st.st_size, 0) : -1;
 	close(fd);
-	return n < 0 ? -1 : 0;
+	return rc;
 }
 
 /* Does data hold one complete zlib stream? Output is thrown away. */

@@ -58,28 +58,6 @@ static void unreadable(kl_report *r, const char *path, const char *why)
 	kl_report_notice(r, KL_NOTICE_ERROR, path, "cannot read: %s", why);
 }
 
-/* Read a regular file fully into buf. -1 with errno on failure. */
-static int read_fd(int fd, kl_buf *buf, size_t size_hint)
-{
-	ssize_t n;
-
-	kl_buf_reset(buf);
-	kl_buf_grow(buf, size_hint + 1);
-	for (;;) {
-		if (buf->cap - buf->len < 65536)
-			kl_buf_grow(buf, 65536);
-		n = read(fd, buf->data + buf->len, buf->cap - buf->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		buf->len += (size_t)n;
-	}
-	buf->data[buf->len] = '\0';
-	return 0;
-}
 
 static void scan_file(const kl_scan_opts *o, worker_state *w,
 		      const char *display, const char *open_path)
@@ -108,7 +86,8 @@ static void scan_file(const kl_scan_opts *o, worker_state *w,
 		return;
 	}
 	fd = open(open_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 || read_fd(fd, &w->data, (size_t)st.st_size) != 0) {
+	kl_buf_reset(&w->data);
+	if (fd < 0 || kl_read_fd(fd, &w->data, (size_t)st.st_size, 0) != 0) {
 		unreadable(r, display, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -390,7 +369,7 @@ int kl_src_stdin(const kl_scan_opts *o, kl_report *r, kl_error *err)
 {
 	kl_scanner *sc = kl_scanner_new(o->rules);
 	kl_buf data = KL_BUF_INIT;
-	int rc = read_fd(STDIN_FILENO, &data, 65536);
+	int rc = kl_read_fd(STDIN_FILENO, &data, 65536, 0);
 
 	if (rc != 0) {
 		kl_error_set(err, "standard input: %s", strerror(errno));
