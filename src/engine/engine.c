@@ -83,15 +83,11 @@ static bool allowlisted(const kl_scanner *sc, const char *s, size_t len)
 	if (sc->allow->stopwords &&
 	    kl_contains_word_ci(s, len, sc->allow->stopwords))
 		return true;
-	for (i = 0; i < sc->allow->n_regexes; i++) {
-		pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-		int rc = pcre2_match(sc->allow->regexes[i], (PCRE2_SPTR)s, len,
-				     0, 0, md, sc->mctx);
-
-		pcre2_match_data_free(md);
-		if (rc >= 0)
+	/* The match data is free again: the secret's offsets were copied. */
+	for (i = 0; i < sc->allow->n_regexes; i++)
+		if (pcre2_match(sc->allow->regexes[i], (PCRE2_SPTR)s, len, 0, 0,
+				sc->md, sc->mctx) >= 0)
 			return true;
-	}
 	return false;
 }
 
@@ -144,14 +140,24 @@ static int try_rule(kl_scanner *sc, size_t rule, const char *data,
 	return accept_secret(sc, r, data + m->start, m->len) ? 1 : 0;
 }
 
+/*
+ * Two keywords of one rule may lead to the same secret. Hits arrive in
+ * position order and a match starts within MATCH_WINDOW of its hit, so a
+ * duplicate can only be among the last matches: look back no further
+ * (a whole-list search is quadratic in a file full of keys).
+ */
 static bool already_found(const kl_matches *out, size_t from, const kl_match *m)
 {
 	size_t i;
 
-	for (i = from; i < out->len; i++)
-		if (out->items[i].rule == m->rule &&
-		    out->items[i].start == m->start)
+	for (i = out->len; i-- > from;) {
+		const kl_match *o = &out->items[i];
+
+		if (o->start + 2 * MATCH_WINDOW < m->start)
+			return false;
+		if (o->rule == m->rule && o->start == m->start)
 			return true;
+	}
 	return false;
 }
 
