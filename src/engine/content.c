@@ -36,9 +36,10 @@ static int utf16_order(const unsigned char *d, size_t len, size_t *skip)
 		*skip = 2;
 		return 2;
 	}
-	if (n < 8 || n % 2)
-		n &= ~(size_t)1;
-	if (n < 8)
+	n &= ~(size_t)1; /* whole pairs */
+	/* Without a BOM, UTF-16 is only recognised by its NULs: text that has
+	 * none (nearly every file) is settled by one fast memchr. */
+	if (n < 8 || !memchr(d, 0, n))
 		return 0;
 	for (i = 0; i < n; i += 2) {
 		even += d[i] == 0;
