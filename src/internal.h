@@ -47,6 +47,11 @@ const char *kl_content_prepare(const kl_scan_opts *o, kl_report *r,
 			       const char *path, const char *data,
 			       size_t *len, kl_buf *tmp);
 
+/* Count content skipped for its size and say so: a warning (a skip
+ * notice with --verbose), since a secret in it went unseen. */
+void kl_skip_too_large(const kl_scan_opts *o, kl_report *r, const char *path,
+		       uint64_t size);
+
 /* Turn matches over prepared content into findings in r (suppressed ones
  * are counted, not added). Returns the number of findings added. */
 size_t kl_add_matches(kl_report *r, const char *path, const char *data,

@@ -16,13 +16,21 @@ static void skip(const kl_scan_opts *o, kl_report *r, const char *path,
 		kl_report_notice(r, KL_NOTICE_SKIPPED, path, "%s", why);
 }
 
+void kl_skip_too_large(const kl_scan_opts *o, kl_report *r, const char *path,
+		       uint64_t size)
+{
+	r->summary.skipped_too_large++;
+	kl_report_notice(r, o->verbose ? KL_NOTICE_SKIPPED : KL_NOTICE_WARNING,
+			 path, "skipped: %llu bytes, over --max-file-size",
+			 (unsigned long long)size);
+}
+
 const char *kl_content_prepare(const kl_scan_opts *o, kl_report *r,
 			       const char *path, const char *data,
 			       size_t *len, kl_buf *tmp)
 {
 	if (*len > o->max_file_size) {
-		skip(o, r, path, &r->summary.skipped_too_large,
-		     "larger than --max-file-size");
+		kl_skip_too_large(o, r, path, *len);
 		return NULL;
 	}
 	if (kl_content_is_lfs_pointer(data, *len)) {

@@ -221,11 +221,7 @@ int kl_git_blob_check(git_odb *odb, const git_oid *id, const kl_scan_opts *o,
 		return -1;
 	}
 	if (o->max_file_size && size > o->max_file_size) {
-		r->summary.skipped_too_large++;
-		if (o->verbose)
-			kl_report_notice(r, KL_NOTICE_SKIPPED, path,
-					 "larger than --max-file-size (%zu bytes)",
-					 size);
+		kl_skip_too_large(o, r, path, size);
 		return 1;
 	}
 	return 0;

@@ -78,11 +78,7 @@ static void scan_file(const kl_scan_opts *o, worker_state *w,
 		return;
 	}
 	if ((uint64_t)st.st_size > o->max_file_size) {
-		r->summary.skipped_too_large++;
-		kl_report_notice(r, o->verbose ? KL_NOTICE_SKIPPED :
-				 KL_NOTICE_WARNING, display,
-				 "skipped: %lld bytes, over --max-file-size",
-				 (long long)st.st_size);
+		kl_skip_too_large(o, r, display, (uint64_t)st.st_size);
 		return;
 	}
 	fd = open(open_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);

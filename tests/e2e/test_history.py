@@ -1,5 +1,6 @@
 """End-to-end tests of `keyleak history`: provenance, dedup, ranges,
 shallow clones, bare repositories and linked worktrees, with real git."""
+import json
 import os
 import subprocess
 
@@ -274,6 +275,20 @@ def lfs_pointer_is_skipped():
         rc, rep = lib.run_json(["history", repo])
         assert_eq(rc, 0, "exit")
         assert_eq(rep["summary"]["skipped_lfs"], 1, "skipped_lfs")
+
+
+@test
+def blob_skipped_for_size_is_said():
+    with lib.TempDir() as d:
+        repo = lib.new_repo(d)
+        key = lib.make_key("groq-api-key", 3)
+        lib.commit_file(repo, "big.txt", "x" * 5000 + key + "\n", "big")
+        p = lib.run(["history", repo, "--max-file-size", "4K", "--format", "json"])
+        rep = json.loads(p.stdout)
+        assert_eq(rep["summary"]["skipped_too_large"], 1, "counted")
+        assert_eq([(n["kind"], n["path"]) for n in rep["notices"]],
+                  [("warning", "big.txt")], "in the report")
+        assert b"big.txt" in p.stderr and b"max-file-size" in p.stderr, p.stderr
 
 
 @test
