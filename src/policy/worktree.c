@@ -114,34 +114,17 @@ static void status_entry(policy_ctx *c, const git_status_entry *e)
 
 static int check_status(policy_ctx *c, kl_error *err)
 {
-	git_status_options so;
 	git_status_list *list;
-	char *spec = kl_xstrdup(c->prefix);
 	size_t i, n;
 
-	git_status_options_init(&so, GIT_STATUS_OPTIONS_VERSION);
-	so.show = GIT_STATUS_SHOW_WORKDIR_ONLY;
 	/* Ignored directories are listed whole, not walked: an env file
 	 * inside one is ignored, which is all we need to know. */
-	so.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED |
-		   GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
-		   GIT_STATUS_OPT_INCLUDE_IGNORED |
-		   GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
-	if (*c->prefix) {
-		so.pathspec.strings = &spec;
-		so.pathspec.count = 1;
-	}
-	if (git_status_list_new(&list, c->repo, &so) != 0) {
-		kl_error_set(err, "%s: cannot list untracked files: %s",
-			     git_repository_workdir(c->repo), kl_git_lasterr());
-		free(spec);
+	if (kl_git_untracked(c->repo, c->prefix, true, &list, err) < 0)
 		return -1;
-	}
 	n = git_status_list_entrycount(list);
 	for (i = 0; i < n; i++)
 		status_entry(c, git_status_byindex(list, i));
 	git_status_list_free(list);
-	free(spec);
 	return 0;
 }
 

@@ -52,6 +52,33 @@ void kl_git_close(git_repository *repo)
 	git_libgit2_shutdown();
 }
 
+int kl_git_untracked(git_repository *repo, const char *prefix,
+		     bool include_ignored, git_status_list **out,
+		     kl_error *err)
+{
+	git_status_options so;
+	char *spec = kl_xstrdup(prefix);
+	int rc;
+
+	git_status_options_init(&so, GIT_STATUS_OPTIONS_VERSION);
+	so.show = GIT_STATUS_SHOW_WORKDIR_ONLY;
+	so.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED |
+		   GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
+		   GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+	if (include_ignored)
+		so.flags |= GIT_STATUS_OPT_INCLUDE_IGNORED;
+	if (*prefix) {
+		so.pathspec.strings = &spec;
+		so.pathspec.count = 1;
+	}
+	rc = git_status_list_new(out, repo, &so);
+	if (rc != 0)
+		kl_error_set(err, "%s: cannot list untracked files: %s",
+			     git_repository_workdir(repo), kl_git_lasterr());
+	free(spec);
+	return rc != 0 ? -1 : 0;
+}
+
 const char *kl_git_lasterr(void)
 {
 	const git_error *e = git_error_last();

@@ -24,6 +24,15 @@ void kl_git_guard_loose(git_repository *repo);
  * root (or a path outside it), else "a/b/". Caller frees. */
 char *kl_git_scan_prefix(git_repository *repo, const char *path);
 
+/*
+ * The work tree's untracked files under prefix ("" or "a/b/"), recursing
+ * into untracked directories, submodules excluded; with include_ignored,
+ * ignored entries too. On failure err names the work tree.
+ */
+int kl_git_untracked(git_repository *repo, const char *prefix,
+		     bool include_ignored, git_status_list **out,
+		     kl_error *err);
+
 /* libgit2's last error message, or "unknown error". */
 const char *kl_git_lasterr(void);
 

@@ -184,7 +184,7 @@ static int list_tracked(git_repository *repo, const kl_scan_opts *o,
 
 	if (git_repository_index(&index, repo) != 0) {
 		kl_error_set(err, "%s: cannot read the git index: %s", workdir,
-			     git_error_last() ? git_error_last()->message : "?");
+			     kl_git_lasterr());
 		return -1;
 	}
 	n = git_index_entrycount(index);
@@ -215,30 +215,13 @@ static int list_untracked(git_repository *repo, const kl_scan_opts *o,
 			  kl_report *r, file_list *fl, const char *prefix,
 			  kl_error *err)
 {
-	git_status_options so;
 	const char *workdir = git_repository_workdir(repo);
 	kl_buf full = KL_BUF_INIT;
 	git_status_list *list;
-	char *spec = kl_xstrdup(prefix);
 	size_t i, n;
 
-	git_status_options_init(&so, GIT_STATUS_OPTIONS_VERSION);
-	so.show = GIT_STATUS_SHOW_WORKDIR_ONLY;
-	so.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED |
-		   GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
-		   GIT_STATUS_OPT_EXCLUDE_SUBMODULES |
-		   GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH;
-	if (*prefix) {
-		so.pathspec.strings = &spec;
-		so.pathspec.count = 1;
-		so.flags &= ~(unsigned)GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH;
-	}
-	if (git_status_list_new(&list, repo, &so) != 0) {
-		kl_error_set(err, "%s: cannot list untracked files: %s", workdir,
-			     git_error_last() ? git_error_last()->message : "?");
-		free(spec);
+	if (kl_git_untracked(repo, prefix, false, &list, err) < 0)
 		return -1;
-	}
 	n = git_status_list_entrycount(list);
 	for (i = 0; i < n; i++) {
 		const git_status_entry *e = git_status_byindex(list, i);
@@ -250,7 +233,6 @@ static int list_untracked(git_repository *repo, const kl_scan_opts *o,
 	}
 	git_status_list_free(list);
 	kl_buf_free(&full);
-	free(spec);
 	return 0;
 }
 
