@@ -21,7 +21,7 @@ ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(OPTFLAGS) $(WARNINGS) -Iinclude -Isrc \
               $(PKG_CFLAGS) $(CFLAGS) $(SANITIZE)
 ALL_LDFLAGS = $(LDFLAGS) $(SANITIZE) $(PKG_LIBS) -lpthread -lm
 
-LIB_SRCS  := $(sort $(filter-out src/cli/% src/build/%,$(wildcard src/*/*.c)))
+LIB_SRCS  := $(sort $(filter-out src/cli/% src/build/%,$(wildcard src/*/*.c src/*/*/*.c)))
 CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
 RULE_JSON := $(sort $(wildcard rules/*.json))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/embedded_rules.o \
@@ -29,7 +29,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/embedded_rules.o \
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
-HEADERS   := include/keyleak.h src/internal.h $(wildcard src/*/*.h)
+HEADERS   := include/keyleak.h src/internal.h $(wildcard src/*/*.h src/*/*/*.h)
 
 .PHONY: all run test unit install uninstall clean deps deps-check check fuzz bench
 

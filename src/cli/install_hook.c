@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "sources/git_util.h"
+#include "sources/git/util.h"
 
 /* hooks/pre-commit, compiled in at build time (one source of truth). */
 #define HOOK_SCRIPT (kl_embedded_hook[0].data)

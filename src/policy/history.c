@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "policy/policy.h"
-#include "sources/git_treediff.h"
-#include "sources/git_util.h"
+#include "sources/git/treediff.h"
+#include "sources/git/util.h"
 
 static bool is_file_mode(uint16_t mode)
 {

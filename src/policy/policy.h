@@ -9,7 +9,7 @@
 #include <git2.h>
 
 #include "internal.h"
-#include "sources/git_walk.h"
+#include "sources/git/walk.h"
 
 /*
  * dotenv-committed for every delta of diff whose new side is an

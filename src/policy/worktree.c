@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "sources/git_util.h"
+#include "sources/git/util.h"
 
 typedef struct policy_ctx {
 	git_repository *repo;

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "policy/policy.h"
-#include "sources/git_history.h"
+#include "sources/history.h"
 
 typedef struct oidvec {
 	git_oid *ids;

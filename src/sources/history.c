@@ -1,7 +1,7 @@
 /*
  * Owns `keyleak history`: which commits to scan and scanning them once.
  *
- * Design. (1) Select commits with keyleak's own walk (git_walk.c: shallow
+ * Design. (1) Select commits with keyleak's own walk (git/walk.c: shallow
  * boundaries are roots) and order them oldest first, parents before
  * children. (2) Walk each commit's tree, skipping any subtree whose id was
  * already walked, and record each new blob id with its first commit and
@@ -10,7 +10,7 @@
  * per worker; blob contents are freed as soon as they are scanned. (4)
  * Merge findings per (rule, secret, path) by fingerprint and, only if there
  * are findings, resolve provenance in one pass over the commits
- * (git_prov.c). A range (A..B, ^REV) is scanned differently: each commit is
+ * (git/prov.c). A range (A..B, ^REV) is scanned differently: each commit is
  * diffed against its first parent and only added lines are kept, since CI
  * must report what the range adds, not what it inherits.
  */
@@ -19,9 +19,9 @@
 #include <string.h>
 
 #include "policy/policy.h"
-#include "sources/git_diffscan.h"
-#include "sources/git_history.h"
-#include "sources/git_prov.h"
+#include "sources/git/diffscan.h"
+#include "sources/history.h"
+#include "sources/git/prov.h"
 
 int kl_hist_open(kl_hist *h, const char *path, const kl_scan_opts *o,
 		 kl_report *r, kl_error *err)

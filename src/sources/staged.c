@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "policy/policy.h"
-#include "sources/git_diffscan.h"
-#include "sources/git_index.h"
+#include "sources/git/diffscan.h"
+#include "sources/git/index.h"
 
 /* A staged entry that differs from HEAD, with HEAD's blob if it had one. */
 typedef struct staged_change {

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sources/git_util.h"
+#include "sources/git/util.h"
 
 /* The files to scan: display path and the path to open. */
 typedef struct file_list {

@@ -7,7 +7,7 @@
 #ifndef KL_GIT_INDEX_H
 #define KL_GIT_INDEX_H
 
-#include "sources/git_util.h"
+#include "sources/git/util.h"
 
 /* Entries point into the mapped file: nothing is copied per entry. */
 typedef struct kl_ientry {

@@ -5,7 +5,7 @@
 #ifndef KL_GIT_DIFFSCAN_H
 #define KL_GIT_DIFFSCAN_H
 
-#include "sources/git_util.h"
+#include "sources/git/util.h"
 
 typedef struct kl_diffscan {
 	git_repository *repo;  /* borrowed */

@@ -10,7 +10,7 @@
 #include <git2.h>
 
 #include "internal.h"
-#include "sources/git_walk.h"
+#include "sources/git/walk.h"
 
 typedef struct kl_treediff {
 	git_repository *repo;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sources/git_util.h"
+#include "sources/git/util.h"
 
 /*
  * Process-wide libgit2 settings for reading a whole history once. Hash

@@ -17,7 +17,7 @@ int kl_git_open(const char *path, git_repository **repo, kl_error *err);
 void kl_git_close(git_repository *repo);
 
 /* Put a guard in front of repo's loose objects so a truncated one is an
- * error instead of a hang in libgit2 (git_guard.c). kl_git_open does. */
+ * error instead of a hang in libgit2 (git/guard.c). kl_git_open does. */
 void kl_git_guard_loose(git_repository *repo);
 
 /* The directory path names, relative to repo's work tree: "" for the

@@ -3,10 +3,10 @@
  * unreachable commits, trees and blobs to the same dedup sets before the
  * blobs are scanned).
  */
-#ifndef KL_GIT_HISTORY_H
-#define KL_GIT_HISTORY_H
+#ifndef KL_SOURCES_HISTORY_H
+#define KL_SOURCES_HISTORY_H
 
-#include "sources/git_walk.h"
+#include "sources/git/walk.h"
 
 /* A distinct blob to scan, with where it was first seen. */
 typedef struct kl_hblob {

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sources/git_index.h"
+#include "sources/git/index.h"
 
 #define ENTRY_FIXED 62 /* stat data, mode, ids, size, oid, flags */
 

@@ -7,7 +7,7 @@
 #ifndef KL_GIT_PROV_H
 #define KL_GIT_PROV_H
 
-#include "sources/git_walk.h"
+#include "sources/git/walk.h"
 
 typedef struct kl_prov_link {
 	git_oid blob;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sources/git_walk.h"
+#include "sources/git/walk.h"
 
 static void read_shallow_file(kl_cgraph *g)
 {

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "sources/git_util.h"
+#include "sources/git/util.h"
 
 /* Consulted before the pack (2) and loose (1) backends. */
 #define GUARD_PRIORITY 3

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sources/git_diffscan.h"
+#include "sources/git/diffscan.h"
 
 /* Sorted 1-based line numbers of added lines. */
 typedef struct lineset {

@@ -1,9 +1,9 @@
 /*
  * Owns the tree comparison shared by provenance and the .env history
- * check: descend only where the two sides differ (see git_treediff.h).
+ * check: descend only where the two sides differ (see git/treediff.h).
  */
-#include "sources/git_treediff.h"
-#include "sources/git_util.h"
+#include "sources/git/treediff.h"
+#include "sources/git/util.h"
 
 static void walk(const kl_treediff *d, const git_oid *old_id,
 		 const git_oid *new_id, kl_buf *path);

@@ -7,7 +7,7 @@
 #ifndef KL_GIT_WALK_H
 #define KL_GIT_WALK_H
 
-#include "sources/git_util.h"
+#include "sources/git/util.h"
 
 enum {
 	KL_CN_HIDDEN = 1 << 0,   /* reachable from an excluded revision */

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sources/git_prov.h"
-#include "sources/git_treediff.h"
+#include "sources/git/prov.h"
+#include "sources/git/treediff.h"
 
 void kl_prov_init(kl_prov *p, git_repository *repo, kl_report *r,
 		  kl_cgraph *g, size_t start)
