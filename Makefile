@@ -54,8 +54,9 @@ $(BUILD)/embed_files: src/build/embed_files.c
 $(BUILD)/embedded_rules.c: $(BUILD)/embed_files $(RULE_JSON)
 	$(BUILD)/embed_files kl_embedded_rules $(RULE_JSON) > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/embedded_hook.c: $(BUILD)/embed_files hooks/pre-commit
-	$(BUILD)/embed_files kl_embedded_hook hooks/pre-commit > $@.tmp && mv $@.tmp $@
+HOOK_FILES := hooks/pre-commit hooks/pre-push hooks/pre-receive
+$(BUILD)/embedded_hook.c: $(BUILD)/embed_files $(HOOK_FILES)
+	$(BUILD)/embed_files kl_embedded_hook $(HOOK_FILES) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/embedded_%.o: $(BUILD)/embedded_%.c src/internal.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<

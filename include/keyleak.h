@@ -254,6 +254,7 @@ typedef struct kl_finding {
 	size_t count;        /* times seen (blobs/occurrences), >= 1 */
 	kl_provenance prov;
 	bool has_prov;
+	kl_strlist refs;     /* push hooks: the pushed refs that bring it */
 } kl_finding;
 
 typedef struct kl_findings {
@@ -356,6 +357,39 @@ void kl_report_render(const kl_report *r, const kl_report_opts *o, kl_buf *out);
 void kl_report_text(const kl_report *r, const kl_report_opts *o, kl_buf *out);
 void kl_report_json(const kl_report *r, const kl_report_opts *o, kl_buf *out);
 void kl_report_sarif(const kl_report *r, const kl_report_opts *o, kl_buf *out);
+
+/* What a pusher sees from a push hook (git shows a server hook's stderr
+ * prefixed with "remote: "): per finding the refs, commit, path:line,
+ * rule and redacted secret, then what to do. Lines fit 80 columns except
+ * for long paths; no colour; never a full secret. */
+typedef struct kl_push_report_opts {
+	const char *verdict;  /* first line, e.g. "push refused: ..." */
+	bool client;          /* pre-push: advice for the local clone */
+	bool bypass_allowed;  /* the server honours -o keyleak.bypass=REASON */
+} kl_push_report_opts;
+
+void kl_report_push(const kl_report *r, const kl_push_report_opts *o,
+		    kl_buf *out);
+
+/* The push hooks' audit log: JSON lines, never a secret. */
+typedef struct kl_audit_ctx {
+	const char *event;       /* "refused", "bypass" or "error" */
+	const char *repository;
+	const char *pusher;      /* as the server names them, or NULL */
+	const char *reason;      /* the bypass reason, or NULL */
+	const char *message;     /* "error": what went wrong */
+	const kl_strlist *refs;  /* the pushed ref updates: names, old and */
+	const kl_strlist *olds;  /* new ids, parallel lists */
+	const kl_strlist *news;
+} kl_audit_ctx;
+
+/* Append the audit lines for r to out: one per (finding, ref) for
+ * "refused" and "bypass", one per push for "error". */
+void kl_report_audit(const kl_report *r, const kl_audit_ctx *c, kl_buf *out);
+/* Append data (whole lines) to path under an exclusive lock, in one
+ * write, so concurrent pushes never interleave lines. */
+int kl_audit_append(const char *path, const char *data, size_t len,
+		    kl_error *err);
 
 /* Write data to path atomically (temp file + rename). */
 int kl_write_file_atomic(const char *path, const char *data, size_t len,

@@ -123,7 +123,8 @@ typedef struct kl_embedded_file {
 
 extern const kl_embedded_file kl_embedded_rules[];
 extern const size_t kl_embedded_rules_count;
-/* hooks/pre-commit, for `keyleak install-hook`. */
+/* hooks/pre-commit, pre-push and pre-receive (named by their base names),
+ * for `keyleak install-hook`. */
 extern const kl_embedded_file kl_embedded_hook[];
 extern const size_t kl_embedded_hook_count;
 

@@ -56,4 +56,15 @@ struct kl_config;
  * prints the error and returns NULL. */
 kl_ruleset *cli_load_rules(const cli_opts *o, const struct kl_config *cfg);
 
+/* For the push hooks (src/cli/push.c): cli_load_rules in two halves, so
+ * the first runs while libgit2 initialises; notices on stderr; the report
+ * to stdout or --output (non-zero on failure). */
+kl_ruleset *cli_rules_start(const cli_opts *o);
+kl_ruleset *cli_rules_done(kl_ruleset *rs, const struct kl_config *cfg);
+void cli_print_notices(const cli_opts *o, const kl_report *r);
+int cli_write_report(const cli_opts *o, const kl_report *r);
+
+/* In src/cli/push.c. argv[0] is "pre-receive" or "pre-push". */
+int cmd_push(int argc, char **argv);
+
 #endif

@@ -306,3 +306,23 @@ int cmd_rules(cli_opts *o)
 	kl_ruleset_free(rs);
 	return failures ? KL_EXIT_FINDINGS : KL_EXIT_CLEAN;
 }
+
+kl_ruleset *cli_rules_start(const cli_opts *o)
+{
+	return cli_rules_base(o);
+}
+
+kl_ruleset *cli_rules_done(kl_ruleset *rs, const kl_config *cfg)
+{
+	return cli_rules_finish(rs, cfg);
+}
+
+void cli_print_notices(const cli_opts *o, const kl_report *r)
+{
+	print_notices(o, r);
+}
+
+int cli_write_report(const cli_opts *o, const kl_report *r)
+{
+	return write_report(o, r);
+}

@@ -33,6 +33,11 @@ void cli_usage(FILE *out)
 "  rules [--check] [PATH]  list the active rules; --check verifies each\n"
 "                       against its own examples\n"
 "  install-hook [PATH] [--force] [--chain]  install the pre-commit hook\n"
+"      --pre-push [PATH]    the client pre-push hook instead\n"
+"      --pre-receive REPO   the server pre-receive hook (bare repository)\n"
+"  pre-receive [--repo PATH]  server push protection: refuse a push that\n"
+"                       adds a secret (git runs it; see pre-receive --help)\n"
+"  pre-push [REMOTE [URL]]  the same check on the client before a push\n"
 "  version              print the version\n"
 "\n"
 "options:\n"
@@ -301,6 +306,9 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "install-hook") == 0) {
 		cli_git_ready();
 		rc = kl_cmd_install_hook(argc - 1, argv + 1);
+	} else if (strcmp(cmd, "pre-receive") == 0 ||
+		   strcmp(cmd, "pre-push") == 0) {
+		rc = cmd_push(argc - 1, argv + 1);
 	} else if (!is_scan_command(cmd) && strcmp(cmd, "rules") != 0) {
 		fprintf(stderr, "keyleak: unknown command '%s'\n"
 			"Try 'keyleak --help'.\n", cmd);

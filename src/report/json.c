@@ -46,6 +46,9 @@ static cJSON *finding_json(const kl_finding *f, const kl_report_opts *opts)
 							  &f->prov)
 			      : cJSON_CreateNull());
 	kl_report_json_add_str(o, "blob", f->blob);
+	if (f->refs.len)
+		cJSON_AddItemToObject(o, "refs",
+				      kl_report_json_strlist(&f->refs));
 	return o;
 }
 

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "policy/policy.h"
 #include "sources/git/diffscan.h"
@@ -216,6 +217,38 @@ void kl_hist_select_all_refs(kl_hist *h)
 	push_ref_tips(h, &s);
 	kl_cgraph_mark(&h->g, s.tips, s.n_tips, KL_CN_SELECTED);
 	free(s.tips);
+}
+
+void kl_hist_ref_tips(kl_hist *h, const char *glob, git_oid **tips,
+		      size_t *n)
+{
+	git_reference_iterator *it = NULL;
+	selection s = { *tips, NULL, *n, 0 };
+	const char *name;
+
+	if (!glob) {
+		push_ref_tips(h, &s);
+	} else {
+		if (git_reference_iterator_glob_new(&it, h->repo, glob) < 0) {
+			h->r->incomplete = true;
+			kl_report_notice(h->r, KL_NOTICE_ERROR, NULL, "cannot "
+					 "list refs %s: %s", glob,
+					 kl_git_lasterr());
+		}
+		while (it && git_reference_next_name(&name, it) == 0)
+			push_ref(h, &s, name);
+		git_reference_iterator_free(it);
+	}
+	*tips = s.tips;
+	*n = s.n_tips;
+}
+
+void kl_hist_select_new(kl_hist *h, const git_oid *tips, size_t n_tips,
+			const git_oid *hides, size_t n_hides)
+{
+	h->range_mode = true;
+	kl_cgraph_select_new(&h->g, tips, n_tips, hides, n_hides);
+	kl_hist_order(h);
 }
 
 static int collect_selection(kl_hist *h, selection *s, kl_error *err)
@@ -557,6 +590,23 @@ static void scan_commit_diff(kl_hist *h, kl_diffscan *d, size_t node)
 	git_tree_free(new_tree);
 }
 
+/* A push hook has a time budget: past it, the scan is incomplete. */
+static bool past_deadline(kl_hist *h, size_t done)
+{
+	struct timespec ts;
+
+	if (h->deadline <= 0)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9 < h->deadline)
+		return false;
+	h->r->incomplete = true;
+	kl_report_notice(h->r, KL_NOTICE_ERROR, NULL, "time budget exceeded "
+			 "after %zu of %zu commits; the rest was not scanned",
+			 done, h->g.n_order);
+	return true;
+}
+
 static void scan_range(kl_hist *h)
 {
 	kl_progress *prog = kl_progress_new("scanning commits", h->g.n_order,
@@ -573,6 +623,8 @@ static void scan_range(kl_hist *h)
 		return;
 	}
 	for (i = 0; i < h->g.n_order; i++) {
+		if (past_deadline(h, i))
+			break;
 		scan_commit_diff(h, &d, h->g.order[i]);
 		kl_progress_tick(prog, i + 1, 0);
 	}
