@@ -386,7 +386,7 @@ static int on_error(push_cmd *c)
 		return KL_EXIT_CLEAN;
 	}
 	fprintf(stderr, "keyleak: push refused: the secret scan could not "
-		"complete:\n  %s\nThis is an error, not a finding: %s\n",
+		"complete:\n  %s\nkeyleak: this is an error, not a finding: %s\n",
 		c->error.data, c->client ?
 		"fix it, or push with --no-verify" :
 		"ask the server's administrators");

@@ -184,8 +184,8 @@ static void peel_update(push_scan *s, size_t i)
 	git_oid_cpy(&id, &s->p->v[i].new_id);
 	for (depth = 0; depth < 64; depth++) {
 		if (git_object_lookup(&obj, s->h.repo, &id, GIT_OBJECT_ANY) < 0) {
-			kl_git_obj_error(s->h.r, &id, "cannot read the object "
-					 "pushed for");
+			kl_git_obj_error(s->h.r, &id, "cannot read pushed "
+					 "object");
 			return;
 		}
 		switch (git_object_type(obj)) {
