@@ -102,6 +102,29 @@ def key_refused_on_first_push():
 
 
 @test
+def whole_history_into_empty_repository():
+    with lib.TempDir() as d:
+        srv = server(d)
+        cl = lib.new_repo(d, "cl")
+        git(cl, "remote", "add", "origin", "file://" + srv)
+        lib.commit_file(cl, "README", "hello\n", "init")
+        k = key(14, "huggingface-access-token")
+        lib.commit_file(cl, "conf/hf.py", "T = '%s'\n" % k, "add token")
+        os.remove(os.path.join(cl, "conf", "hf.py"))
+        git(cl, "commit", "-q", "-am", "drop token", env=ENV)
+        git(cl, "branch", "second")
+        p = push(cl, "origin", "main", "second")
+        refused_for_key(p, "conf/hf.py:1", k, "history into an empty repo")
+        e = err(p)
+        assert "refs/heads/main, refs/heads/second" in e, e
+        assert_eq(ref(srv, "main"), None, "nothing created")
+        git(cl, "checkout", "-q", "--orphan", "fresh")
+        lib.commit_file(cl, "README", "clean\n", "fresh start")
+        p = push(cl, "origin", "fresh")
+        assert_eq(p.returncode, 0, "clean history: %s" % err(p))
+
+
+@test
 def clean_push_and_branch_deletion_accepted():
     with lib.TempDir() as d:
         srv = server(d)
