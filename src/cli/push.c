@@ -251,6 +251,17 @@ static void first_error(push_cmd *c)
 		kl_buf_puts(&c->error, "the scan is incomplete");
 }
 
+/* Under the pre-commit framework stdin is empty and the update comes in
+ * PRE_COMMIT_* variables (first ref only: the framework's limit). */
+static int from_pre_commit(push_cmd *c, kl_push_opts *po)
+{
+	if (!c->client || c->push.n || !kl_push_from_pre_commit(&c->push))
+		return 0;
+	if (!po->remote && getenv("PRE_COMMIT_REMOTE_NAME"))
+		po->remote = getenv("PRE_COMMIT_REMOTE_NAME");
+	return 0;
+}
+
 static void run_scan(push_cmd *c)
 {
 	kl_buf in = KL_BUF_INIT;
@@ -263,6 +274,7 @@ static void run_scan(push_cmd *c)
 		kl_error_set(&err, "cannot read the ref updates on stdin");
 	else if (kl_push_parse(&c->push, in.data ? in.data : "", in.len,
 			       c->client, &err) == 0 &&
+		 from_pre_commit(c, &po) >= 0 &&
 		 kl_src_push(&c->push, &po, &so, &c->r, &err) == 0)
 		c->r.config_path = c->has_cfg ? kl_xstrdup(c->cfg.path) : NULL;
 	if (err.message)

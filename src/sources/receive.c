@@ -101,6 +101,31 @@ int kl_push_parse(kl_push *p, const char *text, size_t len, bool client,
 	return 0;
 }
 
+static bool env_oid(const char *name, git_oid *out)
+{
+	const char *v = getenv(name);
+
+	return v && parse_oid(v, strlen(v), out) == 0;
+}
+
+bool kl_push_from_pre_commit(kl_push *p)
+{
+	const char *local = getenv("PRE_COMMIT_LOCAL_BRANCH");
+	const char *remote = getenv("PRE_COMMIT_REMOTE_BRANCH");
+	kl_ref_update u;
+
+	if (!local || !*local || !remote || !*remote)
+		return false;
+	memset(&u, 0, sizeof(u));
+	u.ref = kl_xstrdup(remote);
+	u.local_ref = kl_xstrdup(local);
+	u.new_is_local_ref = !env_oid("PRE_COMMIT_TO_REF", &u.new_id);
+	env_oid("PRE_COMMIT_FROM_REF", &u.old_id);
+	p->v = kl_xrealloc(p->v, (p->n + 1) * sizeof(*p->v));
+	p->v[p->n++] = u;
+	return true;
+}
+
 void kl_push_free(kl_push *p)
 {
 	size_t i;
@@ -173,6 +198,22 @@ static bool ref_targets(push_scan *s, size_t update, const git_oid *id)
 	return found;
 }
 
+static int resolve_local(push_scan *s, const kl_ref_update *u, git_oid *out)
+{
+	git_object *obj = NULL;
+
+	if (git_revparse_single(&obj, s->h.repo, u->local_ref) < 0) {
+		kl_report_notice(s->h.r, KL_NOTICE_ERROR, u->local_ref,
+				 "cannot resolve %s: %s", u->local_ref,
+				 kl_git_lasterr());
+		s->h.r->incomplete = true;
+		return -1;
+	}
+	git_oid_cpy(out, git_object_id(obj));
+	git_object_free(obj);
+	return 0;
+}
+
 /* Follow update i's new id through tags to a commit (a tip), a blob or a
  * tree; tags on the way are scanned later. */
 static void peel_update(push_scan *s, size_t i)
@@ -181,7 +222,11 @@ static void peel_update(push_scan *s, size_t i)
 	git_oid id;
 	int depth;
 
-	git_oid_cpy(&id, &s->p->v[i].new_id);
+	if (s->p->v[i].new_is_local_ref &&
+	    resolve_local(s, &s->p->v[i], &id) < 0)
+		return;
+	else if (!s->p->v[i].new_is_local_ref)
+		git_oid_cpy(&id, &s->p->v[i].new_id);
 	for (depth = 0; depth < 64; depth++) {
 		if (git_object_lookup(&obj, s->h.repo, &id, GIT_OBJECT_ANY) < 0) {
 			kl_git_obj_error(s->h.r, &id, "cannot read pushed "
@@ -442,7 +487,8 @@ int kl_src_push(const kl_push *p, const kl_push_opts *po,
 	for (i = 0; i < p->n; i++) {
 		s.tip_of[i] = SIZE_MAX;
 		/* A deleted ref adds nothing. */
-		if (!git_oid_is_zero(&p->v[i].new_id))
+		if (!git_oid_is_zero(&p->v[i].new_id) ||
+		    p->v[i].new_is_local_ref)
 			peel_update(&s, i);
 	}
 	kl_hist_select_new(&s.h, s.tips, s.n_tips, s.hides, s.n_hides);

@@ -14,6 +14,7 @@ typedef struct kl_ref_update {
 	char *local_ref;  /* pre-push: the local ref pushed; else NULL */
 	git_oid old_id;   /* all zeros: the ref is created */
 	git_oid new_id;   /* all zeros: the ref is deleted */
+	bool new_is_local_ref; /* new_id unknown yet: what local_ref names */
 } kl_ref_update;
 
 typedef struct kl_push {
@@ -30,6 +31,15 @@ typedef struct kl_push {
 int kl_push_parse(kl_push *p, const char *text, size_t len, bool client,
 		  kl_error *err);
 void kl_push_free(kl_push *p);
+
+/*
+ * The pre-commit framework's pre-push stage reads git's lines itself and
+ * hands its hooks the first ref update as PRE_COMMIT_FROM_REF, _TO_REF,
+ * _LOCAL_BRANCH and _REMOTE_BRANCH (only the branches when the push starts
+ * a new history). Adds that update to p; returns false when those
+ * variables are not set.
+ */
+bool kl_push_from_pre_commit(kl_push *p);
 
 typedef struct kl_push_opts {
 	const char *repo;     /* the repository (the hook's working directory) */

@@ -452,6 +452,34 @@ def pre_push_hook_blocks_new_branch_with_key():
 
 
 @test
+def pre_push_under_the_pre_commit_framework():
+    """pre-commit's pre-push stage gives hooks no stdin, only PRE_COMMIT_*
+    variables; keyleak pre-push reads those."""
+    with lib.TempDir() as d:
+        srv = server(d, hook=False)
+        cl = client(d, srv)
+        base = git(cl, "rev-parse", "HEAD")
+        k = key(15)
+        lib.commit_file(cl, "p.py", "K = '%s'\n" % k, "key")
+        lib.commit_file(cl, "q.txt", "q\n", "after")
+        env = {"PRE_COMMIT_REMOTE_NAME": "origin",
+               "PRE_COMMIT_REMOTE_BRANCH": "refs/heads/main",
+               "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main",
+               "PRE_COMMIT_FROM_REF": base,
+               "PRE_COMMIT_TO_REF": git(cl, "rev-parse", "HEAD")}
+        p = lib.run(["pre-push"], cwd=cl, input=b"", env=env)
+        assert_eq(p.returncode, 1, "key found: %s" % p.stderr)
+        assert b"p.py:1" in p.stderr, p.stderr
+        env["PRE_COMMIT_FROM_REF"] = git(cl, "rev-parse", "HEAD~1")
+        p = lib.run(["pre-push"], cwd=cl, input=b"", env=env)
+        assert_eq(p.returncode, 0, "only the last commit: %s" % p.stderr)
+        # A new history: only the branch names are set.
+        del env["PRE_COMMIT_FROM_REF"], env["PRE_COMMIT_TO_REF"]
+        p = lib.run(["pre-push"], cwd=cl, input=b"", env=env)
+        assert_eq(p.returncode, 1, "whole new history: %s" % p.stderr)
+
+
+@test
 def bad_stdin_is_an_error():
     with lib.TempDir() as d:
         srv = server(d, hook=False)
