@@ -46,6 +46,8 @@ static cJSON *finding_json(const kl_finding *f, const kl_report_opts *opts)
 							  &f->prov)
 			      : cJSON_CreateNull());
 	kl_report_json_add_str(o, "blob", f->blob);
+	cJSON_AddItemToObject(o, "verification",
+			      kl_report_json_verification(&f->verification));
 	return o;
 }
 
