@@ -717,12 +717,25 @@ static bool header_name_ok(const char *s)
 	return true;
 }
 
+static int check_header(rule_reader *rd, const cJSON *item)
+{
+	const char *c;
+
+	if (!header_name_ok(item->string) || !cJSON_IsString(item))
+		return fail(rd, "verify: header \"%s\" must have a token name "
+			    "and a string value", item->string);
+	for (c = item->valuestring; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return fail(rd, "verify: header \"%s\" holds a control "
+				    "character", item->string);
+	return 0;
+}
+
 static int read_headers(rule_reader *rd, const cJSON *obj, kl_verifier *v)
 {
 	const cJSON *h = cJSON_GetObjectItemCaseSensitive(obj, "headers");
 	const cJSON *item;
 	kl_buf line = KL_BUF_INIT;
-	const char *c;
 
 	if (!h)
 		return 0;
@@ -730,17 +743,13 @@ static int read_headers(rule_reader *rd, const cJSON *obj, kl_verifier *v)
 		return fail(rd, "verify: field \"headers\" must be an object "
 			    "of strings");
 	cJSON_ArrayForEach(item, h) {
-		if (!header_name_ok(item->string) || !cJSON_IsString(item))
-			return fail(rd, "verify: header \"%s\" must have a "
-				    "token name and a string value",
-				    item->string);
-		for (c = item->valuestring; *c; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				return fail(rd, "verify: header \"%s\" holds a "
-					    "control character", item->string);
-		kl_buf_reset(&line);
+		if (check_header(rd, item)) {
+			kl_buf_free(&line);
+			return -1;
+		}
 		kl_buf_printf(&line, "%s: %s", item->string, item->valuestring);
 		kl_strlist_push(&v->headers, line.data);
+		kl_buf_reset(&line);
 	}
 	kl_buf_free(&line);
 	return 0;
