@@ -109,8 +109,8 @@ typedef struct kl_verifier {
 	size_t n_live;
 	int *revoked;        /* statuses meaning it was rejected */
 	size_t n_revoked;
-	char *live_body;     /* if set, a live answer must contain it */
-	char *revoked_body;  /* if set, a revoked answer must contain it */
+	kl_strlist live_body;    /* if any, a live answer contains one */
+	kl_strlist revoked_body; /* if any, a revoked answer contains one */
 	bool secret_in_query; /* the provider needs the key in the URL */
 	bool untrusted;      /* from a repository's own config: not used */
 } kl_verifier;

@@ -614,8 +614,8 @@ static void verifier_free(kl_verifier *v)
 	kl_strlist_free(&v->headers);
 	free(v->live);
 	free(v->revoked);
-	free(v->live_body);
-	free(v->revoked_body);
+	kl_strlist_free(&v->live_body);
+	kl_strlist_free(&v->revoked_body);
 	free(v);
 }
 
@@ -779,13 +779,38 @@ static int read_method(rule_reader *rd, const cJSON *obj, kl_verifier *v)
 	return 0;
 }
 
+/* A string, or an array of strings of which any one will do. */
+static int read_bodies(rule_reader *rd, const cJSON *obj, const char *field,
+		       kl_strlist *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field), *item;
+
+	if (!v)
+		return 0;
+	if (cJSON_IsString(v) && *v->valuestring) {
+		kl_strlist_push(out, v->valuestring);
+		return 0;
+	}
+	if (cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0) {
+		cJSON_ArrayForEach(item, v) {
+			if (!cJSON_IsString(item) || !*item->valuestring)
+				goto bad;
+			kl_strlist_push(out, item->valuestring);
+		}
+		return 0;
+	}
+bad:
+	return fail(rd, "verify: field \"%s\" must be a non-empty string or "
+		    "array of them", field);
+}
+
 static int check_statuses(rule_reader *rd, const kl_verifier *v)
 {
 	size_t i;
 
 	for (i = 0; i < v->n_live; i++)
 		if (has_status(v->revoked, v->n_revoked, v->live[i]) &&
-		    !v->live_body)
+		    !v->live_body.len)
 			return fail(rd, "verify: status %d is both live and "
 				    "revoked; set \"live_body\" to tell them "
 				    "apart", v->live[i]);
@@ -805,8 +830,8 @@ static int read_verifier(rule_reader *rd, const cJSON *obj, kl_verifier *v)
 	    read_headers(rd, obj, v) ||
 	    read_statuses(rd, obj, "live", &v->live, &v->n_live) ||
 	    read_statuses(rd, obj, "revoked", &v->revoked, &v->n_revoked) ||
-	    read_string(rd, obj, "live_body", false, &v->live_body) ||
-	    read_string(rd, obj, "revoked_body", false, &v->revoked_body) ||
+	    read_bodies(rd, obj, "live_body", &v->live_body) ||
+	    read_bodies(rd, obj, "revoked_body", &v->revoked_body) ||
 	    check_statuses(rd, v))
 		return -1;
 	if (!sends_secret(v))

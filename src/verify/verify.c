@@ -80,15 +80,19 @@ static bool has_status(const int *codes, size_t n, long code)
 	return false;
 }
 
-static bool body_has(const kl_buf *body, const char *needle)
+/* True when the body holds one of the texts, or no text is asked for. */
+static bool body_has(const kl_buf *body, const kl_strlist *texts)
 {
-	size_t n = strlen(needle), i;
+	size_t t, n, i;
 
-	if (!n)
+	if (!texts->len)
 		return true;
-	for (i = 0; i + n <= body->len; i++)
-		if (memcmp(body->data + i, needle, n) == 0)
-			return true;
+	for (t = 0; t < texts->len; t++) {
+		n = strlen(texts->items[t]);
+		for (i = 0; i + n <= body->len; i++)
+			if (memcmp(body->data + i, texts->items[t], n) == 0)
+				return true;
+	}
 	return false;
 }
 
@@ -112,11 +116,11 @@ static void classify_http(verify_job *j, const kl_http_answer *a,
 	const kl_verifier *v = j->v;
 
 	if (has_status(v->live, v->n_live, a->status) &&
-	    (!v->live_body || body_has(&a->body, v->live_body))) {
+	    body_has(&a->body, &v->live_body)) {
 		j->status = KL_VERIFY_LIVE;
 		kl_buf_printf(detail, "HTTP %ld", a->status);
 	} else if (has_status(v->revoked, v->n_revoked, a->status) &&
-		   (!v->revoked_body || body_has(&a->body, v->revoked_body))) {
+		   body_has(&a->body, &v->revoked_body)) {
 		j->status = KL_VERIFY_REVOKED;
 		kl_buf_printf(detail, "HTTP %ld", a->status);
 	} else if (a->status == 429) {

@@ -101,7 +101,12 @@ class Provider:
             "always429": (429, b"{}"),
             "slow429": (429, b"{}"),
             "server500": (500, b"{}"),
+            "slack_ok": (200, b'{"ok":true,"user":"u"}'),
+            "slack_revoked": (200, b'{"ok":false,"error":"token_revoked"}'),
+            "slack_other": (200, b'{"ok":false,"error":"not_allowed_token_type"}'),
         }
+        if h.command == "POST" and h.headers.get("Content-Length") not in ("0", None):
+            return self.send(h, 400, b"{}")
         if what == "429then_live":
             code, body = (429, b"{}") if n == 1 else codes["live"]
         else:
@@ -381,6 +386,33 @@ def live_key_raises_sarif_level_to_error():
         lib.assert_eq([(r["level"], r["properties"]["verification"]["status"]) for r in res],
                       [("error", "live")], "level")
         lib.assert_eq([p for p, _ in prov.requests], ["/v1/whoami"], "path kept")
+
+
+@lib.test
+def post_verifier_with_answers_told_apart_by_body():
+    # Slack-like: POST without a body, HTTP 200 either way, the body says.
+    with lib.TempDir() as base, Provider() as prov:
+        ok = prov.add(key("s-ok"), "slack_ok")
+        dead = prov.add(key("s-dead"), "slack_revoked")
+        odd = prov.add(key("s-odd"), "slack_other")
+        rules = os.path.join(base, "slackish.json")
+        lib.write(rules, json.dumps({"provider": "Local", "rules": [{
+            "id": "local-token", "name": "Local token", "description": "d",
+            "remediation": "r", "severity": "high",
+            "regex": "(?<![A-Za-z0-9_])(gsk_[A-Za-z0-9]{52})", "secret_group": 1,
+            "keywords": ["gsk_"],
+            "verify": {"method": "POST", "url": "https://chat.local.invalid/api/auth.test",
+                       "headers": {"Authorization": "Bearer {secret}"},
+                       "live": [200], "revoked": [200],
+                       "live_body": "\"ok\":true",
+                       "revoked_body": ["invalid_auth", "token_revoked"]}}]}))
+        repo = repo_with(base, [ok, dead, odd])
+        rc, rep = verify_json(repo, prov.url, "--only-rules", rules, secrets=[ok, dead, odd])
+        f = by_secret(rep, [ok, dead, odd])
+        lib.assert_eq(status(f[ok]), ("live", "HTTP 200"), "ok")
+        lib.assert_eq(status(f[dead]), ("revoked", "HTTP 200"), "revoked")
+        lib.assert_eq(status(f[odd])[0], "unknown", "other error")
+        lib.assert_eq(sorted(p for p, _ in prov.requests), ["/api/auth.test"] * 3, "paths")
 
 
 @lib.test
