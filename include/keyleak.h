@@ -95,6 +95,26 @@ typedef enum kl_severity {
 
 const char *kl_severity_name(kl_severity s); /* "low", ..., "critical" */
 
+/*
+ * How to ask a provider whether a key still works (rule field "verify",
+ * documented in README.md): one read-only HTTPS request. "{secret}" in a
+ * header value (or, with secret_in_query, in the URL's query) stands for
+ * the key. Used only with --verify.
+ */
+typedef struct kl_verifier {
+	char *method;        /* "GET", "HEAD" or "POST" (no body) */
+	char *url;           /* https://host/path[?query] */
+	kl_strlist headers;  /* "Name: value" lines */
+	int *live;           /* statuses meaning the key works */
+	size_t n_live;
+	int *revoked;        /* statuses meaning it was rejected */
+	size_t n_revoked;
+	kl_strlist live_body;    /* if any, a live answer contains one */
+	kl_strlist revoked_body; /* if any, a revoked answer contains one */
+	bool secret_in_query; /* the provider needs the key in the URL */
+	bool untrusted;      /* from a repository's own config: not used */
+} kl_verifier;
+
 typedef enum kl_rule_kind {
 	KL_RULE_PATTERN, /* a regex over content */
 	KL_RULE_POLICY   /* a repository policy check (.env, .gitignore) */
@@ -125,6 +145,7 @@ typedef struct kl_rule {
 	double min_entropy;  /* Shannon bits/char over the secret; 0 = off */
 	char *marker;        /* literal the secret must contain; NULL = off */
 	kl_strlist checks;   /* names of checks this rule applies, for humans */
+	kl_verifier *verify; /* NULL: no verifier (owned) */
 	void *code;          /* compiled pcre2_code_8 *, owned */
 } kl_rule;
 
@@ -132,6 +153,13 @@ typedef struct kl_ruleset kl_ruleset;
 
 kl_ruleset *kl_ruleset_new(void);
 void kl_ruleset_free(kl_ruleset *rs);
+
+/*
+ * Verifiers in rule files added from now on are not to be trusted (a
+ * repository's own .keyleak.json names them): they are read and checked
+ * but never sent a secret. Built-in rules are always trusted.
+ */
+void kl_ruleset_distrust_verifiers(kl_ruleset *rs, bool distrust);
 
 /* Add the rule files compiled into the binary. */
 int kl_ruleset_add_builtin(kl_ruleset *rs, kl_error *err);
@@ -240,6 +268,22 @@ typedef struct kl_provenance {
 	kl_strlist commits;  /* every commit where it was seen, oldest first */
 } kl_provenance;
 
+/* The provider's answer about a secret (--verify). */
+typedef enum kl_verify_status {
+	KL_VERIFY_NONE,    /* not verified (no --verify, or a policy finding) */
+	KL_VERIFY_LIVE,    /* the provider accepted the key */
+	KL_VERIFY_REVOKED, /* the provider rejected it as invalid or revoked */
+	KL_VERIFY_UNKNOWN  /* anything else; detail says why */
+} kl_verify_status;
+
+typedef struct kl_verification {
+	kl_verify_status status;
+	char *detail;        /* "HTTP 200", "timeout after 10 s", ... */
+	int64_t checked_at;  /* seconds since the epoch; 0: no request made */
+} kl_verification;
+
+const char *kl_verify_status_name(kl_verify_status s); /* "live", ... */
+
 typedef struct kl_finding {
 	const kl_rule *rule;
 	char *path;          /* relative to the scanned root, exact bytes */
@@ -255,6 +299,7 @@ typedef struct kl_finding {
 	kl_provenance prov;
 	bool has_prov;
 	kl_strlist refs;     /* push hooks: the pushed refs that bring it */
+	kl_verification verification; /* with --verify */
 } kl_finding;
 
 typedef struct kl_findings {
@@ -297,6 +342,15 @@ typedef struct kl_summary {
 	uint64_t limit_hits;      /* rule x file pairs that hit a regex limit */
 } kl_summary;
 
+/* What --verify found, over every finding before --only-live. */
+typedef struct kl_verify_summary {
+	bool ran;            /* --verify was given */
+	bool only_live;      /* --only-live dropped the rest */
+	uint64_t live, revoked, unknown;
+	uint64_t requests;   /* distinct secrets sent to a provider */
+	uint64_t hidden;     /* findings dropped by --only-live */
+} kl_verify_summary;
+
 /* A notice for the report: skips (with --verbose), errors, warnings. */
 typedef enum kl_notice_kind {
 	KL_NOTICE_SKIPPED,
@@ -324,6 +378,7 @@ typedef struct kl_report {
 	bool repo_config_ignored; /* --no-repo-config was given */
 	char *baseline_path;
 	bool shallow;            /* history beyond a shallow boundary unseen */
+	kl_verify_summary verify; /* --verify counts (ran == false without) */
 } kl_report;
 
 void kl_report_init(kl_report *r, const char *command, const char *target,
@@ -390,6 +445,33 @@ void kl_report_audit(const kl_report *r, const kl_audit_ctx *c, kl_buf *out);
  * write, so concurrent pushes never interleave lines. */
 int kl_audit_append(const char *path, const char *data, size_t len,
 		    kl_error *err);
+/* ---------------------------------------------------------------- verify */
+
+typedef struct kl_verify_opts {
+	int jobs;            /* parallel requests (>= 1) */
+	long timeout_ms;     /* per request */
+	int attempts;        /* tries per secret on 429/5xx/network errors */
+	/* "http://127.0.0.1:PORT": replaces scheme, host and port of every
+	 * verifier URL (tests, egress gateways); NULL for none. */
+	const char *base_url;
+} kl_verify_opts;
+
+/* Check that base is "http[s]://host[:port]" (an optional trailing "/").
+ * 0, or -1 with err naming the reason. */
+int kl_verify_check_base_url(const char *base, kl_error *err);
+
+/*
+ * Verify every key finding in r: each distinct (verifier, secret) pair is
+ * sent once to its provider, and every finding with that secret gets the
+ * answer in f->verification; r->verify counts them. Findings whose rule
+ * has no (trusted) verifier become unknown with the reason, without any
+ * request. Never fails: a network problem is an unknown status.
+ */
+void kl_verify_report(kl_report *r, const kl_verify_opts *o);
+
+/* --only-live: drop every finding that is not live, counting them in
+ * r->verify.hidden. */
+void kl_verify_only_live(kl_report *r);
 
 /* Write data to path atomically (temp file + rename). */
 int kl_write_file_atomic(const char *path, const char *data, size_t len,

@@ -35,6 +35,11 @@ typedef struct cli_opts {
 	const char *config;       /* --config */
 	bool no_repo_config;
 	const char *baseline;     /* --baseline */
+	bool verify;              /* --verify */
+	bool only_live;           /* --only-live */
+	int verify_jobs;          /* --verify-jobs */
+	int verify_timeout;       /* --verify-timeout, seconds */
+	bool verify_opts_given;   /* --verify-jobs or --verify-timeout */
 } cli_opts;
 
 void cli_usage(FILE *out);
@@ -46,6 +51,12 @@ int cmd_rules(cli_opts *o);
 
 /* Wait until libgit2 is initialised (it starts on a thread in main). */
 void cli_git_ready(void);
+
+/* In src/cli/verify.c: refuse verification options that make no sense
+ * (and a malformed KEYLEAK_VERIFY_BASE_URL) before scanning; then, after
+ * the scan, verify the report's findings and apply --only-live. */
+int cli_verify_check(const cli_opts *o);
+void cli_verify(const cli_opts *o, kl_report *r);
 
 /* In src/cli/install_hook.c. argv[0] is "install-hook". */
 int kl_cmd_install_hook(int argc, char **argv);

@@ -197,7 +197,9 @@ static int scan_setup_load(const cli_opts *o, scan_setup *s)
 	cli_git_ready();
 	if (!base)
 		return -1;
-	if (load_config(o, s, &err) == 0 &&
+	if (load_config(o, s, &err) == 0 && s->has_cfg && !o->config)
+		kl_ruleset_distrust_verifiers(base, true);
+	if (!err.message &&
 	    (!o->baseline || kl_baseline_load(&s->baseline, o->baseline,
 					      &err) == 0)) {
 		s->rs = cli_rules_finish(base, s->has_cfg ? &s->cfg : NULL);
@@ -245,6 +247,8 @@ int cmd_scan(cli_opts *o)
 	kl_error err = { 0 };
 	int rc;
 
+	if (cli_verify_check(o) != 0)
+		return KL_EXIT_ERROR;
 	if (scan_setup_load(o, &s) != 0) {
 		scan_setup_free(&s);
 		return KL_EXIT_ERROR;
@@ -257,6 +261,7 @@ int cmd_scan(cli_opts *o)
 		rc = KL_EXIT_ERROR;
 	} else {
 		note_setup(o, &s, &r);
+		cli_verify(o, &r);
 		print_notices(o, &r);
 		rc = write_report(o, &r) != 0 ? KL_EXIT_ERROR : exit_status(o, &r);
 	}

@@ -56,6 +56,12 @@ void cli_usage(FILE *out)
 "                       suffixes; default 32M)\n"
 "  -j, --threads N      worker threads (default: number of cores)\n"
 "      --allow-incomplete  exit 0/1 even if some data could not be read\n"
+"      --verify         ask each key's provider whether it still works (sends\n"
+"                       each distinct key once, over HTTPS, to the host its\n"
+"                       rule names): live, revoked or unknown\n"
+"      --only-live      with --verify: report only live keys\n"
+"      --verify-jobs N  parallel verification requests (default 4)\n"
+"      --verify-timeout S  seconds per request (default 10)\n"
 "      --no-color       no colour (also when NO_COLOR is set)\n"
 "  -q, --quiet          no progress, warnings only in the report\n"
 "  -v, --verbose        list every skipped file\n"
@@ -105,7 +111,8 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 enum {
 	OPT_SHOW_SECRETS = 256, OPT_EXIT_CODE, OPT_RULES, OPT_ONLY_RULES,
 	OPT_MAX_SIZE, OPT_ALL, OPT_RANGE, OPT_ALLOW_INCOMPLETE, OPT_NO_COLOR,
-	OPT_CHECK, OPT_SEED, OPT_CONFIG, OPT_NO_REPO_CONFIG, OPT_BASELINE
+	OPT_CHECK, OPT_SEED, OPT_CONFIG, OPT_NO_REPO_CONFIG, OPT_BASELINE,
+	OPT_VERIFY, OPT_ONLY_LIVE, OPT_VERIFY_JOBS, OPT_VERIFY_TIMEOUT
 };
 
 static const struct option long_opts[] = {
@@ -129,6 +136,10 @@ static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "no-repo-config", no_argument, NULL, OPT_NO_REPO_CONFIG },
 	{ "baseline", required_argument, NULL, OPT_BASELINE },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "only-live", no_argument, NULL, OPT_ONLY_LIVE },
+	{ "verify-jobs", required_argument, NULL, OPT_VERIFY_JOBS },
+	{ "verify-timeout", required_argument, NULL, OPT_VERIFY_TIMEOUT },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -186,6 +197,19 @@ static int parse_option(int c, const char *arg, cli_opts *o)
 	case OPT_CONFIG: o->config = arg; return 0;
 	case OPT_NO_REPO_CONFIG: o->no_repo_config = true; return 0;
 	case OPT_BASELINE: o->baseline = arg; return 0;
+	case OPT_VERIFY: o->verify = true; return 0;
+	case OPT_ONLY_LIVE: o->only_live = true; return 0;
+	case OPT_VERIFY_JOBS:
+		o->verify_opts_given = true;
+		if (parse_int(arg, 1, 64, &o->verify_jobs))
+			return bad_value("--verify-jobs", arg, "expected 1 to 64");
+		return 0;
+	case OPT_VERIFY_TIMEOUT:
+		o->verify_opts_given = true;
+		if (parse_int(arg, 1, 300, &o->verify_timeout))
+			return bad_value("--verify-timeout", arg,
+					 "expected 1 to 300 seconds");
+		return 0;
 	default:
 		return -1;
 	}
@@ -203,6 +227,8 @@ int cli_parse(int argc, char **argv, cli_opts *o)
 	o->max_file_size = KL_DEFAULT_MAX_FILE_SIZE;
 	o->color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 	o->seed = 1;
+	o->verify_jobs = 4;
+	o->verify_timeout = 10;
 	optind = 1;
 	opterr = 1;
 	while ((c = getopt_long(argc, argv, "f:o:j:qvh", long_opts, NULL)) != -1) {

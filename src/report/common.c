@@ -189,6 +189,42 @@ cJSON *kl_report_json_provenance(cJSON *o, const kl_provenance *p)
 	return o;
 }
 
+cJSON *kl_report_json_verification(const kl_verification *v)
+{
+	cJSON *o;
+	kl_buf date = KL_BUF_INIT;
+
+	if (v->status == KL_VERIFY_NONE)
+		return cJSON_CreateNull();
+	o = cJSON_CreateObject();
+	kl_report_json_add_str(o, "status", kl_verify_status_name(v->status));
+	kl_report_json_add_str(o, "detail", v->detail);
+	/* UTC, so runs on machines in other zones compare. */
+	if (v->checked_at)
+		kl_report_iso_date(v->checked_at, 0, &date);
+	kl_report_json_add_str(o, "checked_at", v->checked_at ? date.data
+							       : NULL);
+	kl_buf_free(&date);
+	return o;
+}
+
+/* The --verify counters, or null when --verify was not given. */
+static cJSON *verify_summary(const kl_verify_summary *v)
+{
+	cJSON *o;
+
+	if (!v->ran)
+		return cJSON_CreateNull();
+	o = cJSON_CreateObject();
+	kl_report_json_add_num(o, "live", v->live);
+	kl_report_json_add_num(o, "revoked", v->revoked);
+	kl_report_json_add_num(o, "unknown", v->unknown);
+	kl_report_json_add_num(o, "requests", v->requests);
+	kl_report_json_add_bool(o, "only_live", v->only_live);
+	kl_report_json_add_num(o, "hidden", v->hidden);
+	return o;
+}
+
 cJSON *kl_report_json_summary(const kl_report *r)
 {
 	const kl_summary *s = &r->summary;
@@ -206,6 +242,7 @@ cJSON *kl_report_json_summary(const kl_report *r)
 	kl_report_json_add_num(o, "baselined", s->baselined);
 	kl_report_json_add_num(o, "commits_scanned", s->commits_scanned);
 	kl_report_json_add_num(o, "limit_hits", s->limit_hits);
+	cJSON_AddItemToObject(o, "verification", verify_summary(&r->verify));
 	return o;
 }
 

@@ -49,6 +49,8 @@ static cJSON *finding_json(const kl_finding *f, const kl_report_opts *opts)
 	if (f->refs.len)
 		cJSON_AddItemToObject(o, "refs",
 				      kl_report_json_strlist(&f->refs));
+	cJSON_AddItemToObject(o, "verification",
+			      kl_report_json_verification(&f->verification));
 	return o;
 }
 
