@@ -395,6 +395,9 @@ void kl_merge_free(kl_merge *m);
 /* Add one input file's text; file names it in warnings and errors. */
 int kl_merge_add(kl_merge *m, const char *file, const char *data, size_t len,
 		 kl_error *err);
+/* A repository the merge must have (from the list): if no input holds
+ * it, it is reported as an error, not left out. Call after the inputs. */
+void kl_merge_expect(kl_merge *m, const char *id, const char *name);
 /* Inputs that were read but not whole (cut lines, missing summaries). */
 const kl_strlist *kl_merge_warnings(const kl_merge *m);
 bool kl_merge_incomplete(const kl_merge *m); /* a repository not "ok" */

@@ -42,14 +42,14 @@ int cli_check_org(const cli_opts *o)
 	bool merge = strcmp(o->command, "merge") == 0;
 
 	if ((o->shard_n || o->jobs > 1 || o->mirror_dir || o->resume ||
-	     o->state_dir) && !o->repos)
+	     o->state_dir) && (!o->repos || merge))
 		return org_error("%s: --shard, --jobs, --mirror-dir, --resume "
 				 "and --state-dir go with audit --repos FILE",
 				 o->command);
-	if (o->repos && !audit)
-		return org_error("%s: --repos goes with the audit command",
+	if (o->repos && !audit && !merge)
+		return org_error("%s: --repos goes with audit and merge",
 				 o->command);
-	if (o->repos && (strcmp(o->path, ".") != 0 || o->revs.len))
+	if (o->repos && audit && (strcmp(o->path, ".") != 0 || o->revs.len))
 		return org_error("audit: give either --repos FILE or a PATH, "
 				 "not both");
 	if (o->resume && (o->format != KL_FORMAT_JSONL || !o->output))
@@ -140,6 +140,26 @@ static int merge_file(kl_merge *m, const char *path)
 	return rc;
 }
 
+/* merge --repos FILE: every listed repository must be in some input. */
+static int expect_listed(kl_merge *m, const char *list)
+{
+	kl_repo_list repos;
+	kl_strlist dups = { 0 };
+	kl_error err = { 0 };
+	size_t i;
+
+	if (kl_repos_load(list, &repos, &dups, &err) < 0) {
+		org_error("merge: %s", err.message);
+		kl_error_clear(&err);
+		return -1;
+	}
+	for (i = 0; i < repos.len; i++)
+		kl_merge_expect(m, repos.items[i].id, repos.items[i].spec);
+	kl_repos_free(&repos);
+	kl_strlist_free(&dups);
+	return 0;
+}
+
 int cmd_merge(cli_opts *o)
 {
 	kl_ruleset *rs = cli_load_rules(o, NULL);
@@ -153,6 +173,8 @@ int cmd_merge(cli_opts *o)
 	rc = merge_file(m, o->path);
 	for (i = 0; rc == 0 && i < o->revs.len; i++)
 		rc = merge_file(m, o->revs.items[i]);
+	if (rc == 0 && o->repos)
+		rc = expect_listed(m, o->repos);
 	rc = rc < 0 ? KL_EXIT_ERROR : finish_merge(o, m);
 	kl_merge_free(m);
 	kl_ruleset_free(rs);

@@ -328,6 +328,25 @@ int kl_merge_add(kl_merge *m, const char *file, const char *data, size_t len,
 	return add_jsonl(m, file, data, len, err);
 }
 
+void kl_merge_expect(kl_merge *m, const char *id, const char *name)
+{
+	mrepo *r = find_repo(m, id);
+	cJSON *o;
+
+	if (r)
+		return;
+	r = new_repo(m, id, name, "the repository list");
+	o = r->summary = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", "repository");
+	cJSON_AddItemToObject(o, "repository", kl_report_json_str(name));
+	cJSON_AddStringToObject(o, "repository_id", id);
+	cJSON_AddStringToObject(o, "status", "error");
+	cJSON_AddStringToObject(o, "error", "listed, but in no input: its "
+				"shard did not run or did not get to it");
+	cJSON_AddNumberToObject(o, "findings", 0);
+	warn(m, "repository %s is listed but in no input", name);
+}
+
 /* ---------------------------------------------------- one repository */
 
 static const char *status_of(const mrepo *r)
