@@ -313,18 +313,15 @@ int kl_merge_add(kl_merge *m, const char *file, const char *data, size_t len,
 	kl_strlist_push(&m->inputs, file);
 	while (i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\t'))
 		i++;
-	/* A JSON report is one indented object; JSON Lines start with a
-	 * whole object on the first line. */
-	if (i < len && data[i] == '{' && i + 1 < len && data[i + 1] == '\n') {
-		doc = cJSON_ParseWithLength(data, len);
-		if (!doc) {
-			kl_error_set(err, "%s: not valid JSON", file);
-			return -1;
-		}
+	/* A JSON report is one object with no "type"; JSON Lines records
+	 * all have one (and a file of several does not parse whole). */
+	doc = i < len ? cJSON_ParseWithLengthOpts(data, len, NULL, 0) : NULL;
+	if (cJSON_IsObject(doc) && !cJSON_GetObjectItemCaseSensitive(doc, "type")) {
 		rc = add_json(m, file, doc, err);
 		cJSON_Delete(doc);
 		return rc;
 	}
+	cJSON_Delete(doc);
 	return add_jsonl(m, file, data, len, err);
 }
 
@@ -698,6 +695,9 @@ static cJSON *sarif_run(kl_merge *m, const mrepo *mr, const kl_report_opts *o)
 		cJSON_AddItemToObject(vcp, "branch",
 				      kl_report_json_str(str_of(mr->summary,
 								"branch")));
+	/* results' paths are relative to %SRCROOT%: the repository's root */
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(vcp, "mappedTo"),
+				"uriBaseId", "%SRCROOT%");
 	cJSON_AddItemToArray(vcps, vcp);
 	/* one category per repository, so code scanning keeps them apart */
 	auto_ = cJSON_AddObjectToObject(run, "automationDetails");
