@@ -11,7 +11,8 @@ table goes to stdout, everything to bench/results.json.
 Environment: BENCH_DIR (/tmp/keyleak-bench), BENCH_TREE, BENCH_REPO,
 BENCH_RUNS (5), BENCH_PEER_RUNS (3), BENCH_HISTORY_RUNS (2), KEYLEAK
 (./keyleak), BENCH_PEER_TIMEOUT (seconds, 900), BENCH_ONLY (groups to run:
-tree,history,staged,peers).
+tree,history,staged,peers; or org alone: bench/org.py, BENCH_ORG_REPOS,
+BENCH_ORG_RUNS).
 """
 import json
 import os
@@ -291,10 +292,25 @@ def staged_cmds(repo):
                prepare=prepare, cleanup=cleanup)
 
 
+def org_group():
+    """BENCH_ONLY=org: organisation-wide audits (bench/org.py), on their
+    own corpus; results go to bench/results-org.json."""
+    import org
+    res = org.main(KEYLEAK, BENCH_DIR, log)
+    res["machine"] = machine()
+    org.print_table(res)
+    with open(os.path.join(HERE, "results-org.json"), "w") as f:
+        json.dump(res, f, indent=1, sort_keys=True)
+        f.write("\n")
+    return 0 if res["targets"]["all_planted_found"] else 1
+
+
 def main():
     os.makedirs(BENCH_DIR, exist_ok=True)
     if not os.access(KEYLEAK, os.X_OK):
         raise SystemExit("bench: %s is not built (run make)" % KEYLEAK)
+    if ONLY == {"org"}:
+        return org_group()
     results = {"machine": machine(), "versions": tool_versions(),
                "runs": RUNS, "bench_dir": BENCH_DIR, "rows": {},
                "ratios": {}, "checks": {}, "corpora": {}}

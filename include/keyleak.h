@@ -384,6 +384,13 @@ void kl_report_jsonl(const kl_report *r, const kl_jsonl_repo *repo,
 		     const kl_report_opts *o, kl_buf *out);
 
 /*
+ * A JSON Lines block (kl_report_jsonl) again, with its summary line's
+ * "state" and "seconds" replaced: an unchanged repository's last result.
+ */
+void kl_report_jsonl_restamp(const char *block, size_t len, const char *state,
+			     double seconds, kl_buf *out);
+
+/*
  * `keyleak merge`: JSON Lines (and JSON) reports of shards read back and
  * rendered as one report (SARIF: one run per repository). Findings of
  * rules rs does not know keep the rule fields the input carried.

@@ -276,82 +276,157 @@ static void print_repo_notices(const org_run *run, const kl_repo *rp,
 	}
 }
 
-static char *state_path(const org_run *run, const kl_repo *rp)
+static char *state_path(const org_run *run, const kl_repo *rp,
+			const char *ext)
 {
 	kl_buf b = KL_BUF_INIT;
 
-	kl_buf_printf(&b, "%s/%s.state", run->o->state_dir, rp->id);
+	kl_buf_printf(&b, "%s/%s.%s", run->o->state_dir, rp->id, ext);
 	return kl_buf_detach(&b);
 }
 
-/* Mirror (a URL) or take the path, then audit; err says why not. */
-static int audit_repo(org_run *run, const kl_repo *rp, kl_scan_opts *so,
-		      kl_report *r, kl_jsonl_repo *info, kl_error *err)
+/* A URL's mirror (cloned or fetched), or the listed path. */
+static char *repo_path(const org_run *run, const kl_repo *rp, kl_error *err)
 {
 	char *path = NULL;
-	int rc;
 
-	if (rp->is_url) {
-		if (kl_repo_mirror(rp, run->mirror_dir, &path, err) < 0)
-			return -1;
-	} else {
-		path = kl_xstrdup(rp->location);
+	if (!rp->is_url)
+		return kl_xstrdup(rp->location);
+	return kl_repo_mirror(rp, run->mirror_dir, &path, err) < 0 ? NULL : path;
+}
+
+/* One repository's work, from its path to its JSON Lines block. */
+typedef struct repo_job {
+	org_run *run;
+	const kl_repo *rp;
+	double t0;
+	char *path;
+	char sig[65];      /* kl_repo_signature; "" when there is none */
+	kl_buf block;
+	size_t findings;
+	bool ok;
+} repo_job;
+
+/* --state-dir and a mirror whose refs and objects are what they were at
+ * the last run: that run's block holds, nothing is read again. */
+static bool reuse_last(repo_job *j)
+{
+	char *lpath;
+	kl_buf last = KL_BUF_INIT;
+	size_t i;
+	bool hit;
+
+	if (!j->run->o->state_dir ||
+	    kl_repo_signature(j->path, j->run->key, j->sig) < 0) {
+		j->sig[0] = '\0';
+		return false;
 	}
-	rc = kl_src_audit(path, so, r, err);
-	if (rc == 0)
-		kl_repo_head(path, (char **)&info->head, (char **)&info->branch);
-	free(path);
-	return rc;
+	lpath = state_path(j->run, j->rp, "last");
+	hit = kl_state_last_load(lpath, j->sig, &last) == 0;
+	if (hit) {
+		kl_report_jsonl_restamp(last.data, last.len, "unchanged",
+					now_seconds() - j->t0, &j->block);
+		for (i = 0; i < j->block.len; i++)
+			j->findings += j->block.data[i] == '\n';
+		j->findings = j->findings ? j->findings - 1 : 0;
+		j->ok = true;
+	}
+	kl_buf_free(&last);
+	free(lpath);
+	return hit;
+}
+
+/* After a whole audit: the blobs found clean, and the block for
+ * reuse_last (only an "ok" one: errors are retried). */
+static void save_state(repo_job *j, kl_memo *memo, kl_report *r)
+{
+	char *mpath = state_path(j->run, j->rp, "state");
+	char *lpath = state_path(j->run, j->rp, "last");
+	kl_error err = { 0 };
+
+	if (kl_memo_changed(memo) && kl_memo_save(memo, mpath, &err) < 0) {
+		kl_report_notice(r, KL_NOTICE_WARNING, NULL, "state not saved: "
+				 "%s", err.message);
+		kl_error_clear(&err);
+	}
+	free(mpath);
+	if (!j->sig[0] || !j->ok)
+		unlink(lpath);
+	else if (kl_state_last_save(lpath, j->sig, &j->block, &err) < 0)
+		kl_error_clear(&err); /* only a shortcut is lost */
+	free(lpath);
+}
+
+static void audit_path(repo_job *j, kl_jsonl_repo *info, kl_report *r)
+{
+	org_run *run = j->run;
+	kl_scan_opts so = run->so;
+	kl_report_opts ro = { KL_FORMAT_JSONL, run->o->show_secrets, false,
+			      run->o->verbose };
+	kl_memo memo = { 0 };
+	kl_error err = { 0 };
+	char *mpath = NULL;
+
+	if (run->o->state_dir) {
+		mpath = state_path(run, j->rp, "state");
+		kl_memo_load(&memo, mpath, run->key);
+		so.memo = &memo;
+		info->state = memo.status;
+	}
+	if (kl_src_audit(j->path, &so, r, &err) < 0) {
+		info->status = "error";
+		info->error = err.message;
+		kl_report_notice(r, KL_NOTICE_ERROR, NULL, "%s", err.message);
+	} else {
+		if (run->baseline)
+			kl_baseline_filter(run->baseline, r);
+		info->status = r->incomplete ? "incomplete" : "ok";
+		info->carried_blobs = mpath ? kl_memo_carried(&memo) : 0;
+		kl_repo_head(j->path, (char **)&info->head,
+			     (char **)&info->branch);
+	}
+	info->seconds = now_seconds() - j->t0;
+	j->ok = strcmp(info->status, "ok") == 0;
+	j->findings = r->findings.len;
+	kl_report_jsonl(r, info, &ro, &j->block);
+	if (mpath && strcmp(info->status, "error") != 0)
+		save_state(j, &memo, r);
+	kl_memo_free(&memo);
+	kl_error_clear(&err);
+	free(mpath);
 }
 
 static void audit_one(void *ctx, int worker, size_t item)
 {
 	org_run *run = ctx;
-	const kl_repo *rp = &run->repos.items[run->todo[item]];
-	kl_scan_opts so = run->so;
-	kl_jsonl_repo info = { rp->spec, rp->id, "ok", NULL, 0, NULL, NULL,
+	repo_job j = { run, &run->repos.items[run->todo[item]], now_seconds(),
+		       NULL, "", KL_BUF_INIT, 0, false };
+	kl_jsonl_repo info = { j.rp->spec, j.rp->id, "ok", NULL, 0, NULL, NULL,
 			       NULL, 0 };
-	kl_report_opts ro = { KL_FORMAT_JSONL, run->o->show_secrets, false,
-			      run->o->verbose };
-	double t0 = now_seconds();
+	kl_report_opts ro = { KL_FORMAT_JSONL, false, false, false };
 	kl_error err = { 0 };
-	kl_buf block = KL_BUF_INIT;
-	char *spath = run->o->state_dir ? state_path(run, rp) : NULL;
-	kl_memo memo = { 0 };
 	kl_report r;
 
 	(void)worker;
-	kl_report_init(&r, "audit", rp->spec, run->rs);
-	if (spath) {
-		kl_memo_load(&memo, spath, run->key);
-		so.memo = &memo;
-		info.state = memo.status;
-	}
-	if (audit_repo(run, rp, &so, &r, &info, &err) < 0) {
+	kl_report_init(&r, "audit", j.rp->spec, run->rs);
+	j.path = repo_path(run, j.rp, &err);
+	if (!j.path) {
 		info.status = "error";
 		info.error = err.message;
 		kl_report_notice(&r, KL_NOTICE_ERROR, NULL, "%s", err.message);
-	} else {
-		if (run->baseline)
-			kl_baseline_filter(run->baseline, &r);
-		info.status = r.incomplete ? "incomplete" : "ok";
-		if (spath && kl_memo_save(&memo, spath, &err) < 0)
-			kl_report_notice(&r, KL_NOTICE_WARNING, NULL, "state "
-					 "not saved: %s", err.message);
-		info.carried_blobs = spath ? kl_memo_carried(&memo) : 0;
+		info.seconds = now_seconds() - j.t0;
+		kl_report_jsonl(&r, &info, &ro, &j.block);
+	} else if (!reuse_last(&j)) {
+		audit_path(&j, &info, &r);
 	}
-	info.seconds = now_seconds() - t0;
-	print_repo_notices(run, rp, &r);
-	kl_report_jsonl(&r, &info, &ro, &block);
-	emit(run, &block, rp->spec, r.findings.len,
-	     strcmp(info.status, "ok") == 0);
-	kl_buf_free(&block);
+	print_repo_notices(run, j.rp, &r);
+	emit(run, &j.block, j.rp->spec, j.findings, j.ok);
+	kl_buf_free(&j.block);
 	kl_report_free(&r);
-	kl_memo_free(&memo);
 	kl_error_clear(&err);
 	free((char *)info.head);
 	free((char *)info.branch);
-	free(spath);
+	free(j.path);
 }
 
 /* ------------------------------------------------------------ set-up */

@@ -214,3 +214,52 @@ int kl_memo_save(const kl_memo *m, const char *path, kl_error *err)
 	free(ids);
 	return rc;
 }
+
+bool kl_memo_changed(const kl_memo *m)
+{
+	size_t i;
+
+	if (!m->status || strcmp(m->status, "used") != 0 || m->n != m->n_known)
+		return true;
+	for (i = 0; i < m->n; i++)
+		if (m->marks[i] != KL_MEMO_KNOWN)
+			return true;
+	return false;
+}
+
+#define LAST_MAGIC "keyleak-last 1\nsig "
+
+int kl_state_last_load(const char *path, const char sig[65], kl_buf *block)
+{
+	kl_buf t = KL_BUF_INIT;
+	kl_error err = { 0 };
+	size_t head = strlen(LAST_MAGIC) + 65;
+	FILE *probe = fopen(path, "rb");
+
+	if (!probe)
+		return -1;
+	fclose(probe);
+	if (kl_read_file(path, "state file", MAX_STATE_BYTES, &t, &err) < 0 ||
+	    t.len < head || memcmp(t.data, LAST_MAGIC, head - 65) != 0 ||
+	    memcmp(t.data + head - 65, sig, 64) != 0 || t.data[head - 1] != '\n') {
+		kl_error_clear(&err);
+		kl_buf_free(&t);
+		return -1;
+	}
+	kl_buf_add(block, t.data + head, t.len - head);
+	kl_buf_free(&t);
+	return 0;
+}
+
+int kl_state_last_save(const char *path, const char sig[65],
+		       const kl_buf *block, kl_error *err)
+{
+	kl_buf b = KL_BUF_INIT;
+	int rc;
+
+	kl_buf_printf(&b, "%s%s\n", LAST_MAGIC, sig);
+	kl_buf_add(&b, block->data, block->len);
+	rc = kl_write_file_atomic(path, b.data, b.len, err);
+	kl_buf_free(&b);
+	return rc;
+}

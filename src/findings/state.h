@@ -58,7 +58,19 @@ kl_memo_mark kl_memo_snap_clean(const kl_memo_snapshot *s, const kl_report *r);
 
 /* Blobs of this run taken from the state instead of scanned. */
 size_t kl_memo_carried(const kl_memo *m);
+/* False when this run saw exactly the blobs the state holds, all clean:
+ * saving would write the same file again. */
+bool kl_memo_changed(const kl_memo *m);
 /* Write this run's clean blobs to path (atomically). */
 int kl_memo_save(const kl_memo *m, const char *path, kl_error *err);
+
+/*
+ * A repository's last JSON Lines block, under the signature of what it
+ * was made from (kl_repo_signature). load returns 0 and fills block when
+ * the file at path exists and sig matches, else -1.
+ */
+int kl_state_last_load(const char *path, const char sig[65], kl_buf *block);
+int kl_state_last_save(const char *path, const char sig[65],
+		       const kl_buf *block, kl_error *err);
 
 #endif

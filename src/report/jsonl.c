@@ -90,3 +90,30 @@ void kl_report_jsonl(const kl_report *r, const kl_jsonl_repo *repo,
 		finding_line(&r->findings.items[i], repo, o, out);
 	summary_line(r, repo, out);
 }
+
+void kl_report_jsonl_restamp(const char *block, size_t len, const char *state,
+			     double seconds, kl_buf *out)
+{
+	const char *line = block, *end = block + len, *nl;
+
+	for (; line < end; line = nl + 1) {
+		cJSON *o;
+
+		nl = memchr(line, '\n', (size_t)(end - line));
+		if (!nl)
+			break;
+		o = cJSON_ParseWithLength(line, (size_t)(nl - line));
+		if (o && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "type")) &&
+		    strcmp(cJSON_GetObjectItemCaseSensitive(o, "type")->valuestring,
+			   "repository") == 0) {
+			cJSON_ReplaceItemInObjectCaseSensitive(o, "state",
+				cJSON_CreateString(state));
+			cJSON_ReplaceItemInObjectCaseSensitive(o, "seconds",
+				cJSON_CreateNumber((double)(int64_t)(seconds * 1000 + 0.5) / 1000));
+			add_line(o, out);
+		} else {
+			cJSON_Delete(o);
+			kl_buf_add(out, line, (size_t)(nl - line + 1));
+		}
+	}
+}

@@ -5,6 +5,7 @@
  * cloned into with libgit2 and fetched again on the next run.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <git2.h>
@@ -402,6 +403,7 @@ static int fetch_into(git_repository *repo, const kl_repo *r, const char *verb,
 	fo.callbacks.credentials = credentials;
 	fo.callbacks.payload = &cs;
 	fo.prune = GIT_FETCH_PRUNE;
+	fo.update_fetchhead = 0; /* nothing reads it; a write per run */
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE; /* the refspec has them */
 	rc = git_remote_lookup(&remote, repo, "origin");
 	if (rc == 0 && strcmp(git_remote_url(remote), r->location) != 0) {
@@ -506,4 +508,83 @@ void kl_repo_head(const char *path, char **head, char **branch)
 	git_reference_free(ref);
 	git_repository_free(repo);
 	git_libgit2_shutdown();
+}
+
+/* ---------------------------------------------------------- signature */
+
+static int add_ref(git_reference *ref, void *payload)
+{
+	kl_buf *b = payload;
+	char hex[GIT_OID_HEXSZ + 1] = "";
+
+	if (git_reference_type(ref) == GIT_REFERENCE_DIRECT)
+		git_oid_tostr(hex, sizeof(hex), git_reference_target(ref));
+	kl_buf_printf(b, "ref %s %s%s\n", git_reference_name(ref), hex,
+		      git_reference_type(ref) == GIT_REFERENCE_SYMBOLIC
+		      ? git_reference_symbolic_target(ref) : "");
+	git_reference_free(ref);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names under dir (sorted), recursing one level into object fan-out
+ * directories and pack/: what the object database holds, by name. */
+static void list_names(const char *dir, int depth, kl_buf *out)
+{
+	kl_strlist names = { 0 };
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	size_t i;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			kl_strlist_push(&names, e->d_name);
+	closedir(d);
+	if (names.len)
+		qsort(names.items, names.len, sizeof(char *), cmp_str);
+	for (i = 0; i < names.len; i++) {
+		kl_buf sub = KL_BUF_INIT;
+
+		kl_buf_printf(out, "obj %d %s\n", depth, names.items[i]);
+		if (depth == 0 && strcmp(names.items[i], "info") != 0) {
+			kl_buf_printf(&sub, "%s/%s", dir, names.items[i]);
+			list_names(sub.data, 1, out);
+		}
+		kl_buf_free(&sub);
+	}
+	kl_strlist_free(&names);
+}
+
+int kl_repo_signature(const char *path, const char *key, char out[65])
+{
+	git_repository *repo = NULL;
+	kl_buf b = KL_BUF_INIT, objects = KL_BUF_INIT;
+	git_reference *head = NULL;
+	int rc = -1;
+
+	git_libgit2_init();
+	if (git_repository_open_ext(&repo, path, 0, NULL) < 0 ||
+	    !git_repository_is_bare(repo))
+		goto out;
+	kl_buf_printf(&b, "key %s\n", key);
+	if (git_reference_lookup(&head, repo, "HEAD") == 0)
+		add_ref(head, &b); /* symbolic: names the branch */
+	if (git_reference_foreach(repo, add_ref, &b) < 0)
+		goto out;
+	kl_buf_printf(&objects, "%s/objects", git_repository_path(repo));
+	list_names(objects.data, 0, &b);
+	kl_sha256_hex(b.data, b.len, out);
+	rc = 0;
+out:
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+	kl_buf_free(&b);
+	kl_buf_free(&objects);
+	return rc;
 }

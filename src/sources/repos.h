@@ -59,4 +59,13 @@ int kl_repo_mirror(const kl_repo *r, const char *dir, char **path,
  * path, for SARIF's versionControlProvenance; NULL when unknown. */
 void kl_repo_head(const char *path, char **head, char **branch);
 
+/*
+ * For a bare repository (a mirror): a hash of key, every ref and HEAD, and
+ * the names of every pack and loose object. Equal signatures mean the
+ * same refs over the same objects, so an earlier result still holds
+ * (refs moved, a fetch, a gc or a repack all change it). -1 for a
+ * repository with a work tree, which can change without any of that.
+ */
+int kl_repo_signature(const char *path, const char *key, char out[65]);
+
 #endif
