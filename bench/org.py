@@ -165,12 +165,12 @@ def main(keyleak, bench_dir, log):
         fresh()
         first = _timed([audit("--state-dir", os.path.join(work, "state"))])
         target = os.path.join(base, "src", "repo%03d.git" % (ORG_REPOS // 2))
-        tip = _git(["rev-parse", "main"], cwd=target).decode().strip()
+        tip = _git(["rev-parse", "refs/heads/main"], cwd=target).decode().strip()
         state.setdefault("tip", tip)
         _fast_import_one(target, tip)
         second = _timed([audit("--state-dir", os.path.join(work, "state"),
                                out="second.jsonl")])
-        _git(["update-ref", "main", state["tip"]], cwd=target)
+        _git(["update-ref", "refs/heads/main", state["tip"]], cwd=target)
         state.setdefault("pairs", []).append((first, second))
         return second
 

@@ -445,8 +445,12 @@ static int load_setup(org_run *run)
 			goto fail;
 		run->has_cfg = true;
 	}
-	if (o->baseline && kl_baseline_load(&run->baseline, o->baseline,
-					    &err) < 0)
+	/* a reused block (--state-dir) is filtered by the baseline: a new
+	 * baseline must not meet an old block */
+	if (o->baseline && (kl_baseline_load(&run->baseline, o->baseline,
+					     &err) < 0 ||
+			    kl_read_file(o->baseline, "baseline", 0, &cfgtext,
+					 &err) < 0))
 		goto fail;
 	run->rs = cli_load_rules(o, run->has_cfg ? &run->cfg : NULL);
 	if (!run->rs) {
@@ -454,7 +458,7 @@ static int load_setup(org_run *run)
 		return -1;
 	}
 	kl_state_key(run->rs, o->max_file_size, o->verbose, cfgtext.data,
-		     cfgtext.len, run->key);
+		     cfgtext.len, run->key); /* config and baseline bytes */
 	kl_buf_free(&cfgtext);
 	return 0;
 fail:

@@ -279,6 +279,12 @@ static int add_json(kl_merge *m, const char *file, cJSON *doc, kl_error *err)
 
 		target = target ? target : file;
 		kl_sha256_hex(target, strlen(target), id);
+		cJSON_ArrayForEach(it, fs) { /* as JSON Lines findings say */
+			cJSON_AddStringToObject(it, "type", "finding");
+			cJSON_AddItemToObject(it, "repository",
+					      kl_report_json_str(target));
+			cJSON_AddStringToObject(it, "repository_id", id);
+		}
 		cJSON_AddItemToObject(p.open, id, cJSON_DetachItemViaPointer(doc, fs));
 		cJSON_AddStringToObject(sum, "repository", target);
 		cJSON_AddStringToObject(sum, "status", bool_of(doc, "incomplete")
