@@ -12,7 +12,8 @@ Environment: BENCH_DIR (/tmp/keyleak-bench), BENCH_TREE, BENCH_REPO,
 BENCH_RUNS (5), BENCH_PEER_RUNS (3), BENCH_HISTORY_RUNS (2), KEYLEAK
 (./keyleak), BENCH_PEER_TIMEOUT (seconds, 900), BENCH_ONLY (groups to run:
 tree,history,staged,peers,push; push alone needs only the history
-repository and writes BENCH_DIR/results-push.json, see bench/push.py).
+repository and writes BENCH_DIR/results-push.json, see bench/push.py; or org
+alone: bench/org.py, BENCH_ORG_REPOS, BENCH_ORG_RUNS).
 """
 import json
 import os
@@ -331,6 +332,17 @@ def push_only():
         f.write("\n")
     log("wrote " + out)
     return 0
+def org_group():
+    """BENCH_ONLY=org: organisation-wide audits (bench/org.py), on their
+    own corpus; results go to bench/results-org.json."""
+    import org
+    res = org.main(KEYLEAK, BENCH_DIR, log)
+    res["machine"] = machine()
+    org.print_table(res)
+    with open(os.path.join(HERE, "results-org.json"), "w") as f:
+        json.dump(res, f, indent=1, sort_keys=True)
+        f.write("\n")
+    return 0 if res["targets"]["all_planted_found"] else 1
 
 
 def main():
@@ -339,6 +351,8 @@ def main():
         raise SystemExit("bench: %s is not built (run make)" % KEYLEAK)
     if ONLY == {"push"}:
         return push_only()
+    if ONLY == {"org"}:
+        return org_group()
     results = {"machine": machine(), "versions": tool_versions(),
                "runs": RUNS, "bench_dir": BENCH_DIR, "rows": {},
                "ratios": {}, "checks": {}, "corpora": {}}

@@ -390,7 +390,8 @@ void kl_report_free(kl_report *r);
 typedef enum kl_format {
 	KL_FORMAT_TEXT,
 	KL_FORMAT_JSON,
-	KL_FORMAT_SARIF
+	KL_FORMAT_SARIF,
+	KL_FORMAT_JSONL  /* JSON Lines: one line per finding, then a summary */
 } kl_format;
 
 typedef struct kl_report_opts {
@@ -472,6 +473,66 @@ void kl_verify_report(kl_report *r, const kl_verify_opts *o);
 /* --only-live: drop every finding that is not live, counting them in
  * r->verify.hidden. */
 void kl_verify_only_live(kl_report *r);
+/*
+ * What a JSON Lines summary line says about one repository of an
+ * organisation-wide audit, besides the report itself.
+ */
+typedef struct kl_jsonl_repo {
+	const char *repository; /* as listed (a URL's password masked) */
+	const char *id;         /* stable id: sha256 of the normalised name */
+	const char *status;     /* "ok", "incomplete" or "error" */
+	const char *error;      /* why, for "error"; else NULL */
+	double seconds;
+	const char *head;       /* HEAD's commit id, or NULL */
+	const char *branch;     /* HEAD's branch (refs/heads/...), or NULL */
+	const char *state;      /* --state-dir: "new", "used", "invalidated:
+				 * why"; NULL without a state */
+	uint64_t carried_blobs; /* blobs clean in the last run, not rescanned */
+} kl_jsonl_repo;
+
+/*
+ * JSON Lines: one compact line per finding (the JSON report's finding
+ * plus "type":"finding", "repository" and "repository_id"), then one
+ * "type":"repository" summary line. repo NULL: r->target names it.
+ */
+void kl_report_jsonl(const kl_report *r, const kl_jsonl_repo *repo,
+		     const kl_report_opts *o, kl_buf *out);
+
+/*
+ * A JSON Lines block (kl_report_jsonl) again, with its summary line's
+ * "state" and "seconds" replaced: an unchanged repository's last result.
+ */
+void kl_report_jsonl_restamp(const char *block, size_t len, const char *state,
+			     double seconds, kl_buf *out);
+
+/*
+ * `keyleak merge`: JSON Lines (and JSON) reports of shards read back and
+ * rendered as one report (SARIF: one run per repository). Findings of
+ * rules rs does not know keep the rule fields the input carried.
+ */
+typedef struct kl_merge kl_merge;
+
+kl_merge *kl_merge_new(const kl_ruleset *rs);
+void kl_merge_free(kl_merge *m);
+/* Add one input file's text; file names it in warnings and errors. */
+int kl_merge_add(kl_merge *m, const char *file, const char *data, size_t len,
+		 kl_error *err);
+/* A repository the merge must have (from the list): if no input holds
+ * it, it is reported as an error, not left out. Call after the inputs. */
+void kl_merge_expect(kl_merge *m, const char *id, const char *name);
+/* Inputs that were read but not whole (cut lines, missing summaries). */
+const kl_strlist *kl_merge_warnings(const kl_merge *m);
+bool kl_merge_incomplete(const kl_merge *m); /* a repository not "ok" */
+size_t kl_merge_findings(const kl_merge *m);
+void kl_merge_render(kl_merge *m, const kl_report_opts *o, kl_buf *out);
+/*
+ * For --resume: append to kept the lines of data (JSON Lines) that belong
+ * to repositories whose summary line is there, push those ids to done,
+ * and add their findings and their repositories not "ok" to the counters.
+ * A cut last line and a killed worker's partial block are left out.
+ */
+void kl_jsonl_keep_complete(const char *data, size_t len, kl_buf *kept,
+			    kl_strlist *done, size_t *findings, size_t *not_ok);
 
 /* Write data to path atomically (temp file + rename). */
 int kl_write_file_atomic(const char *path, const char *data, size_t len,

@@ -23,6 +23,9 @@ typedef struct kl_scan_opts {
 	bool all_refs;         /* --all */
 	const char *range;     /* "A..B" or "A...B", or NULL */
 	const kl_strlist *revs; /* explicit revisions, or NULL */
+	/* audit --state-dir: blobs clean in the last run are not scanned
+	 * again (findings/state.h); NULL = scan everything */
+	struct kl_memo *memo;
 } kl_scan_opts;
 
 /*

@@ -40,6 +40,14 @@ typedef struct cli_opts {
 	int verify_jobs;          /* --verify-jobs */
 	int verify_timeout;       /* --verify-timeout, seconds */
 	bool verify_opts_given;   /* --verify-jobs or --verify-timeout */
+	/* audit --repos (src/cli/org.c) */
+	const char *repos;        /* --repos FILE */
+	const char *mirror_dir;   /* --mirror-dir */
+	unsigned shard_k, shard_n; /* --shard K/N; shard_n 0 = all */
+	int jobs;                 /* --jobs: repositories at once */
+	bool resume;              /* --resume */
+	const char *state_dir;    /* --state-dir */
+	bool threads_given;       /* -j was on the command line */
 } cli_opts;
 
 void cli_usage(FILE *out);
@@ -48,6 +56,10 @@ void cli_opts_free(cli_opts *o);
 
 int cmd_scan(cli_opts *o);    /* scan, staged, history, audit, baseline */
 int cmd_rules(cli_opts *o);
+int cmd_org_audit(cli_opts *o); /* audit --repos (org.c) */
+int cmd_merge(cli_opts *o);     /* merge FILE... (org.c) */
+/* Check the audit --repos options; prints the error. */
+int cli_check_org(const cli_opts *o);
 
 /* Wait until libgit2 is initialised (it starts on a thread in main). */
 void cli_git_ready(void);

@@ -93,7 +93,8 @@ void kl_report_iso_date(int64_t t, int tz_minutes, kl_buf *out)
 
 bool kl_report_is_policy(const kl_finding *f)
 {
-	return f->rule->kind == KL_RULE_POLICY || !f->secret;
+	/* a merged report keeps only the redacted form of a key */
+	return f->rule->kind == KL_RULE_POLICY || (!f->secret && !f->redacted);
 }
 
 size_t kl_report_count_notices(const kl_report *r, kl_notice_kind kind)

@@ -103,3 +103,14 @@ void kl_report_json(const kl_report *r, const kl_report_opts *o, kl_buf *out)
 	kl_report_json_add_bool(root, "shallow", r->shallow);
 	kl_report_json_finish(root, out);
 }
+
+/* The pieces the JSON Lines reporter (jsonl.c) shares with this one. */
+cJSON *kl_report_json_finding(const kl_finding *f, const kl_report_opts *o)
+{
+	return finding_json(f, o);
+}
+
+cJSON *kl_report_json_notices(const kl_report *r)
+{
+	return notices_json(r);
+}

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "findings/state.h"
 #include "policy/policy.h"
 #include "sources/git/diffscan.h"
 #include "sources/history.h"
@@ -496,11 +497,17 @@ static void scan_one(void *ctx, int wi, size_t item)
 	worker *w = &job->w[wi];
 	const kl_hblob *b = &h->blobv[item];
 	git_blob *blob;
+	kl_memo_snapshot snap;
 	size_t before, len = 0;
 
+	if (h->o->memo && kl_memo_known(h->o->memo, b->oid.id)) {
+		kl_memo_mark_item(h->o->memo, item, b->oid.id, KL_MEMO_KNOWN);
+		return;
+	}
 	if (!worker_ready(job, w))
 		return;
 	before = w->rep.findings.len;
+	kl_memo_snap(&snap, &w->rep);
 	if (kl_git_blob_check(w->odb, &b->oid, h->o, &w->rep, b->path) == 0) {
 		if (git_blob_lookup(&blob, w->repo, &b->oid) < 0) {
 			kl_git_obj_error(&w->rep, &b->oid, "cannot read blob");
@@ -512,6 +519,9 @@ static void scan_one(void *ctx, int wi, size_t item)
 		}
 	}
 	tag_findings(h, &w->rep, before, b);
+	if (h->o->memo)
+		kl_memo_mark_item(h->o->memo, item, b->oid.id,
+				  kl_memo_snap_clean(&snap, &w->rep));
 	pthread_mutex_lock(&job->lock);
 	job->done++;
 	job->bytes += len;
@@ -539,6 +549,8 @@ static void scan_blobs(kl_hist *h)
 	job.h = h;
 	job.w = kl_xcalloc((size_t)threads, sizeof(worker));
 	pthread_mutex_init(&job.lock, NULL);
+	if (h->o->memo)
+		kl_memo_begin(h->o->memo, h->n_blobs);
 	job.prog = kl_progress_new("scanning blobs", h->n_blobs, h->o->progress);
 	kl_parallel_for(h->n_blobs, threads, scan_one, &job);
 	kl_progress_free(job.prog);
