@@ -2,7 +2,7 @@
  * Owns the precision checks common to every key rule: a candidate that
  * looks like documentation (placeholder words, ellipses, angle brackets,
  * runs of one character, counting sequences, letters that count between
- * digits, low entropy) is not a key.
+ * digits, a piece pasted twice, low entropy) is not a key.
  * One mechanism for all rules; rules add their own stopwords.
  */
 #include <ctype.h>
@@ -35,6 +35,7 @@ static const char *const placeholder_marks[] = {
 #define MIN_REPEAT_SPAN 12 /* ... where s[i] == s[i - period] this long */
 #define MIN_ENTROPY_PLACEHOLDER 2.5
 #define MAX_LETTER_SEQUENCE 9 /* a1b2c3..., ZzYyXx...: the letters alone count */
+#define REPEAT_CHUNK 16 /* a 16-character piece seen twice: pasted, not random */
 
 double kl_shannon_entropy(const char *s, size_t len)
 {
@@ -147,6 +148,24 @@ static bool letters_count(const char *s, size_t len)
 	return false;
 }
 
+/*
+ * A long test key made by pasting one random piece several times
+ * (W5zb...JrO W5zb...JrO): the periodic check above only sees short
+ * units. Two equal 16-character pieces in a random body: never.
+ */
+static bool has_repeated_chunk(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len > 512) /* keys are far shorter; bounds a user rule's capture */
+		len = 512;
+	for (i = 0; i + 2 * REPEAT_CHUNK <= len; i++)
+		if (memmem(s + i + REPEAT_CHUNK, len - i - REPEAT_CHUNK, s + i,
+			   REPEAT_CHUNK))
+			return true;
+	return false;
+}
+
 bool kl_contains_word_ci(const char *s, size_t len, const kl_strlist *words)
 {
 	size_t i, j, k;
@@ -182,7 +201,8 @@ bool kl_is_placeholder(const kl_rule *rule, const char *s, size_t len)
 			return true;
 	if (rule && kl_contains_word_ci(s, len, &rule->stopwords))
 		return true;
-	if (has_long_run(s, len) || letters_count(s, len))
+	if (has_long_run(s, len) || letters_count(s, len) ||
+	    has_repeated_chunk(s, len))
 		return true;
 	return len >= 16 && kl_shannon_entropy(s, len) < MIN_ENTROPY_PLACEHOLDER;
 }

@@ -41,6 +41,8 @@ static void placeholders(void)
 		/* letters counting between digits or case pairs */
 		"aB12cD34eF56gH78iJ90kL12mN34oP56", "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6",
 		"Zx9YwV8uT7sR6qP5oN4mL3kJ2iH1gF0e", "ZzYyXxWwVvUuTtSsRrQq9Pp8Oo7Nn6Mm5",
+		/* one piece pasted twice */
+		"Qw9Zr2Lp0Xv7Tn4Mb6Hk1Jc8Qw9Zr2Lp0Xv7Tn4Mb6Hk1Jc8",
 		NULL
 	};
 	/* Real-shaped keys are generated, never written down. */
