@@ -16,77 +16,99 @@ static const char *const context_fields[] = {
 	"before", "near", "lines", "family", "fallback", NULL
 };
 
-static int ctx_fail(kl_error *err, const char *origin, const char *id,
-		    const char *what)
+/* Names the file, the rule and the field, like the rest of the loader. */
+typedef struct ctx_reader {
+	const char *origin, *id;
+	kl_error *err;
+} ctx_reader;
+
+static int ctx_fail(const ctx_reader *rd, const char *what)
 {
-	kl_error_set(err, "%s: rule %s: field \"context\": %s", origin, id,
-		     what);
+	kl_error_set(rd->err, "%s: rule %s: field \"context\": %s", rd->origin,
+		     rd->id, what);
 	return -1;
 }
 
-static int read_fields(const cJSON *o, kl_rule_context *c, kl_error *err,
-		       const char *origin, const char *id)
+static int check_fields(const ctx_reader *rd, const cJSON *o)
 {
 	const cJSON *v;
+	size_t i;
 
 	cJSON_ArrayForEach(v, o) {
-		size_t i;
-
 		for (i = 0; context_fields[i]; i++)
 			if (strcmp(v->string, context_fields[i]) == 0)
 				break;
 		if (!context_fields[i]) {
-			kl_error_set(err, "%s: rule %s: field \"context\": "
-				     "unknown field \"%s\"", origin, id,
+			kl_error_set(rd->err, "%s: rule %s: field \"context\": "
+				     "unknown field \"%s\"", rd->origin, rd->id,
 				     v->string);
 			return -1;
 		}
 	}
-	v = cJSON_GetObjectItemCaseSensitive(o, "before");
-	if (v && (!cJSON_IsString(v) || !*v->valuestring))
-		return ctx_fail(err, origin, id,
-				"\"before\" must be a non-empty regex");
-	if (v)
-		c->before = kl_xstrdup(v->valuestring);
-	v = cJSON_GetObjectItemCaseSensitive(o, "near");
-	if (v) {
-		const cJSON *item;
+	return 0;
+}
 
-		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) == 0)
-			return ctx_fail(err, origin, id, "\"near\" must be a "
-					"non-empty array of regexes");
-		cJSON_ArrayForEach(item, v) {
-			if (!cJSON_IsString(item) || !*item->valuestring)
-				return ctx_fail(err, origin, id, "\"near\" must "
-						"hold only non-empty regexes");
-			kl_strlist_push(&c->near, item->valuestring);
-		}
+/* An optional non-empty string field; why says what it must be. */
+static int read_text(const ctx_reader *rd, const cJSON *o, const char *field,
+		     const char *why, char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, field);
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsString(v) || !*v->valuestring)
+		return ctx_fail(rd, why);
+	*out = kl_xstrdup(v->valuestring);
+	return 0;
+}
+
+static int read_near(const ctx_reader *rd, const cJSON *o, kl_rule_context *c)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "near"), *item;
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) == 0)
+		return ctx_fail(rd, "\"near\" must be a non-empty array of "
+				"regexes");
+	cJSON_ArrayForEach(item, v) {
+		if (!cJSON_IsString(item) || !*item->valuestring)
+			return ctx_fail(rd, "\"near\" must hold only non-empty "
+					"regexes");
+		kl_strlist_push(&c->near, item->valuestring);
 	}
 	v = cJSON_GetObjectItemCaseSensitive(o, "lines");
 	if (v && (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
 		  v->valuedouble > KL_CONTEXT_MAX_LINES ||
 		  v->valuedouble != (double)(int)v->valuedouble))
-		return ctx_fail(err, origin, id, "\"lines\" must be an integer "
-				"from 0 to 100");
-	if (v && !c->near.len)
-		return ctx_fail(err, origin, id, "\"lines\" needs \"near\"");
-	if (v)
-		c->lines = (unsigned)v->valueint;
-	v = cJSON_GetObjectItemCaseSensitive(o, "family");
-	if (v && (!cJSON_IsString(v) || !*v->valuestring))
-		return ctx_fail(err, origin, id,
-				"\"family\" must be a non-empty string");
-	if (v)
-		c->family = kl_xstrdup(v->valuestring);
+		return ctx_fail(rd, "\"lines\" must be an integer from 0 to "
+				"100");
+	c->lines = v ? (unsigned)v->valueint : 0;
+	return 0;
+}
+
+static int read_fields(const ctx_reader *rd, const cJSON *o,
+		       kl_rule_context *c)
+{
+	const cJSON *v;
+
+	if (check_fields(rd, o) ||
+	    read_text(rd, o, "before", "\"before\" must be a non-empty regex",
+		      &c->before) ||
+	    read_near(rd, o, c) ||
+	    read_text(rd, o, "family", "\"family\" must be a non-empty string",
+		      &c->family))
+		return -1;
+	if (cJSON_GetObjectItemCaseSensitive(o, "lines") && !c->near.len)
+		return ctx_fail(rd, "\"lines\" needs \"near\"");
 	v = cJSON_GetObjectItemCaseSensitive(o, "fallback");
 	if (v && !cJSON_IsBool(v))
-		return ctx_fail(err, origin, id, "\"fallback\" must be a boolean");
+		return ctx_fail(rd, "\"fallback\" must be a boolean");
 	c->fallback = v && cJSON_IsTrue(v);
 	if (c->fallback && !c->family)
-		return ctx_fail(err, origin, id, "\"fallback\" needs \"family\"");
+		return ctx_fail(rd, "\"fallback\" needs \"family\"");
 	if (!c->before && !c->near.len && !c->family)
-		return ctx_fail(err, origin, id, "needs \"before\", \"near\" "
-				"or \"family\"");
+		return ctx_fail(rd, "needs \"before\", \"near\" or \"family\"");
 	return 0;
 }
 
@@ -94,15 +116,16 @@ int kl_rule_context_read(const void *rule_json, const char *origin,
 			 const char *id, kl_rule_context **out, kl_error *err)
 {
 	const cJSON *o = cJSON_GetObjectItemCaseSensitive(rule_json, "context");
+	ctx_reader rd = { origin, id, err };
 	kl_rule_context *c;
 
 	*out = NULL;
 	if (!o)
 		return 0;
 	if (!cJSON_IsObject(o))
-		return ctx_fail(err, origin, id, "must be an object");
+		return ctx_fail(&rd, "must be an object");
 	c = kl_xcalloc(1, sizeof(*c));
-	if (read_fields(o, c, err, origin, id)) {
+	if (read_fields(&rd, o, c)) {
 		kl_rule_context_free(c);
 		return -1;
 	}

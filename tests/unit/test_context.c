@@ -34,6 +34,17 @@ static kl_ruleset *load(const char *rules_json, kl_error *err)
 	return rs;
 }
 
+/* load() that must succeed; NULL (and a failed check) otherwise. */
+static kl_ruleset *load_ok(const char *rules_json, const char *what)
+{
+	kl_error err = { 0 };
+	kl_ruleset *rs = load(rules_json, &err);
+
+	CHECK(rs != NULL, "%s load: %s", what, err.message ? err.message : "ok");
+	kl_error_clear(&err);
+	return rs;
+}
+
 static void test_loader_errors(void)
 {
 	static const struct {
@@ -117,14 +128,12 @@ static char *one_line(const char *text)
 
 static void test_before(void)
 {
-	kl_error err = { 0 };
-	kl_ruleset *rs = load(RULE("k", ", \"context\": {\"before\": "
-				       "\"key\\\\s*=\\\\s*|^ENV\\\\s+\"}"), &err);
+	kl_ruleset *rs = load_ok(RULE("k", ", \"context\": {\"before\": "
+				       "\"key\\\\s*=\\\\s*|^ENV\\\\s+\"}"),
+				 "rule with before");
 	kl_buf long_line = KL_BUF_INIT;
 	size_t i;
 
-	CHECK(rs != NULL, "rule with before loads: %s",
-	      err.message ? err.message : "ok");
 	if (!rs)
 		return;
 	EXPECT(rs, "key = zq3f9a1c7e2b\n", "k");
@@ -143,11 +152,10 @@ static void test_before(void)
 
 static void test_near_window(void)
 {
-	kl_error err = { 0 };
-	kl_ruleset *rs = load(RULE("k", ", \"context\": {\"near\": "
-				       "[\"PROVIDER\"], \"lines\": 2}"), &err);
+	kl_ruleset *rs = load_ok(RULE("k", ", \"context\": {\"near\": "
+				       "[\"PROVIDER\"], \"lines\": 2}"),
+				 "rule with near");
 
-	CHECK(rs != NULL, "rule with near loads");
 	if (!rs)
 		return;
 	EXPECT(rs, "PROVIDER zq3f9a1c7e2b\n", "k");
@@ -161,8 +169,7 @@ static void test_near_window(void)
 
 static void test_family(void)
 {
-	kl_error err = { 0 };
-	kl_ruleset *rs = load(
+	kl_ruleset *rs = load_ok(
 		RULE("any", ", \"context\": {\"family\": \"f\", \"fallback\": true}") ","
 		RULE("alpha", ", \"context\": {\"near\": [\"alpha\"], \"lines\": 5, \"family\": \"f\"}") ","
 		RULE("beta", ", \"context\": {\"near\": [\"beta\"], \"lines\": 5, \"family\": \"f\"}") ","
@@ -170,10 +177,8 @@ static void test_family(void)
 		"\"remediation\": \"r\", \"severity\": \"high\","
 		"\"regex\": \"gamma_key=(zq[0-9a-f]{10})\", \"secret_group\": 1,"
 		"\"keywords\": [\"gamma\"], \"context\": {\"family\": \"f\"}},"
-		RULE("other", ""), &err);
+		RULE("other", ""), "family rules");
 
-	CHECK(rs != NULL, "family rules load: %s",
-	      err.message ? err.message : "ok");
 	if (!rs)
 		return;
 	/* "other" has no family: it always reports its own finding. */
