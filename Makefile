@@ -166,3 +166,9 @@ BENCH_DIR ?= /tmp/keyleak-bench
 bench: all
 	@BENCH_DIR=$(BENCH_DIR) sh bench/setup.sh
 	@BENCH_DIR=$(BENCH_DIR) KEYLEAK=$(CURDIR)/keyleak python3 bench/bench.py
+
+# Re-check the hand-labelled findings on real repositories (tests/accuracy):
+# REPOS=DIR holds them (owner+name/repo, owner/name or name); skips if absent.
+.PHONY: accuracy
+accuracy: all
+	@python3 tests/accuracy/check.py --repos "$(REPOS)" --keyleak $(CURDIR)/keyleak

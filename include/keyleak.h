@@ -125,6 +125,8 @@ typedef enum kl_rule_kind {
  * (documented in README.md). Immutable once the ruleset is compiled, and
  * shared read-only by all threads.
  */
+typedef struct kl_rule_context kl_rule_context; /* src/rules/context.h */
+
 typedef struct kl_rule {
 	char *id;          /* stable kebab-case id, e.g. "openai-project-key" */
 	char *name;        /* human name */
@@ -147,6 +149,7 @@ typedef struct kl_rule {
 	kl_strlist checks;   /* names of checks this rule applies, for humans */
 	kl_verifier *verify; /* NULL: no verifier (owned) */
 	void *code;          /* compiled pcre2_code_8 *, owned */
+	kl_rule_context *context; /* what must surround a match; NULL = none */
 } kl_rule;
 
 typedef struct kl_ruleset kl_ruleset;

@@ -1,7 +1,8 @@
 /*
  * Owns the precision checks common to every key rule: a candidate that
  * looks like documentation (placeholder words, ellipses, angle brackets,
- * runs of one character, counting sequences, low entropy) is not a key.
+ * runs of one character, counting sequences, letters that count between
+ * digits, a piece pasted twice, low entropy) is not a key.
  * One mechanism for all rules; rules add their own stopwords.
  */
 #include <ctype.h>
@@ -33,6 +34,8 @@ static const char *const placeholder_marks[] = {
 #define MAX_PERIOD 8    /* abcd1234abcd1234...: a short unit typed again */
 #define MIN_REPEAT_SPAN 12 /* ... where s[i] == s[i - period] this long */
 #define MIN_ENTROPY_PLACEHOLDER 2.5
+#define MAX_LETTER_SEQUENCE 9 /* a1b2c3..., ZzYyXx...: the letters alone count */
+#define REPEAT_CHUNK 16 /* a 16-character piece seen twice: pasted, not random */
 
 double kl_shannon_entropy(const char *s, size_t len)
 {
@@ -118,6 +121,51 @@ static bool has_long_run(const char *s, size_t len)
 	return false;
 }
 
+/*
+ * Test keys typed by hand interleave a counting alphabet with digits or
+ * case pairs (a1b2c3d4..., aB12cD34..., ZzYyXx..., Zx9YwV8u...): the
+ * letters alone, ignoring case and a letter typed twice, count up or down.
+ * Ten such steps by chance are rarer than one key in 10^9; hex keys cannot
+ * reach ten (a-f).
+ */
+static bool letters_count(const char *s, size_t len)
+{
+	size_t i, seq = 1;
+	int prev = 0, dir = 0, d;
+
+	for (i = 0; i < len; i++) {
+		int c = tolower((unsigned char)s[i]);
+
+		if (c < 'a' || c > 'z' || c == prev)
+			continue;
+		d = !prev ? 0 : c == prev + 1 ? 1 : c + 1 == prev ? -1 : 0;
+		seq = d && d == dir ? seq + 1 : d ? 2 : 1;
+		dir = d;
+		prev = c;
+		if (seq > MAX_LETTER_SEQUENCE)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A long test key made by pasting one random piece several times
+ * (W5zb...JrO W5zb...JrO): the periodic check above only sees short
+ * units. Two equal 16-character pieces in a random body: never.
+ */
+static bool has_repeated_chunk(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len > 512) /* keys are far shorter; bounds a user rule's capture */
+		len = 512;
+	for (i = 0; i + 2 * REPEAT_CHUNK <= len; i++)
+		if (memmem(s + i + REPEAT_CHUNK, len - i - REPEAT_CHUNK, s + i,
+			   REPEAT_CHUNK))
+			return true;
+	return false;
+}
+
 bool kl_contains_word_ci(const char *s, size_t len, const kl_strlist *words)
 {
 	size_t i, j, k;
@@ -153,7 +201,8 @@ bool kl_is_placeholder(const kl_rule *rule, const char *s, size_t len)
 			return true;
 	if (rule && kl_contains_word_ci(s, len, &rule->stopwords))
 		return true;
-	if (has_long_run(s, len))
+	if (has_long_run(s, len) || letters_count(s, len) ||
+	    has_repeated_chunk(s, len))
 		return true;
 	return len >= 16 && kl_shannon_entropy(s, len) < MIN_ENTROPY_PLACEHOLDER;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine/checks.h"
+#include "engine/context.h"
 #include "rules/rules_int.h"
 
 /* How far past a keyword a match may reach; keys are far shorter. */
@@ -137,7 +138,10 @@ static int try_rule(kl_scanner *sc, size_t rule, const char *data,
 	m->rule = r;
 	m->start = ov[2 * r->secret_group];
 	m->len = ov[2 * r->secret_group + 1] - m->start;
-	return accept_secret(sc, r, data + m->start, m->len) ? 1 : 0;
+	if (!accept_secret(sc, r, data + m->start, m->len))
+		return 0;
+	return !r->context || kl_context_accept(r->context, data, len, m->start,
+						sc->md, sc->mctx);
 }
 
 /*
@@ -250,6 +254,9 @@ int kl_scan_buffer(kl_scanner *sc, const char *data, size_t len,
 	if (out->len == first)
 		return limits; /* out->items may be NULL: no pointer arithmetic */
 	qsort(out->items + first, out->len - first, sizeof(kl_match), cmp_match);
+	out->len = first + kl_context_resolve(out->items + first,
+					      out->len - first, data, len,
+					      sc->md, sc->mctx);
 	locate(data, len, out->items + first, out->len - first);
 	return limits;
 }

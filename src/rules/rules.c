@@ -15,13 +15,14 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "rules/context.h"
 #include "rules/rules_int.h"
 
 static const char *const known_fields[] = {
 	"id", "name", "description", "severity", "kind", "regex",
 	"secret_group", "keywords", "stopwords", "references", "tags",
 	"examples", "negative_examples", "min_entropy", "marker",
-	"remediation", "verify", NULL
+	"remediation", "verify", "context", NULL
 };
 
 static void verifier_free(kl_verifier *v);
@@ -50,6 +51,7 @@ static void rule_free(kl_rule *r)
 	kl_strlist_free(&r->checks);
 	verifier_free(r->verify);
 	pcre2_code_free(r->code);
+	kl_rule_context_free(r->context);
 	free(r);
 }
 
@@ -265,7 +267,9 @@ static int read_pattern_fields(rule_reader *rd, const cJSON *obj, kl_rule *r)
 	    read_number(rd, obj, "secret_group", 0, 99, &group) ||
 	    read_strings(rd, obj, "keywords", &r->keywords) ||
 	    read_number(rd, obj, "min_entropy", 0, 8, &r->min_entropy) ||
-	    read_string(rd, obj, "marker", false, &r->marker))
+	    read_string(rd, obj, "marker", false, &r->marker) ||
+	    kl_rule_context_read(obj, rd->origin, rd->id, &r->context,
+				 rd->err))
 		return -1;
 	r->secret_group = (int)group;
 	if (r->keywords.len == 0)
@@ -292,6 +296,8 @@ static void describe_checks(kl_rule *r)
 		kl_strlist_push(&r->checks, "entropy");
 	if (r->stopwords.len)
 		kl_strlist_push(&r->checks, "stopwords");
+	if (r->context && (r->context->before || r->context->near.len))
+		kl_strlist_push(&r->checks, "context");
 }
 
 static int read_verify(rule_reader *rd, const cJSON *obj, kl_rule *r);
@@ -559,7 +565,8 @@ static int compile_rule(kl_rule *r, kl_error *err)
 	}
 	/* JIT is an optimisation: if unavailable, the interpreter runs. */
 	pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE);
-	return 0;
+	return r->context ? kl_rule_context_compile(r->context, r->origin,
+						    r->id, err) : 0;
 }
 
 static int compile_regexes(kl_ruleset *rs, kl_error *err)

@@ -12,7 +12,11 @@ and unquoted, CRLF, markdown. Around them is bait that must not be
 reported: placeholders copied from providers' setup guides, environment
 lookups, prose naming the prefixes, identifiers that start like a prefix,
 git SHAs, SHA-256 hashes, UUIDs, base64 blobs, npm integrity hashes, lorem
-ipsum. OUTDIR/labels.json lists every true key as {file, line, rule}; the
+ipsum, sk- look-alikes (task-, disk-, risk-, sk-learn) and placeholders in
+credential contexts, hex ids (cache keys, request ids, commits) next to
+the names of providers whose keys are hex. Rules with a "context" (a
+family, a credential context before the key, a provider named nearby) get
+files of their own, with the provider's line above the key. OUTDIR/labels.json lists every true key as {file, line, rule}; the
 corpus files are under OUTDIR/tree/.
 """
 import base64
@@ -54,13 +58,47 @@ def _secret_templates(rule):
 
 def _var_name(rule):
     """The variable name a project would keep this key in."""
+    if _needs_before(rule):
+        return "LLM_API_KEY"  # a generic credential name: the rule's point
+    if "near" in _ctx_field(rule):
+        return "OPENAI_API_KEY"  # the provider is named elsewhere in the file
     for ex in lib.RULES[rule]["examples"]:
         m = re.search(r"([A-Za-z][A-Za-z0-9_]*)[\"']?\s*[:=]", ex)
         if m and (not _is_contextual(rule) or
                   any(k.lower() in m.group(1).lower()
                       for k in lib.RULES[rule]["keywords"])):
             return m.group(1).upper()
-    return re.sub(r"[^A-Z0-9]+", "_", lib.RULES[rule]["provider"].upper()) + "_API_KEY"
+    return re.sub(r"[^A-Z0-9]+", "_", rule.upper().replace("-API-KEY", "")) + "_API_KEY"
+
+
+def _ctx_field(rule):
+    return lib.RULES[rule].get("context") or {}
+
+
+def _needs_before(rule):
+    """sk- keys of OpenAI-compatible providers: only in a credential context."""
+    return "before" in _ctx_field(rule)
+
+
+def _own_files(rule):
+    """Rules planted in files of their own: a family (one finding per
+    secret, named by the nearest context) or a provider named elsewhere in
+    the file would otherwise claim each other's keys."""
+    return bool(_ctx_field(rule))
+
+
+# A line naming the provider, planted above keys of rules with "near".
+NEAR_LINE = {
+    "deepseek-api-key-context": "base_url = https://api.deepseek.com/v1",
+    "dashscope-api-key": "base_url: https://dashscope.aliyuncs.com/compatible-mode/v1",
+    "moonshot-api-key": "OPENAI_BASE_URL=https://api.moonshot.cn/v1",
+    "siliconflow-api-key": "endpoint https://api.siliconflow.cn/v1",
+    "azure-openai-api-key-context": "azure_endpoint = https://contoso-eastus.openai.azure.com/",
+}
+
+# Contexts without the variable name in front that are still a credential
+# context (Bearer, api_key=, key=, Client("..."), ENV NAME value, k8s).
+CREDENTIAL_UNNAMED = {"py_client", "js_header", "shell_curl", "url_query", "log", "csharp"}
 
 
 class Keys:
@@ -129,8 +167,8 @@ CONTEXTS = {
     "bare": _ctx(False, "txt", lambda v, k: "%s\n" % k),
     "py_kwarg": _ctx(True, "py", lambda v, k: 'client = %s(api_key="%s")\n' % (_cls(v), k)),
     "py_module": _ctx(True, "py", lambda v, k: '%s.Client(api_key="%s")\n' % (_cls(v).lower(), k)),
-    "dockerfile_space": _ctx(False, "Dockerfile", lambda v, k: "FROM node:20\nENV %s %s\n" % (v, k)),
-    "k8s_env": _ctx(False, "yaml", lambda v, k: "env:\n  - name: %s\n    value: \"%s\"\n" % (v, k)),
+    "dockerfile_space": _ctx(True, "Dockerfile", lambda v, k: "FROM node:20\nENV %s %s\n" % (v, k)),
+    "k8s_env": _ctx(True, "yaml", lambda v, k: "env:\n  - name: %s\n    value: \"%s\"\n" % (v, k)),
     "json_escaped_env": _ctx(True, "json", lambda v, k: '{"files": {".env": "DEBUG=1\\n%s=%s\\nPORT=80\\n"}}\n' % (v, k)),
     "json_escaped_line": _ctx(False, "json", lambda v, k: '{"keys": "first line\\n%s\\n\\tnext"}\n' % k),
     "url_encoded": _ctx(False, "txt", lambda v, k: "https://example.com/cb?state=%%7B%%22key%%22%%3A%%22%s%%22%%7D\n" % k),
@@ -139,7 +177,11 @@ CONTEXTS = {
     "makefile": _ctx(True, "mk", lambda v, k: "%s ?= %s\n" % (v, k)),
     "ruby_hash": _ctx(True, "rb", lambda v, k: "config = { %s: '%s' }\n" % (v.lower(), k)),
     "php_array": _ctx(True, "php", lambda v, k: "'%s' => '%s',\n" % (v.lower(), k)),
+    "rust_const": _ctx(True, "rs", lambda v, k: 'const %s: &str = "%s";\n' % (v, k)),
+    "cli_flag": _ctx(False, "sh", lambda v, k: "python3 chat.py --api-key %s --model m\n" % k),
+    "k8s_secret": _ctx(True, "yaml", lambda v, k: "kind: Secret\nstringData:\n  %s: %s\n" % (v.lower().replace("_", "-"), k)),
 }
+CREDENTIAL_UNNAMED.add("cli_flag")
 
 
 def _cls(v):
@@ -245,6 +287,34 @@ IDENTIFIERS = [
 ]
 
 
+# sk- look-alikes and placeholders in credential contexts, and hex ids next
+# to the names of providers whose keys are hex (issue 11's bait list).
+SK_BAIT = [
+    'API_KEY = "task-{h32}"', "token: disk-{h32}", "secret=risk-{a48}", "pip install scikit-learn  # aka sk-learn",
+    'api_key = "sk-learn"', 'OPENAI_API_KEY="sk-' + "x" * 48 + '"', "DEEPSEEK_API_KEY=sk-" + "x" * 32,
+    'api_key = "sk-0123456789abcdef0123456789abcdef"', "LLM_API_KEY=sk-" + "0" * 32, "LLM_API_KEY=sk-" + "0" * 48,
+    "API_KEY=sk-YOUR_KEY", "api_key: <your-key>", "API_KEY=${{DEEPSEEK_API_KEY}}", 'api_key = f"sk-{{suffix}}"',
+    "Authorization: Bearer ${{TOKEN}}", "python3 chat.py --api-key $LLM_API_KEY", "ENV LLM_API_KEY=${{LLM_API_KEY}}",
+    'client = OpenAI(api_key="sk-...", base_url="https://api.deepseek.com")', "MOONSHOT_API_KEY=sk-your-moonshot-key",
+    "- name: LLM_API_KEY\n  valueFrom: {{secretKeyRef: {{name: llm, key: api-key}}}}",
+    'cache_key = "{h32}"', "x-request-id: {h32}", "commit {h40}", "checksum: {h32}", 'request_id = "sk-{h32}"',
+    'etag: "{h32}"', "trace_id={h32}", "xi-request-id: {h32}",
+]
+PROVIDER_LINES = [
+    "base_url = https://api.deepseek.com/v1", "endpoint: https://contoso.openai.azure.com/",
+    "OPENAI_BASE_URL=https://dashscope.aliyuncs.com/compatible-mode/v1", "host api.moonshot.cn",
+    "url https://api.siliconflow.cn/v1", "voice via https://api.elevenlabs.io/v1 (xi-api-key header)",
+]
+
+
+def sk_bait(rng):
+    def hexs(n):
+        return "".join(rng.choice("0123456789abcdef") for _ in range(n))
+    alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    return [b.format(h32=hexs(32), h40=hexs(40), a48="".join(rng.choice(alnum) for _ in range(48)))
+            for b in SK_BAIT]
+
+
 def _bait_values(rng):
     """Random-looking non-keys: SHAs, hashes, UUIDs, base64, integrity."""
     out = []
@@ -269,7 +339,7 @@ def bait_text(rng, ext):
     lines = []
     for p in PLACEHOLDERS:
         lines.append(rng.choice(PLACEHOLDER_LINES).format(p=p))
-    lines += CONTEXTUAL_BAIT + ENV_LOOKUPS + PROSE
+    lines += CONTEXTUAL_BAIT + ENV_LOOKUPS + PROSE + sk_bait(rng) + PROVIDER_LINES
     lines += ["name = \"%s\"" % i for i in IDENTIFIERS]
     vals = _bait_values(rng)
     lines += ["commit: %s" % v for v in vals[:8]]
@@ -303,6 +373,8 @@ class Corpus:
         for rule in rules:
             if _is_contextual(rule) and not ctx["named"]:
                 continue
+            if _needs_before(rule) and not ctx["named"] and context not in CREDENTIAL_UNNAMED:
+                continue
             key = self.keys.make(rule)
             parts.append(ctx["fn"](_var_name(rule), key))
             parts.append(self.rng.choice(["\n", "# unrelated line\n", "x = 1\n", ""]))
@@ -310,7 +382,10 @@ class Corpus:
         return "".join(parts), planted
 
     def build(self):
-        rules = lib.key_rule_ids()
+        rules = [r for r in lib.key_rule_ids() if not _own_files(r)]
+        for rule in lib.key_rule_ids():
+            if _own_files(rule):
+                self.own_files(rule)
         for name, ctx in sorted(CONTEXTS.items()):
             text, planted = self.snippets(name, rules)
             ext = ctx["ext"]
@@ -323,6 +398,26 @@ class Corpus:
         self.minified(rules)
         self.mixed_with_bait(rules)
         self.bait_files()
+
+    def own_files(self, rule):
+        """Every context a rule of a family or with a "near" context can be
+        found in, one file each, with the provider's line above the key."""
+        near = NEAR_LINE.get(rule)
+        for name, ctx in sorted(CONTEXTS.items()):
+            text, planted = self.snippets(name, [rule])
+            if not planted:
+                continue
+            if near:  # within the 20-line window, not on the same line
+                text = near + "\n" + "# --\n" * self.rng.randrange(0, 15) + text
+            ext = ctx["ext"]
+            path = "ctx/%s/%s" % (rule, name + ("" if ext == "Dockerfile" else "." + ext))
+            self.add(path, text, planted)
+        text, planted = self.snippets("py_assign", [rule])
+        self.add("ctx/%s/windows.py" % rule,
+                 ((near + "\n") if near else "") + text.replace("\n", "\r\n"), planted)
+        text, planted = self.snippets("py_environ", [rule])
+        self.add("ctx/%s/demo.ipynb" % rule,
+                 _notebook((["# " + near + "\n"] if near else []) + ["import os\n" + text]), planted)
 
     def crlf(self, rules):
         text, planted = self.snippets("dotenv_quoted", rules)
@@ -369,6 +464,9 @@ class Corpus:
             self.add("bait/setup.%s" % ext, bait_text(self.rng, ext))
         self.add("bait/.env.example", bait_text(self.rng, "env"))
         self.add("bait/README.md", "\n".join(PROSE + [LOREM] * 3) + "\n")
+        # provider names right next to hex ids and sk- look-alikes
+        self.add("bait/providers.py", "\n".join(
+            l for pair in zip(PROVIDER_LINES * 5, sk_bait(self.rng)) for l in pair) + "\n")
         self.add("bait/notebook.ipynb",
                  _notebook(["import os\n" + "\n".join(
                      ENV_LOOKUPS + [l.format(p=p) for l, p in

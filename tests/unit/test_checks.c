@@ -38,6 +38,11 @@ static void placeholders(void)
 		"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",
 		"sk-1234567890Qw9Zr2Lp0Xv7Tn4Mb6Hk1Jc8", "tvly-zyxwvutsrqQw9Zr2Lp0Xv7Tn4M",
 		"r8_dummy7Qw9Zr2Lp0Xv7Tn4Mb6Hk1Jc8Fd3Gs", "sk-placeholder-0Xv7Tn4Mb6",
+		/* letters counting between digits or case pairs */
+		"aB12cD34eF56gH78iJ90kL12mN34oP56", "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6",
+		"Zx9YwV8uT7sR6qP5oN4mL3kJ2iH1gF0e", "ZzYyXxWwVvUuTtSsRrQq9Pp8Oo7Nn6Mm5",
+		/* one piece pasted twice */
+		"Qw9Zr2Lp0Xv7Tn4Mb6Hk1Jc8Qw9Zr2Lp0Xv7Tn4Mb6Hk1Jc8",
 		NULL
 	};
 	/* Real-shaped keys are generated, never written down. */
