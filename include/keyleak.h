@@ -126,7 +126,28 @@ typedef struct kl_rule {
 	char *marker;        /* literal the secret must contain; NULL = off */
 	kl_strlist checks;   /* names of checks this rule applies, for humans */
 	void *code;          /* compiled pcre2_code_8 *, owned */
+	/* Structure checks and pairing (src/engine/structure.c, pair.c). */
+	char *check;         /* "crc32-base62", "private-key", ...; NULL = off */
+	size_t window;       /* bytes a match may span from its keyword; 0 = 4096 */
+	struct kl_pair *pair; /* a partner secret to report with it; NULL = off */
 } kl_rule;
+
+/*
+ * A rule's partner: a second secret that belongs with the first (AWS key
+ * id + secret access key, Twilio key SID + secret). When a match of rule
+ * `rule` is in the same buffer, or `regex` matches within `lines` lines,
+ * both become one finding; `required` drops a match without a partner.
+ */
+typedef struct kl_pair {
+	char *name;          /* what the partner is, e.g. "secret access key" */
+	char *rule;          /* id of a rule whose match is the partner; or NULL */
+	char *regex;         /* partner pattern near the match; or NULL */
+	int secret_group;
+	size_t lines;        /* how far (in lines) regex partners may be */
+	double min_entropy;
+	bool required;
+	void *code;          /* compiled regex, owned */
+} kl_pair;
 
 typedef struct kl_ruleset kl_ruleset;
 
@@ -175,8 +196,11 @@ typedef struct kl_match {
 	size_t len;     /* length of the secret */
 	size_t line;    /* 1-based line of start */
 	size_t column;  /* 1-based column of start, in Unicode code points */
-	size_t end_column; /* column just past the secret */
+	size_t end_column; /* column just past the secret (on end_line) */
 	bool suppressed; /* the line carries "keyleak:allow" */
+	size_t end_line; /* line of the secret's last byte (multi-line secrets) */
+	size_t partner_start, partner_len; /* paired secret; len 0 = none */
+	size_t partner_line;
 } kl_match;
 
 typedef struct kl_matches {
@@ -245,7 +269,7 @@ typedef struct kl_finding {
 	char *path;          /* relative to the scanned root, exact bytes */
 	size_t line;
 	size_t column;
-	size_t end_column;
+	size_t end_column;   /* column just past the secret, on end_line */
 	char *secret;        /* full secret: never printed unless show_secrets */
 	char *redacted;      /* e.g. "sk-proj-Ab…9xQz" */
 	char *fingerprint;   /* hex sha256 over rule id, path and secret */
@@ -254,6 +278,8 @@ typedef struct kl_finding {
 	size_t count;        /* times seen (blobs/occurrences), >= 1 */
 	kl_provenance prov;
 	bool has_prov;
+	size_t end_line;     /* last line of a multi-line secret (PEM block) */
+	size_t partner_line; /* line of a paired secret, 0 = none */
 } kl_finding;
 
 typedef struct kl_findings {
