@@ -181,6 +181,14 @@ int kl_ruleset_index(const kl_ruleset *rs, const kl_rule *rule);
 char *kl_template_expand(const char *tmpl, uint64_t *seed);
 
 /*
+ * Complete the expansion of one of r's examples in place: where r's regex
+ * matches, r's structure check (its "check") rewrites the random candidate
+ * into one that passes (e.g. computes GitHub's CRC32 over the random part).
+ * A rule without a check leaves text alone.
+ */
+void kl_rule_complete_example(const kl_rule *r, char *text);
+
+/*
  * Check every rule against its own examples (must be found, by that rule)
  * and negative examples (must not be found by that rule). Prints one line
  * per failure to out; returns the number of failures.

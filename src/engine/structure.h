@@ -22,8 +22,5 @@ bool kl_check_verify(const kl_check *c, const char *s, size_t len);
 /* Rewrite a candidate the rule's regex matched, in place (same length),
  * so that it passes; its random characters supply the random parts. */
 void kl_check_complete(const kl_check *c, char *s, size_t len);
-/* Complete every match of rule r in text (a NUL-terminated expansion of
- * one of r's examples). A rule without a check leaves text alone. */
-void kl_rule_complete_example(const kl_rule *r, char *text);
 
 #endif

@@ -367,9 +367,12 @@ static void describe_checks(kl_rule *r)
 {
 	if (r->kind != KL_RULE_PATTERN)
 		return;
+	const kl_check *c = r->check ? kl_check_find(r->check) : NULL;
+
 	kl_strlist_push(&r->checks, "keyword");
 	kl_strlist_push(&r->checks, "regex");
-	kl_strlist_push(&r->checks, "placeholder");
+	if (!(c && kl_check_replaces_placeholder(c)))
+		kl_strlist_push(&r->checks, "placeholder");
 	if (r->marker)
 		kl_strlist_push(&r->checks, "marker");
 	if (r->min_entropy > 0)
