@@ -173,27 +173,6 @@ def bytes_scanned(report):
 
 # ------------------------------------------------------------ peers
 
-def rule_keywords():
-    """Every prefilter keyword of the built-in rules: what keyleak's first
-    pass looks for, so ripgrep searching them is the literal-search floor."""
-    kws = set()
-    for name in sorted(os.listdir(os.path.join(ROOT, "rules"))):
-        if name.endswith(".json"):
-            with open(os.path.join(ROOT, "rules", name), encoding="utf-8") as f:
-                for rule in json.load(f)["rules"]:
-                    kws.update(rule.get("keywords", []))
-    return sorted(kws)
-
-
-def rg_keywords_cmd(tree):
-    """ripgrep over the same files (-uu: ignore files and hidden files off,
-    binaries still skipped), fixed strings, case-insensitive like keyleak."""
-    argv = ["rg", "-uu", "-F", "-i", "--no-messages"]
-    for kw in rule_keywords():
-        argv += ["-e", kw]
-    return Cmd("rg -uu -F keywords (tree)", argv + [tree])
-
-
 def secretlint_cmd(subset):
     bin_ = os.path.join(BENCH_DIR, "npm", "node_modules", ".bin", "secretlint")
     rc = os.path.join(BENCH_DIR, "secretlintrc.json")
@@ -369,16 +348,10 @@ def main():
     kscan = Cmd("keyleak scan (tree)", [KEYLEAK, "scan", "-q", "--format",
                                         "json", tree])
     grep = Cmd("grep -rIE (tree)", ["grep", "-rIE", GREP_PATTERN, tree])
-    tree_cmds = [kscan, grep]
-    rg = rg_keywords_cmd(tree) if shutil.which("rg") else None
-    if rg:
-        tree_cmds.append(rg)
     if "tree" in ONLY:
-        measure(tree_cmds, RUNS)
+        measure([kscan, grep], RUNS)
     rows["scan_tree"] = summary(kscan, tree_bytes)
     rows["grep_tree"] = summary(grep, tree_bytes)
-    if rg:
-        rows["rg_keywords_tree"] = summary(rg, tree_bytes)
 
     # History against the inflate floor and git log -p.
     blob_bytes = stats["blob_bytes"]
@@ -450,8 +423,6 @@ def main():
 
     r = results["ratios"]
     r["scan_vs_grep"] = ratio(rows["scan_tree"], rows["grep_tree"])
-    if rows.get("rg_keywords_tree", {}).get("available"):
-        r["scan_vs_rg_keywords"] = ratio(rows["scan_tree"], rows["rg_keywords_tree"])
     r["history_vs_cat_file"] = ratio(rows["history"], rows["cat_file"])
     r["history_vs_git_log_p"] = ratio(rows["history"], rows["git_log_p"])
     for k in ("secretlint_subset", "git_secrets_subset"):
@@ -501,8 +472,7 @@ def print_table(res):
     print()
     print("%-40s %9s %9s %9s %10s" % ("command", "wall s", "cpu s",
                                      "RSS MiB", "MB/s"))
-    for key in ("scan_tree", "grep_tree", "rg_keywords_tree", "history",
-                "cat_file", "git_log_p",
+    for key in ("scan_tree", "grep_tree", "history", "cat_file", "git_log_p",
                 "staged", "scan_subset", "grep_subset", "secretlint_subset",
                 "git_secrets_subset", "git_secrets_history"):
         if key in res["rows"]:

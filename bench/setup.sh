@@ -15,7 +15,6 @@ command -v git-secrets >/dev/null 2>&1 || need="$need git-secrets"
 command -v npm >/dev/null 2>&1 || need="$need npm"
 command -v xz >/dev/null 2>&1 || need="$need xz-utils"
 [ -x /usr/bin/time ] || need="$need time"
-command -v rg >/dev/null 2>&1 || need="$need ripgrep"
 if [ -n "$need" ]; then
 	echo "bench: apt-get install$need" >&2
 	$SUDO apt-get update -qq
