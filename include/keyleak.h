@@ -169,6 +169,10 @@ int kl_ruleset_compile(kl_ruleset *rs, kl_error *err);
 size_t kl_ruleset_count(const kl_ruleset *rs);
 const kl_rule *kl_ruleset_get(const kl_ruleset *rs, size_t i);
 const kl_rule *kl_ruleset_find(const kl_ruleset *rs, const char *id);
+/* The farthest any rule's match may reach past its keyword hit (the
+ * largest "window", at least 4096): what a reader that scans a file in
+ * overlapping pieces must overlap by. */
+size_t kl_ruleset_max_window(const kl_ruleset *rs);
 /* Index of a rule in the set (for SARIF ruleIndex), or -1. */
 int kl_ruleset_index(const kl_ruleset *rs, const kl_rule *rule);
 

@@ -102,6 +102,16 @@ const kl_rule *kl_ruleset_find(const kl_ruleset *rs, const char *id)
 	return NULL;
 }
 
+size_t kl_ruleset_max_window(const kl_ruleset *rs)
+{
+	size_t i, w = 4096;
+
+	for (i = 0; i < rs->len; i++)
+		if (rs->rules[i]->window > w)
+			w = rs->rules[i]->window;
+	return w;
+}
+
 int kl_ruleset_index(const kl_ruleset *rs, const kl_rule *rule)
 {
 	size_t i;

@@ -146,8 +146,23 @@ static void pairs(void)
 	free(sec);
 }
 
+static void windows(void)
+{
+	kl_ruleset *rs = kl_ruleset_new();
+	kl_error err = { 0 };
+
+	CHECK(kl_ruleset_add_builtin(rs, &err) == 0 &&
+	      kl_ruleset_max_window(rs) >= 65000,
+	      "private key blocks widen the ruleset's match window");
+	kl_ruleset_free(rs);
+	rs = kl_ruleset_new();
+	CHECK(kl_ruleset_max_window(rs) == 4096, "default window");
+	kl_ruleset_free(rs);
+}
+
 int main(void)
 {
+	windows();
 	crc32_base62();
 	private_keys();
 	discord();
