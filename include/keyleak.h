@@ -150,7 +150,28 @@ typedef struct kl_rule {
 	kl_verifier *verify; /* NULL: no verifier (owned) */
 	void *code;          /* compiled pcre2_code_8 *, owned */
 	kl_rule_context *context; /* what must surround a match; NULL = none */
+	/* Structure checks and pairing (src/engine/structure.c, pair.c). */
+	char *check;         /* "crc32-base62", "private-key", ...; NULL = off */
+	size_t window;       /* bytes a match may span from its keyword; 0 = 4096 */
+	struct kl_pair *pair; /* a partner secret to report with it; NULL = off */
 } kl_rule;
+
+/*
+ * A rule's partner: a second secret that belongs with the first (AWS key
+ * id + secret access key, Twilio key SID + secret). When a match of rule
+ * `rule` is in the same buffer, or `regex` matches within `lines` lines,
+ * both become one finding; `required` drops a match without a partner.
+ */
+typedef struct kl_pair {
+	char *name;          /* what the partner is, e.g. "secret access key" */
+	char *rule;          /* id of a rule whose match is the partner; or NULL */
+	char *regex;         /* partner pattern near the match; or NULL */
+	int secret_group;
+	size_t lines;        /* how far (in lines) regex partners may be */
+	double min_entropy;
+	bool required;
+	void *code;          /* compiled regex, owned */
+} kl_pair;
 
 typedef struct kl_ruleset kl_ruleset;
 
@@ -179,6 +200,10 @@ int kl_ruleset_compile(kl_ruleset *rs, kl_error *err);
 size_t kl_ruleset_count(const kl_ruleset *rs);
 const kl_rule *kl_ruleset_get(const kl_ruleset *rs, size_t i);
 const kl_rule *kl_ruleset_find(const kl_ruleset *rs, const char *id);
+/* The farthest any rule's match may reach past its keyword hit (the
+ * largest "window", at least 4096): what a reader that scans a file in
+ * overlapping pieces must overlap by. */
+size_t kl_ruleset_max_window(const kl_ruleset *rs);
 /* Index of a rule in the set (for SARIF ruleIndex), or -1. */
 int kl_ruleset_index(const kl_ruleset *rs, const kl_rule *rule);
 
@@ -189,6 +214,14 @@ int kl_ruleset_index(const kl_ruleset *rs, const kl_rule *rule);
  * "{{" and "}}" are literal braces. seed makes the result reproducible.
  */
 char *kl_template_expand(const char *tmpl, uint64_t *seed);
+
+/*
+ * Complete the expansion of one of r's examples in place: where r's regex
+ * matches, r's structure check (its "check") rewrites the random candidate
+ * into one that passes (e.g. computes GitHub's CRC32 over the random part).
+ * A rule without a check leaves text alone.
+ */
+void kl_rule_complete_example(const kl_rule *r, char *text);
 
 /*
  * Check every rule against its own examples (must be found, by that rule)
@@ -206,8 +239,11 @@ typedef struct kl_match {
 	size_t len;     /* length of the secret */
 	size_t line;    /* 1-based line of start */
 	size_t column;  /* 1-based column of start, in Unicode code points */
-	size_t end_column; /* column just past the secret */
+	size_t end_column; /* column just past the secret (on end_line) */
 	bool suppressed; /* the line carries "keyleak:allow" */
+	size_t end_line; /* line of the secret's last byte (multi-line secrets) */
+	size_t partner_start, partner_len; /* paired secret; len 0 = none */
+	size_t partner_line;
 } kl_match;
 
 typedef struct kl_matches {
@@ -292,7 +328,7 @@ typedef struct kl_finding {
 	char *path;          /* relative to the scanned root, exact bytes */
 	size_t line;
 	size_t column;
-	size_t end_column;
+	size_t end_column;   /* column just past the secret, on end_line */
 	char *secret;        /* full secret: never printed unless show_secrets */
 	char *redacted;      /* e.g. "sk-proj-Ab…9xQz" */
 	char *fingerprint;   /* hex sha256 over rule id, path and secret */
@@ -303,6 +339,8 @@ typedef struct kl_finding {
 	bool has_prov;
 	kl_strlist refs;     /* push hooks: the pushed refs that bring it */
 	kl_verification verification; /* with --verify */
+	size_t end_line;     /* last line of a multi-line secret (PEM block) */
+	size_t partner_line; /* line of a paired secret, 0 = none */
 } kl_finding;
 
 typedef struct kl_findings {

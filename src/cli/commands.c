@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -270,23 +271,59 @@ int cmd_scan(cli_opts *o)
 	return rc;
 }
 
+static void list_rule(const kl_rule *r)
+{
+	size_t j;
+
+	printf("  %-34s %-8s %s", r->id, kl_severity_name(r->severity), r->name);
+	if (r->checks.len) {
+		printf("  [");
+		for (j = 0; j < r->checks.len; j++)
+			printf("%s%s", j ? ", " : "", r->checks.items[j]);
+		printf("]");
+	}
+	printf("\n");
+}
+
+typedef struct listed_rule {
+	const kl_rule *r;
+	size_t index; /* load order, kept inside a provider's group */
+} listed_rule;
+
+static int cmp_provider(const void *a, const void *b)
+{
+	const listed_rule *x = a, *y = b;
+	int c = strcasecmp(x->r->provider, y->r->provider);
+
+	return c ? c : x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Rules grouped by provider, each with the checks it applies; a rule
+ * with a structure check (checksum, key encoding) says which. */
 static void list_rules(const kl_ruleset *rs)
 {
-	size_t i, j;
+	size_t n = kl_ruleset_count(rs), i, j, k, groups = 0, structured = 0;
+	listed_rule *sorted = kl_xcalloc(n ? n : 1, sizeof(*sorted));
 
-	for (i = 0; i < kl_ruleset_count(rs); i++) {
-		const kl_rule *r = kl_ruleset_get(rs, i);
+	for (i = 0; i < n; i++)
+		sorted[i] = (listed_rule){ kl_ruleset_get(rs, i), i };
+	qsort(sorted, n, sizeof(*sorted), cmp_provider);
+	for (i = 0; i < n; i = j) {
+		const char *provider = sorted[i].r->provider;
 
-		printf("%-34s %-8s %-12s %s", r->id, kl_severity_name(r->severity),
-		       r->provider, r->name);
-		if (r->checks.len) {
-			printf("  [");
-			for (j = 0; j < r->checks.len; j++)
-				printf("%s%s", j ? ", " : "", r->checks.items[j]);
-			printf("]");
-		}
-		printf("\n");
+		for (j = i; j < n && strcasecmp(sorted[j].r->provider,
+						provider) == 0; j++)
+			structured += sorted[j].r->check != NULL;
+		printf("%s%s (%zu rule%s)\n", i ? "\n" : "",
+		       *provider ? provider : "(no provider)", j - i,
+		       j - i == 1 ? "" : "s");
+		for (k = i; k < j; k++)
+			list_rule(sorted[k].r);
+		groups++;
 	}
+	printf("\n%zu rules from %zu providers; %zu with a structure check\n",
+	       n, groups, structured);
+	free(sorted);
 }
 
 int cmd_rules(cli_opts *o)

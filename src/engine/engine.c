@@ -11,6 +11,8 @@
 
 #include "engine/checks.h"
 #include "engine/context.h"
+#include "engine/pair.h"
+#include "engine/structure.h"
 #include "rules/rules_int.h"
 
 /* How far past a keyword a match may reach; keys are far shorter. */
@@ -96,7 +98,12 @@ static bool allowlisted(const kl_scanner *sc, const char *s, size_t len)
 static bool accept_secret(const kl_scanner *sc, const kl_rule *r,
 			  const char *s, size_t len)
 {
-	if (kl_is_placeholder(r, s, len))
+	const kl_check *c = r->check ? kl_check_find(r->check) : NULL;
+
+	if (c && !kl_check_verify(c, s, len))
+		return false;
+	if (!(c && kl_check_replaces_placeholder(c)) &&
+	    kl_is_placeholder(r, s, len))
 		return false;
 	if (r->marker && !memmem(s, len, r->marker, strlen(r->marker)))
 		return false;
@@ -114,7 +121,8 @@ static int try_rule(kl_scanner *sc, size_t rule, const char *data,
 {
 	const kl_rule *r = sc->rs->rules[rule];
 	const pcre2_code *code = kl_prefilter_anchored(sc->rs->prefilter, rule);
-	size_t end = len - pos > MATCH_WINDOW ? pos + MATCH_WINDOW : len;
+	size_t window = r->window ? r->window : MATCH_WINDOW;
+	size_t end = len - pos > window ? pos + window : len;
 	PCRE2_SIZE *ov;
 	int rc;
 
@@ -208,8 +216,16 @@ static void locate(const char *data, size_t len, kl_match *ms, size_t n)
 		for (j = line_start; j < m->start; j++)
 			m->column += ((unsigned char)data[j] & 0xC0) != 0x80;
 		m->end_column = m->column;
-		for (j = m->start; j < m->start + m->len; j++)
-			m->end_column += ((unsigned char)data[j] & 0xC0) != 0x80;
+		m->end_line = line;
+		for (j = m->start; j < m->start + m->len; j++) {
+			if (data[j] == '\n') {
+				m->end_line++;
+				m->end_column = 1;
+			} else {
+				m->end_column +=
+					((unsigned char)data[j] & 0xC0) != 0x80;
+			}
+		}
 		nl = memchr(data + m->start, '\n', len - m->start);
 		line_end = nl ? (size_t)(nl - data) : len;
 		m->suppressed = memmem(data + line_start, line_end - line_start,
@@ -258,5 +274,6 @@ int kl_scan_buffer(kl_scanner *sc, const char *data, size_t len,
 					      out->len - first, data, len,
 					      sc->md, sc->mctx);
 	locate(data, len, out->items + first, out->len - first);
+	kl_pair_matches(sc->md, sc->mctx, data, len, out, first);
 	return limits;
 }

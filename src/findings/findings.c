@@ -76,6 +76,26 @@ static kl_finding *push(kl_findings *fs)
 	return f;
 }
 
+/* A paired credential: the secret is "first:partner", so the
+ * fingerprint covers both and redaction hides the partner's body. */
+static void add_pair(kl_finding *f, const char *path, const char *data,
+		     const kl_match *m)
+{
+	kl_buf b = KL_BUF_INIT;
+
+	kl_buf_add(&b, data + m->start, m->len);
+	kl_buf_addch(&b, ':');
+	kl_buf_add(&b, data + m->partner_start, m->partner_len);
+	f->partner_line = m->partner_line;
+	f->redacted = kl_redact(b.data, b.len,
+				keyword_prefix(m->rule, b.data, b.len));
+	f->fingerprint = kl_fingerprint(m->rule->id, path, b.data, b.len);
+	f->secret = kl_buf_detach(&b);
+	kl_buf_printf(&b, "%s, with its %s (line %zu)", m->rule->name,
+		      m->rule->pair->name, m->partner_line);
+	f->message = kl_buf_detach(&b);
+}
+
 kl_finding *kl_findings_add_match(kl_findings *fs, const char *path,
 				  const char *data, const kl_match *m)
 {
@@ -87,6 +107,11 @@ kl_finding *kl_findings_add_match(kl_findings *fs, const char *path,
 	f->line = m->line;
 	f->column = m->column;
 	f->end_column = m->end_column;
+	f->end_line = m->end_line ? m->end_line : m->line;
+	if (m->partner_len) {
+		add_pair(f, path, data, m);
+		return f;
+	}
 	f->secret = kl_xstrndup(s, m->len);
 	f->redacted = kl_redact(s, m->len, keyword_prefix(m->rule, s, m->len));
 	f->fingerprint = kl_fingerprint(m->rule->id, path, s, m->len);

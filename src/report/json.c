@@ -39,6 +39,10 @@ static cJSON *finding_json(const kl_finding *f, const kl_report_opts *opts)
 	kl_report_json_add_num(o, "line", f->line);
 	kl_report_json_add_num(o, "column", f->column);
 	kl_report_json_add_num(o, "end_column", f->end_column);
+	kl_report_json_add_num(o, "end_line", f->end_line > f->line ?
+			       f->end_line : f->line);
+	if (f->partner_line)
+		kl_report_json_add_num(o, "paired_line", f->partner_line);
 	add_secret_fields(o, f, opts);
 	kl_report_json_add_num(o, "count", f->count);
 	cJSON_AddItemToObject(o, "provenance", f->has_prov

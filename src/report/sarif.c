@@ -298,9 +298,12 @@ static cJSON *region_json(const kl_finding *f)
 {
 	cJSON *o = cJSON_CreateObject();
 	size_t start = f->column ? f->column : 1;
-	size_t end = f->end_column > start ? f->end_column : start + 1;
+	bool multi = f->line && f->end_line > f->line;
+	size_t end = multi || f->end_column > start ? f->end_column : start + 1;
 
 	kl_report_json_add_num(o, "startLine", f->line ? f->line : 1);
+	if (multi)
+		kl_report_json_add_num(o, "endLine", f->end_line);
 	if (f->line) {
 		kl_report_json_add_num(o, "startColumn", start);
 		kl_report_json_add_num(o, "endColumn", end);

@@ -140,6 +140,8 @@ static void put_location(text_ctx *t, const kl_finding *f)
 	kl_report_escape(t->out, f->path);
 	if (f->line)
 		kl_buf_printf(t->out, ":%zu:%zu", f->line, f->column);
+	if (f->line && f->end_line > f->line) /* a key block */
+		kl_buf_printf(t->out, " to line %zu", f->end_line);
 	if (f->count > 1)
 		kl_buf_printf(t->out, " (seen %zu times)", f->count);
 	kl_buf_addch(t->out, '\n');
@@ -210,6 +212,8 @@ static void put_finding(text_ctx *t, const kl_finding *f)
 							 : f->redacted);
 	if (f->verification.status != KL_VERIFY_NONE)
 		put_verification(t, &f->verification);
+	if (f->partner_line) /* a pair: the message names the partner */
+		put_field(t, "pair", f->message);
 	if (f->fingerprint) {
 		put_label(t, "id");
 		kl_buf_printf(t->out, "%.16s\n", f->fingerprint);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/structure.h"
 #include "internal.h"
 #include "rules/context.h"
 #include "rules/rules_int.h"
@@ -22,7 +23,12 @@ static const char *const known_fields[] = {
 	"id", "name", "description", "severity", "kind", "regex",
 	"secret_group", "keywords", "stopwords", "references", "tags",
 	"examples", "negative_examples", "min_entropy", "marker",
-	"remediation", "verify", "context", NULL
+	"remediation", "verify", "context", "check", "window", "pair", NULL
+};
+
+static const char *const pair_fields[] = {
+	"name", "rule", "regex", "secret_group", "lines", "min_entropy",
+	"required", NULL
 };
 
 static void verifier_free(kl_verifier *v);
@@ -30,6 +36,17 @@ static void verifier_free(kl_verifier *v);
 kl_ruleset *kl_ruleset_new(void)
 {
 	return kl_xcalloc(1, sizeof(kl_ruleset));
+}
+
+static void pair_free(kl_pair *p)
+{
+	if (!p)
+		return;
+	free(p->name);
+	free(p->rule);
+	free(p->regex);
+	pcre2_code_free(p->code);
+	free(p);
 }
 
 static void rule_free(kl_rule *r)
@@ -52,6 +69,8 @@ static void rule_free(kl_rule *r)
 	verifier_free(r->verify);
 	pcre2_code_free(r->code);
 	kl_rule_context_free(r->context);
+	free(r->check);
+	pair_free(r->pair);
 	free(r);
 }
 
@@ -86,6 +105,16 @@ const kl_rule *kl_ruleset_find(const kl_ruleset *rs, const char *id)
 		if (strcmp(rs->rules[i]->id, id) == 0)
 			return rs->rules[i];
 	return NULL;
+}
+
+size_t kl_ruleset_max_window(const kl_ruleset *rs)
+{
+	size_t i, w = 4096;
+
+	for (i = 0; i < rs->len; i++)
+		if (rs->rules[i]->window > w)
+			w = rs->rules[i]->window;
+	return w;
 }
 
 int kl_ruleset_index(const kl_ruleset *rs, const kl_rule *rule)
@@ -194,19 +223,26 @@ static int read_number(rule_reader *rd, const cJSON *obj, const char *field,
 	return 0;
 }
 
-static int check_known_fields(rule_reader *rd, const cJSON *obj)
+static int check_fields(rule_reader *rd, const cJSON *obj,
+			const char *const *known, const char *where)
 {
 	const cJSON *item;
 	size_t i;
 
 	cJSON_ArrayForEach(item, obj) {
-		for (i = 0; known_fields[i]; i++)
-			if (strcmp(item->string, known_fields[i]) == 0)
+		for (i = 0; known[i]; i++)
+			if (strcmp(item->string, known[i]) == 0)
 				break;
-		if (!known_fields[i])
-			return fail(rd, "unknown field \"%s\"", item->string);
+		if (!known[i])
+			return fail(rd, "unknown field \"%s\"%s", item->string,
+				    where);
 	}
 	return 0;
+}
+
+static int check_known_fields(rule_reader *rd, const cJSON *obj)
+{
+	return check_fields(rd, obj, known_fields, "");
 }
 
 static bool valid_id(const char *id)
@@ -282,14 +318,79 @@ static int read_pattern_fields(rule_reader *rd, const cJSON *obj, kl_rule *r)
 	return 0;
 }
 
+static int read_bool(rule_reader *rd, const cJSON *obj, const char *field,
+		     bool *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsBool(v))
+		return fail(rd, "field \"%s\" must be true or false", field);
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
+static int read_pair(rule_reader *rd, const cJSON *obj, kl_rule *r)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "pair");
+	double group = 0, lines = 3;
+	kl_pair *p;
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsObject(v))
+		return fail(rd, "field \"pair\" must be an object");
+	p = r->pair = kl_xcalloc(1, sizeof(*p));
+	if (check_fields(rd, v, pair_fields, " in \"pair\"") ||
+	    read_string(rd, v, "name", true, &p->name) ||
+	    read_string(rd, v, "rule", false, &p->rule) ||
+	    read_string(rd, v, "regex", false, &p->regex) ||
+	    read_number(rd, v, "secret_group", 0, 99, &group) ||
+	    read_number(rd, v, "lines", 0, 100, &lines) ||
+	    read_number(rd, v, "min_entropy", 0, 8, &p->min_entropy) ||
+	    read_bool(rd, v, "required", &p->required))
+		return -1;
+	p->secret_group = (int)group;
+	p->lines = (size_t)lines;
+	if (!p->rule && !p->regex)
+		return fail(rd, "\"pair\" needs \"rule\" or \"regex\"");
+	if (p->rule && strcmp(p->rule, r->id) == 0)
+		return fail(rd, "\"pair\" names the rule itself");
+	return 0;
+}
+
+/*
+ * Structure checks ("check": a name from src/engine/structure.c), the
+ * match window (multi-line secrets such as PEM blocks) and pairing.
+ */
+static int read_structure_fields(rule_reader *rd, const cJSON *obj,
+				 kl_rule *r)
+{
+	double window = 0;
+
+	if (read_string(rd, obj, "check", false, &r->check) ||
+	    read_number(rd, obj, "window", 16, 1 << 20, &window) ||
+	    read_pair(rd, obj, r))
+		return -1;
+	r->window = (size_t)window;
+	if (r->check && !kl_check_find(r->check))
+		return fail(rd, "unknown check \"%s\" (known: %s)", r->check,
+			    kl_check_names());
+	return 0;
+}
+
 /* The checks a rule applies, named for `keyleak rules` and the docs. */
 static void describe_checks(kl_rule *r)
 {
 	if (r->kind != KL_RULE_PATTERN)
 		return;
+	const kl_check *c = r->check ? kl_check_find(r->check) : NULL;
+
 	kl_strlist_push(&r->checks, "keyword");
 	kl_strlist_push(&r->checks, "regex");
-	kl_strlist_push(&r->checks, "placeholder");
+	if (!(c && kl_check_replaces_placeholder(c)))
+		kl_strlist_push(&r->checks, "placeholder");
 	if (r->marker)
 		kl_strlist_push(&r->checks, "marker");
 	if (r->min_entropy > 0)
@@ -298,6 +399,11 @@ static void describe_checks(kl_rule *r)
 		kl_strlist_push(&r->checks, "stopwords");
 	if (r->context && (r->context->before || r->context->near.len))
 		kl_strlist_push(&r->checks, "context");
+	if (r->check)
+		kl_strlist_push(&r->checks, r->check);
+	if (r->pair)
+		kl_strlist_push(&r->checks, r->pair->required ? "pair-required"
+							       : "pair");
 }
 
 static int read_verify(rule_reader *rd, const cJSON *obj, kl_rule *r);
@@ -331,7 +437,8 @@ static kl_rule *read_rule(rule_reader *rd, const cJSON *obj,
 	    read_strings(rd, obj, "examples", &r->examples) ||
 	    read_strings(rd, obj, "negative_examples", &r->negative_examples))
 		goto err;
-	if (r->kind == KL_RULE_PATTERN && read_pattern_fields(rd, obj, r))
+	if (r->kind == KL_RULE_PATTERN && (read_pattern_fields(rd, obj, r) ||
+					   read_structure_fields(rd, obj, r)))
 		goto err;
 	if (read_verify(rd, obj, r))
 		goto err;
@@ -538,6 +645,37 @@ int kl_ruleset_add_path(kl_ruleset *rs, const char *path, kl_error *err)
 
 /* ----------------------------------------------------------- compiling */
 
+static int compile_pair(kl_rule *r, kl_error *err)
+{
+	kl_pair *p = r->pair;
+	PCRE2_UCHAR msg[256];
+	PCRE2_SIZE off;
+	uint32_t groups = 0;
+	int code;
+
+	if (!p || !p->regex || p->code)
+		return 0;
+	p->code = pcre2_compile((PCRE2_SPTR)p->regex, PCRE2_ZERO_TERMINATED,
+				PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code,
+				&off, NULL);
+	if (!p->code) {
+		pcre2_get_error_message(code, msg, sizeof(msg));
+		kl_error_set(err, "%s: rule %s: invalid pair regex at offset "
+			     "%zu: %s", r->origin, r->id, (size_t)off,
+			     (char *)msg);
+		return -1;
+	}
+	pcre2_pattern_info(p->code, PCRE2_INFO_CAPTURECOUNT, &groups);
+	if ((uint32_t)p->secret_group > groups) {
+		kl_error_set(err, "%s: rule %s: pair secret_group %d but the "
+			     "regex has %u capture groups", r->origin, r->id,
+			     p->secret_group, groups);
+		return -1;
+	}
+	pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE);
+	return 0;
+}
+
 static int compile_rule(kl_rule *r, kl_error *err)
 {
 	PCRE2_UCHAR msg[256];
@@ -565,8 +703,10 @@ static int compile_rule(kl_rule *r, kl_error *err)
 	}
 	/* JIT is an optimisation: if unavailable, the interpreter runs. */
 	pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE);
-	return r->context ? kl_rule_context_compile(r->context, r->origin,
-						    r->id, err) : 0;
+	if (r->context && kl_rule_context_compile(r->context, r->origin, r->id,
+						  err) != 0)
+		return -1;
+	return compile_pair(r, err);
 }
 
 static int compile_regexes(kl_ruleset *rs, kl_error *err)

@@ -37,13 +37,42 @@ import lib  # noqa: E402
 _TEMPLATE_RUN = re.compile(r"\{\d+(?::\w+)?\}")
 
 
+# Rules whose shape the generic template extraction below cannot read
+# (URLs, tokens with ':' or '.', connection strings): their bare secrets.
+SECRET_TEMPLATES = {
+    "connection-string-password": [
+        "postgres://app:{16}@db.internal:5432", "mongodb+srv://ann:{12}@cluster0.{5:lowernum}.mongodb.net",
+        "rediss://:{32:hex}@cache.{6:lower}.cloud:6380", "amqp://worker:{14}@mq.{5:lower}.net:5672",
+        "mysql://root:{10}@mysql-primary:3306", "postgresql://svc_{4:lower}:{20:alnum}@10.0.3.7"],
+    "slack-webhook-url": ["https://hooks.slack.com/services/T{10:uppernum}/B{10:uppernum}/{24}"],
+    "discord-webhook-url": ["https://discord.com/api/webhooks/1{18:digit}/{68:b64url}"],
+    "telegram-bot-token": ["{10:digit}:AA{33:b64url}"],
+    "discord-bot-token": ["{24:b64url}.{6:b64url}.{38:b64url}", "{26:b64url}.{6:b64url}.{27:b64url}"],
+}
+# Not a provider name before the secret, whatever its lookaheads say.
+NOT_CONTEXTUAL = {"connection-string-password"}
+# Planted by Corpus.credentials, not in the generic contexts: multi-line
+# blocks, pairs (an AWS secret next to any AWS key id is part of its pair)
+# and rules reported only with a partner.
+SPECIAL = {"private-key", "private-key-encrypted", "twilio-api-key", "aws-secret-access-key"}
+# Rule files of the credentials beside AI keys: their negative examples
+# (wrong checksums, documented examples, public keys, local URLs) are bait.
+CREDENTIAL_RULE_FILES = ("aws", "connection-string", "discord", "docker", "github", "gitlab",
+                         "mailgun", "npm", "private-key", "pypi", "sendgrid", "slack",
+                         "stripe", "telegram", "twilio")
+
+
 def _is_contextual(rule):
     """A rule whose secret group follows a provider name (NAME=secret)."""
+    if rule in NOT_CONTEXTUAL:
+        return False
     return "(?i:" in lib.RULES[rule]["regex"].split("(?:[A-Za-z0-9_.(-]")[0]
 
 
 def _secret_templates(rule):
     """Templates of the bare secret, from every example of the rule."""
+    if rule in SECRET_TEMPLATES:
+        return SECRET_TEMPLATES[rule]
     out = []
     for ex in lib.RULES[rule]["examples"]:
         if _is_contextual(rule):
@@ -112,7 +141,11 @@ class Keys:
         tmpls = _secret_templates(rule)
         i = self.n.get(rule, 0)
         self.n[rule] = i + 1
-        return lib.expand(tmpls[i % len(tmpls)], self.rng)
+        return lib.complete(rule, lib.expand(tmpls[i % len(tmpls)], self.rng))
+
+    def expand(self, rule, template):
+        """A template of rule expanded and completed (checksums valid)."""
+        return lib.complete(rule, lib.expand(template, self.rng))
 
 
 # ------------------------------------------------------------ contexts
@@ -334,9 +367,27 @@ LOREM = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmo
          "quis nostrud exercitation ullamco laboris nisi ut aliquip ex ea commodo.")
 
 
+def _credential_bait(rng):
+    """The credential rules' negative examples, expanded but not completed:
+    so their checksums and key encodings are wrong, as bait's should be."""
+    out = []
+    for name in CREDENTIAL_RULE_FILES:
+        with open(os.path.join(lib.ROOT, "rules", name + ".json"), encoding="utf-8") as f:
+            for rule in json.load(f)["rules"]:
+                out += [lib.expand(n, rng) for n in rule["negative_examples"]]
+    # AWS's documented placeholders, and a key id with its documented secret
+    akia = "AKIA" + "IOSFODNN7" + "EXAMPLE"
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY"
+    out += ["aws_access_key_id = %s\naws_secret_access_key = %s" % (akia, secret),
+            "AWS_SECRET_ACCESS_KEY=%s" % secret, "sk_test_" + lib.expand("{24}", rng),
+            "DATABASE_URL=postgres://postgres:postgres@localhost:5432/postgres",
+            "REDIS_URL=redis://localhost:6379/0", "mongodb://root:example@mongo:27017/"]
+    return out
+
+
 def bait_text(rng, ext):
     """Lines of bait for a file of kind ext (comment style aside)."""
-    lines = []
+    lines = _credential_bait(rng)
     for p in PLACEHOLDERS:
         lines.append(rng.choice(PLACEHOLDER_LINES).format(p=p))
     lines += CONTEXTUAL_BAIT + ENV_LOOKUPS + PROSE + sk_bait(rng) + PROVIDER_LINES
@@ -382,7 +433,8 @@ class Corpus:
         return "".join(parts), planted
 
     def build(self):
-        rules = [r for r in lib.key_rule_ids() if not _own_files(r)]
+        rules = [r for r in lib.key_rule_ids()
+                 if not _own_files(r) and r not in SPECIAL]
         for rule in lib.key_rule_ids():
             if _own_files(rule):
                 self.own_files(rule)
@@ -398,6 +450,35 @@ class Corpus:
         self.minified(rules)
         self.mixed_with_bait(rules)
         self.bait_files()
+        self.credentials()
+
+    def credentials(self):
+        """Private key blocks, AWS pairs and secrets, Twilio pairs."""
+        k = self.keys
+        for rule in ("private-key", "private-key-encrypted"):
+            for i, ex in enumerate(lib.RULES[rule]["examples"]):
+                text = "# deploy key\n" + k.expand(rule, ex)
+                begin = text.index("-----BEGIN")
+                self.add("keys/%s-%d.txt" % (rule, i), text, [(text[begin:begin + 90], rule)])
+        bundle_bait = [lib.expand(n, self.rng) for n in lib.RULES["private-key"]["negative_examples"][:3]]
+        key = k.expand("private-key", lib.RULES["private-key"]["examples"][1])
+        text = "\n".join(bundle_bait[:2] + [key] + bundle_bait[2:]) + "\n"
+        begin = text.index(key)
+        self.add("certs/bundle.pem", text, [(text[begin:begin + 90], "private-key")])
+        for n in range(3):
+            akid, secret = k.make("aws-access-key"), k.expand("aws-access-key", "{40:b64}")
+            self.add("aws/%d/credentials" % n, "[default]\naws_access_key_id = %s\n"
+                     "aws_secret_access_key = %s\nregion = eu-west-1\n" % (akid, secret),
+                     [(akid, "aws-access-key")])
+            akid, secret = k.make("aws-access-key"), k.expand("aws-access-key", "{40:b64}")
+            self.add("aws/%d/Client.java" % n, "AWSCredentials c =\n    new BasicAWSCredentials("
+                     "\"%s\", \"%s\");\n" % (akid, secret), [(akid, "aws-access-key")])
+            sid, tsecret = k.expand("twilio-api-key", "SK{32:hex}"), k.expand("twilio-api-key", "{32}")
+            self.add("services/twilio%d/.env" % n, "TWILIO_ACCOUNT=main\nTWILIO_API_KEY=%s\n"
+                     "TWILIO_API_SECRET=%s\n" % (sid, tsecret), [(sid, "twilio-api-key")])
+        for name in ("dotenv", "yaml", "py_assign", "json", "toml", "shell_export", "terraform", "js_const"):
+            text, planted = self.snippets(name, ["aws-secret-access-key"])
+            self.add("aws/secret-only/%s.%s" % (name, CONTEXTS[name]["ext"]), text, planted)
 
     def own_files(self, rule):
         """Every context a rule of a family or with a "near" context can be

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import traceback
+import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KEYLEAK = os.environ.get("KEYLEAK", os.path.join(ROOT, "keyleak"))
@@ -78,6 +79,173 @@ def _random_run(n, alphabet, rng):
             return s
 
 
+# ------------------------------------------------------ structure checks
+# The same completions as src/engine/structure.c, written again here so a
+# generated key's checksum is computed by the test, not taken from keyleak.
+
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def crc32_base62(body):
+    """GitHub's token checksum: CRC32 of the random part, 6 base62 digits."""
+    n = zlib.crc32(body.encode()) & 0xFFFFFFFF
+    out = ""
+    for _ in range(6):
+        out = _B62[n % 62] + out
+        n //= 62
+    return out
+
+
+def _complete_crc(tok):
+    head, _, body = tok.rpartition("_")
+    return "%s_%s%s" % (head, body[:-6], crc32_base62(body[:-6]))
+
+
+def _b64_positions(text, start, end):
+    return [i for i in range(start, end) if text[i] in _B64]
+
+
+def _decode(text, pos):
+    bits = "".join(format(_B64.index(text[i]), "06b") for i in pos)
+    return bytearray(int(bits[i:i + 8], 2) for i in range(0, len(bits) - 7, 8))
+
+
+def _encode_into(chars, pos, data):
+    bits = "".join(format(b, "08b") for b in data)
+    bits += "0" * (len(pos) * 6 - len(bits))
+    for k, i in enumerate(pos):
+        chars[i] = _B64[int(bits[6 * k:6 * k + 6], 2)]
+
+
+def _crc24(data):
+    crc = 0xB704CE
+    for b in data:
+        crc ^= b << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= 0x1864CFB
+    return crc & 0xFFFFFF
+
+
+_PEM = re.compile(r"-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----")
+_LINE = re.compile(r"[^\r\n\\]+")
+
+
+def _pem_body(text, m):
+    """Positions of the body's base64 characters, and of a CRC24 line."""
+    body, crc, in_body = [], [], False
+    for lm in _LINE.finditer(text, m.start(2), m.end(2)):
+        line = lm.group(0).strip()
+        if line in ("n", "r") or not line:
+            continue
+        if line.startswith("n") and lm.start() > 0 and text[lm.start() - 1] == "\\":
+            lm_start = lm.start() + 1  # the n of a literal backslash-n
+        else:
+            lm_start = lm.start()
+        seg = text[lm_start:lm.end()]
+        if not in_body and ":" in seg:
+            continue
+        st = lm_start + (len(seg) - len(seg.lstrip()))
+        if seg.strip().startswith("=") and len(seg.strip()) == 5:
+            crc = list(range(st + 1, st + 5))
+            continue
+        in_body = True
+        body += [i for i in range(st, lm.end()) if text[i] in _B64]
+    return body, crc
+
+
+def _der(b, encrypted):
+    n = len(b)
+    hdr = 2 if n - 2 < 128 else 3 if n - 3 < 256 else 4
+    length = n - hdr
+    b[0] = 0x30
+    if hdr == 2:
+        b[1] = length
+    elif hdr == 3:
+        b[1:3] = bytes([0x81, length])
+    else:
+        b[1:4] = bytes([0x82, length >> 8, length & 0xFF])
+    b[hdr] = 0x30 if encrypted else 0x02
+
+
+def _openssh(b, encrypted):
+    out = b"openssh-key-v1\0"
+    for name in ((b"aes256-ctr", b"bcrypt") if encrypted else (b"none", b"none")):
+        out += len(name).to_bytes(4, "big") + name
+    b[:len(out)] = out
+
+
+def _pgp(b, encrypted):
+    n = len(b)
+    if n - 2 < 192:
+        hdr = bytes([0xC5, n - 2])
+    else:
+        length = n - 3 - 192
+        hdr = bytes([0xC5, (length >> 8) + 192, length & 0xFF])
+    off = len(hdr)
+    b[:off] = hdr
+    b[off] = 4
+    b[off + 5] = 22
+    off += 6
+    oid = bytes([9, 0x2B, 0x06, 0x01, 0x04, 0x01, 0xDA, 0x47, 0x0F, 0x01])
+    b[off:off + len(oid)] = oid
+    off += len(oid)
+    b[off:off + 3] = bytes([0x01, 0x07, 0x40])
+    off += 2 + 33
+    b[off] = 254 if encrypted else 0
+
+
+def _complete_private_key(text, encrypted):
+    chars = list(text)
+    for m in _PEM.finditer(text):
+        label = m.group(1)
+        if "PRIVATE KEY" not in label:
+            continue
+        body, crc = _pem_body(text, m)
+        data = _decode(text, body)
+        if label == "OPENSSH PRIVATE KEY":
+            _openssh(data, encrypted)
+        elif label == "PGP PRIVATE KEY BLOCK":
+            _pgp(data, encrypted)
+        elif "Proc-Type: 4,ENCRYPTED" not in m.group(2):
+            _der(data, encrypted)
+        _encode_into(chars, body, data)
+        if crc:
+            _encode_into(chars, crc, _crc24(data).to_bytes(3, "big"))
+    return "".join(chars)
+
+
+def _complete_discord(text):
+    def fix(m):
+        first = m.group(1)
+        n = len(first) * 6 // 8
+        digits = bytes([ord("1") + ord(first[0]) % 9] +
+                       [ord("0") + ord(c) % 10 for c in first[1:n]])
+        pos = list(range(len(first)))
+        chars = list(first)
+        _encode_into(chars, pos, digits)
+        return "".join(chars).replace("+", "-").replace("/", "_") + m.group(2)
+    return re.sub(r"(?<![A-Za-z0-9_-])([A-Za-z0-9_-]{23,28})(\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38})",
+                  fix, text)
+
+
+def complete(rule_id, text):
+    """Make the candidates of rule_id in text pass its structure check."""
+    rule = RULES[rule_id]
+    check = rule.get("check")
+    if check == "crc32-base62":
+        kws = "|".join(re.escape(k) for k in rule["keywords"])
+        return re.sub(r"(?:%s)[A-Za-z0-9_]*[A-Za-z0-9]{7,}" % kws,
+                      lambda m: _complete_crc(m.group(0)), text)
+    if check in ("private-key", "private-key-encrypted"):
+        return _complete_private_key(text, check == "private-key-encrypted")
+    if check == "discord-bot-token":
+        return _complete_discord(text)
+    return text
+
+
 def key_rule_ids():
     """Ids of every content rule (rules with a regex)."""
     return sorted(r for r, v in RULES.items() if v.get("regex"))
@@ -86,7 +254,7 @@ def key_rule_ids():
 def make_key(rule_id, seed=1):
     """A well-formed synthetic key for rule_id (from examples[0])."""
     rng = random.Random("%s/%s" % (rule_id, seed))
-    return expand(RULES[rule_id]["examples"][0], rng)
+    return complete(rule_id, expand(RULES[rule_id]["examples"][0], rng))
 
 
 def run(args, cwd=None, input=None, env=None, timeout=600):

@@ -36,7 +36,16 @@ def finds_every_family_at_its_place():
             assert_eq(f["line"], line, rule_id + " line")
             # A context rule's example starts with the context, so its
             # secret starts further in; its last character is the key's.
-            assert_eq(f["end_column"], col + len(example), rule_id + " end column")
+            body = example.rstrip("\n")
+            if "paired_line" in f:  # found with its partner (next line)
+                assert_eq((f["end_line"], f["paired_line"]), (line, line + 1),
+                          rule_id + " end line and partner's line")
+            elif "\n" in body:  # a PEM block: it ends on its END line
+                assert_eq((f["end_line"], f["end_column"]),
+                          (line + body.count("\n"), len(body) - body.rfind("\n")),
+                          rule_id + " end line and column")
+            else:
+                assert_eq(f["end_column"], col + len(example), rule_id + " end column")
             assert f["column"] >= col, rule_id + " column"
         assert_eq(len(report["findings"]), len(planted), "one finding per key")
 

@@ -26,9 +26,13 @@ static kl_ruleset *builtin(void)
 static char *make_key(const kl_ruleset *rs, const char *id, uint64_t seed)
 {
 	const kl_rule *r = kl_ruleset_find(rs, id);
+	char *key;
 
-	return r ? kl_template_expand(r->examples.items[0], &seed)
-		 : kl_xstrdup("");
+	if (!r)
+		return kl_xstrdup("");
+	key = kl_template_expand(r->examples.items[0], &seed);
+	kl_rule_complete_example(r, key);
+	return key;
 }
 
 static kl_matches scan(kl_scanner *sc, const char *text)

@@ -1,0 +1,673 @@
+/*
+ * Owns the structure checks rules name in their "check" field: what a
+ * regex cannot see (GitHub's CRC32 in base62, the DER / OpenSSH / OpenPGP
+ * header inside a private key block, the user id inside a Discord token).
+ * Each check can also complete a random candidate into a valid one, which
+ * is how `rules --check` turns example templates into keys that pass.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "engine/structure.h"
+
+struct kl_check {
+	const char *name;
+	/* The structure check is stronger evidence than the shared placeholder
+	 * words (a 1,600-character key body holds "test" now and then). */
+	bool replaces_placeholder;
+	bool (*verify)(const char *s, size_t len);
+	void (*complete)(char *s, size_t len);
+};
+
+/* ------------------------------------------------------------- base64 */
+
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || c == '-')
+		return 62;
+	if (c == '/' || c == '_')
+		return 63;
+	return -1;
+}
+
+static const char b64_chars[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/*
+ * Base64 characters scattered through a text (a PEM body spans lines):
+ * pos[i] is the offset of the i-th one. Decoding and re-encoding through
+ * pos keeps the layout, so a completed key has its template's shape.
+ */
+typedef struct b64_run {
+	size_t *pos;
+	size_t n;
+} b64_run;
+
+static void b64_decode(const char *s, const b64_run *r, kl_buf *out)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		acc = (acc << 6) | (uint32_t)b64_value((unsigned char)s[r->pos[i]]);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			kl_buf_addch(out, (char)((acc >> bits) & 0xff));
+		}
+	}
+}
+
+/* Write bytes back over the run (bytes holds r->n * 6 / 8 of them). */
+static void b64_encode(char *s, const b64_run *r, const unsigned char *bytes,
+		       size_t n_bytes, bool url)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		size_t bit = i * 6, byte = bit / 8, shift = bit % 8;
+		unsigned v = byte < n_bytes ? (unsigned)bytes[byte] << 8 : 0;
+
+		if (byte + 1 < n_bytes)
+			v |= bytes[byte + 1];
+		v = (v >> (10 - shift)) & 0x3f;
+		s[r->pos[i]] = url && v == 62 ? '-' : url && v == 63 ? '_'
+						      : b64_chars[v];
+	}
+}
+
+/* --------------------------------------------------- crc32-base62 tokens */
+
+static const char base62[] =
+	"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+#define CRC_DIGITS 6
+
+/* GitHub's 2021 format (also npm's): prefix_ + random + 6 base62 digits of
+ * the CRC32 of the random part, most significant first, zero-padded. */
+static void crc32_base62(const char *s, size_t len, char out[CRC_DIGITS])
+{
+	uint32_t crc = (uint32_t)crc32(0L, (const Bytef *)s, (uInt)len);
+	int i;
+
+	for (i = CRC_DIGITS - 1; i >= 0; i--) {
+		out[i] = base62[crc % 62];
+		crc /= 62;
+	}
+}
+
+/* The random part plus checksum: everything after the last '_'. */
+static bool crc_body(const char *s, size_t len, size_t *start)
+{
+	const char *u = memrchr(s, '_', len);
+
+	*start = u ? (size_t)(u - s) + 1 : 0;
+	return len - *start > CRC_DIGITS;
+}
+
+static bool verify_crc32_base62(const char *s, size_t len)
+{
+	char want[CRC_DIGITS];
+	size_t b;
+
+	if (!crc_body(s, len, &b))
+		return false;
+	crc32_base62(s + b, len - b - CRC_DIGITS, want);
+	return memcmp(want, s + len - CRC_DIGITS, CRC_DIGITS) == 0;
+}
+
+static void complete_crc32_base62(char *s, size_t len)
+{
+	size_t b;
+
+	if (crc_body(s, len, &b))
+		crc32_base62(s + b, len - b - CRC_DIGITS, s + len - CRC_DIGITS);
+}
+
+/* -------------------------------------------------- private key blocks */
+
+/*
+ * A PEM / OpenPGP armored block as found in a file: BEGIN line, optional
+ * "Name: value" headers, base64 body, optional OpenPGP "=XXXX" CRC line,
+ * END line. Lines may also be separated by a literal backslash-n (keys
+ * inside JSON strings, e.g. cloud service account files).
+ */
+typedef struct pem {
+	const char *label;
+	size_t label_len;
+	bool proc_encrypted;  /* "Proc-Type: 4,ENCRYPTED" header */
+	b64_run body;
+	size_t pad;           /* '=' padding at the body's end */
+	b64_run crc;          /* OpenPGP armor checksum, 4 chars, or n = 0 */
+	size_t *store;
+} pem;
+
+#define BEGIN "-----BEGIN "
+
+/* Next line of s[*p..len): sets [*ls, *le) and moves *p past its break. */
+static bool next_line(const char *s, size_t len, size_t *p, size_t *ls,
+		      size_t *le)
+{
+	size_t i = *p;
+
+	if (i >= len)
+		return false;
+	while (i < len && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	*ls = i;
+	while (i < len && s[i] != '\n' && s[i] != '\r' &&
+	       !(s[i] == '\\' && i + 1 < len && (s[i + 1] == 'n' || s[i + 1] == 'r')))
+		i++;
+	*le = i;
+	while (i < len && (s[i] == '\n' || s[i] == '\r' ||
+			   (s[i] == '\\' && i + 1 < len &&
+			    (s[i + 1] == 'n' || s[i + 1] == 'r'))))
+		i += s[i] == '\\' ? 2 : 1;
+	*p = i;
+	return true;
+}
+
+static bool body_line(const char *s, size_t ls, size_t le, pem *k)
+{
+	size_t i;
+
+	for (i = ls; i < le; i++) {
+		if (s[i] == '=') {
+			k->pad++;
+		} else if (b64_value((unsigned char)s[i]) >= 0 && s[i] != '-' &&
+			   s[i] != '_' && !k->pad) {
+			k->body.pos[k->body.n++] = i;
+		} else if (s[i] != ' ' && s[i] != '\t') {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool pem_parse(const char *s, size_t len, pem *k)
+{
+	size_t p, ls, le, i;
+	const char *dash;
+	bool in_body = false;
+
+	memset(k, 0, sizeof(*k));
+	if (len < sizeof(BEGIN) || memcmp(s, BEGIN, sizeof(BEGIN) - 1) != 0)
+		return false;
+	k->label = s + sizeof(BEGIN) - 1;
+	dash = memmem(k->label, len - (sizeof(BEGIN) - 1), "-----", 5);
+	if (!dash)
+		return false;
+	k->label_len = (size_t)(dash - k->label);
+	p = (size_t)(dash - s) + 5;
+	k->store = kl_xcalloc(len + 1, 2 * sizeof(size_t));
+	k->body.pos = k->store;
+	k->crc.pos = k->store + len + 1;
+	while (next_line(s, len, &p, &ls, &le)) {
+		if (le - ls >= 8 && memcmp(s + ls, "-----END", 8) == 0)
+			return k->body.n > 0 && (k->pad == 0 ||
+						 (k->body.n + k->pad) % 4 == 0);
+		if (le == ls)
+			continue;
+		if (!in_body && memchr(s + ls, ':', le - ls)) {
+			if (memmem(s + ls, le - ls, "4,ENCRYPTED", 11))
+				k->proc_encrypted = true;
+			continue;
+		}
+		if (s[ls] == '=' && le - ls == 5 && k->body.n) {
+			for (i = ls + 1; i < le; i++)
+				k->crc.pos[k->crc.n++] = i;
+			continue;
+		}
+		in_body = true;
+		if (k->crc.n || !body_line(s, ls, le, k))
+			return false;
+	}
+	return false;
+}
+
+static void pem_free(pem *k)
+{
+	free(k->store);
+}
+
+static bool label_is(const pem *k, const char *label)
+{
+	return k->label_len == strlen(label) &&
+	       memcmp(k->label, label, k->label_len) == 0;
+}
+
+/* DER: SEQUENCE whose length is exactly the rest of the data. Returns the
+ * header length, or 0 when the bytes are not one DER SEQUENCE. */
+static size_t der_sequence(const unsigned char *b, size_t n)
+{
+	size_t hdr = 2, l, i;
+
+	if (n < 4 || b[0] != 0x30)
+		return 0;
+	l = b[1];
+	if (l & 0x80) {
+		size_t k = l & 0x7f;
+
+		if (k < 1 || k > 3 || n < 2 + k)
+			return 0;
+		for (l = 0, i = 0; i < k; i++)
+			l = (l << 8) | b[2 + i];
+		hdr += k;
+	}
+	return hdr + l == n && hdr < n ? hdr : 0;
+}
+
+#define OPENSSH_MAGIC "openssh-key-v1"
+
+/* OpenSSH: magic, then the cipher name; "none" is unencrypted. */
+static int openssh_class(const unsigned char *b, size_t n)
+{
+	size_t m = sizeof(OPENSSH_MAGIC), l;
+
+	if (n < m + 4 || memcmp(b, OPENSSH_MAGIC, m) != 0)
+		return -1;
+	l = (size_t)b[m] << 24 | (size_t)b[m + 1] << 16 |
+	    (size_t)b[m + 2] << 8 | b[m + 3];
+	if (l == 0 || l > 64 || n < m + 4 + l)
+		return -1;
+	return !(l == 4 && memcmp(b + m + 4, "none", 4) == 0);
+}
+
+/* OpenPGP new- or old-format packet header: tag and header length. */
+static int pgp_packet(const unsigned char *b, size_t n, size_t *hdr)
+{
+	int tag;
+
+	if (n < 3 || !(b[0] & 0x80))
+		return -1;
+	if (b[0] & 0x40) {
+		tag = b[0] & 0x3f;
+		*hdr = b[1] < 192 ? 2 : b[1] < 224 ? 3 : b[1] == 255 ? 6 : 0;
+	} else {
+		static const size_t lens[4] = { 2, 3, 5, 1 };
+
+		tag = (b[0] >> 2) & 0x0f;
+		*hdr = lens[b[0] & 3];
+	}
+	return *hdr && *hdr < n ? tag : -1;
+}
+
+/* Skip count MPIs (2-byte bit count + bytes); false when truncated. */
+static bool pgp_skip_mpis(const unsigned char *b, size_t n, size_t *off,
+			  int count)
+{
+	while (count-- > 0) {
+		size_t bits;
+
+		if (*off + 2 > n)
+			return false;
+		bits = (size_t)b[*off] << 8 | b[*off + 1];
+		*off += 2 + (bits + 7) / 8;
+	}
+	return *off <= n;
+}
+
+static bool pgp_skip_field(const unsigned char *b, size_t n, size_t *off)
+{
+	if (*off >= n)
+		return false;
+	*off += 1 + b[*off];
+	return *off <= n;
+}
+
+/* Offset of a v4 secret key's S2K usage octet, or 0 if not understood. */
+static size_t pgp_s2k_offset(const unsigned char *b, size_t n, size_t off)
+{
+	int algo, mpis;
+
+	if (off + 6 > n || b[off] != 4)
+		return 0;
+	algo = b[off + 5];
+	off += 6;
+	switch (algo) {
+	case 1: case 2: case 3: mpis = 2; break;
+	case 16: case 20: mpis = 3; break;
+	case 17: mpis = 4; break;
+	case 18: case 19: case 22:
+		if (!pgp_skip_field(b, n, &off) ||
+		    !pgp_skip_mpis(b, n, &off, 1) ||
+		    (algo == 18 && !pgp_skip_field(b, n, &off)))
+			return 0;
+		return off < n ? off : 0;
+	default:
+		return 0;
+	}
+	return pgp_skip_mpis(b, n, &off, mpis) && off < n ? off : 0;
+}
+
+static uint32_t crc24(const unsigned char *b, size_t n)
+{
+	uint32_t crc = 0xB704CE;
+	size_t i;
+	int j;
+
+	for (i = 0; i < n; i++) {
+		crc ^= (uint32_t)b[i] << 16;
+		for (j = 0; j < 8; j++) {
+			crc <<= 1;
+			if (crc & 0x1000000)
+				crc ^= 0x1864CFB;
+		}
+	}
+	return crc & 0xFFFFFF;
+}
+
+static bool pgp_crc_ok(const char *s, const pem *k, const kl_buf *d)
+{
+	kl_buf c = KL_BUF_INIT;
+	uint32_t got;
+	bool ok;
+
+	if (!k->crc.n)
+		return true; /* RFC 9580 made the armor checksum optional */
+	b64_decode(s, &k->crc, &c);
+	got = c.len == 3 ? (uint32_t)(unsigned char)c.data[0] << 16 |
+			   (uint32_t)(unsigned char)c.data[1] << 8 |
+			   (unsigned char)c.data[2] : 0xFFFFFFFF;
+	ok = got == crc24((const unsigned char *)d->data, d->len);
+	kl_buf_free(&c);
+	return ok;
+}
+
+/* An OpenPGP secret key packet (tag 5); encrypted when its S2K usage
+ * octet is not 0. A v5/v6 or unknown-algorithm key counts as plain. */
+static int pgp_class(const char *s, const pem *k, const kl_buf *d)
+{
+	const unsigned char *b = (const unsigned char *)d->data;
+	size_t hdr, s2k;
+
+	if (pgp_packet(b, d->len, &hdr) != 5 || !pgp_crc_ok(s, k, d))
+		return -1;
+	s2k = pgp_s2k_offset(b, d->len, hdr);
+	return s2k && b[s2k] != 0;
+}
+
+#define MIN_KEY_BYTES 40 /* a PKCS#8 Ed25519 key, the smallest, is 48 */
+
+/* -1: not a private key; 0: a plain one; 1: an encrypted one. */
+static int private_key_class(const char *s, size_t len)
+{
+	kl_buf d = KL_BUF_INIT;
+	const unsigned char *b;
+	size_t hdr;
+	int cls = -1;
+	pem k;
+
+	if (!pem_parse(s, len, &k))
+		goto out;
+	b64_decode(s, &k.body, &d);
+	b = (const unsigned char *)d.data;
+	if (d.len < MIN_KEY_BYTES)
+		goto out;
+	if (label_is(&k, "OPENSSH PRIVATE KEY"))
+		cls = openssh_class(b, d.len);
+	else if (label_is(&k, "PGP PRIVATE KEY BLOCK"))
+		cls = pgp_class(s, &k, &d);
+	else if (k.proc_encrypted)
+		cls = d.len % 8 == 0 ? 1 : -1; /* CBC ciphertext */
+	else if ((hdr = der_sequence(b, d.len)) != 0)
+		/* PrivateKeyInfo and the PKCS#1/SEC1/DSA forms open with an
+		 * INTEGER version; EncryptedPrivateKeyInfo with a SEQUENCE. */
+		cls = label_is(&k, "ENCRYPTED PRIVATE KEY") ?
+			(b[hdr] == 0x30 ? 1 : -1) : (b[hdr] == 0x02 ? 0 : -1);
+out:
+	if (k.store)
+		pem_free(&k);
+	kl_buf_free(&d);
+	return cls;
+}
+
+static bool verify_private_key(const char *s, size_t len)
+{
+	return private_key_class(s, len) == 0;
+}
+
+static bool verify_private_key_encrypted(const char *s, size_t len)
+{
+	return private_key_class(s, len) == 1;
+}
+
+/* Write a DER SEQUENCE header for n bytes and the first inner tag. */
+static void make_der(unsigned char *b, size_t n, bool encrypted)
+{
+	size_t hdr = n - 2 < 128 ? 2 : n - 3 < 256 ? 3 : 4, l = n - hdr;
+
+	b[0] = 0x30;
+	if (hdr == 2) {
+		b[1] = (unsigned char)l;
+	} else if (hdr == 3) {
+		b[1] = 0x81;
+		b[2] = (unsigned char)l;
+	} else {
+		b[1] = 0x82;
+		b[2] = (unsigned char)(l >> 8);
+		b[3] = (unsigned char)l;
+	}
+	b[hdr] = encrypted ? 0x30 : 0x02;
+}
+
+static void put_string(unsigned char *b, size_t *off, const char *str)
+{
+	size_t l = strlen(str);
+
+	b[*off] = b[*off + 1] = b[*off + 2] = 0;
+	b[*off + 3] = (unsigned char)l;
+	memcpy(b + *off + 4, str, l);
+	*off += 4 + l;
+}
+
+static void make_openssh(unsigned char *b, bool encrypted)
+{
+	size_t off = sizeof(OPENSSH_MAGIC);
+
+	memcpy(b, OPENSSH_MAGIC, off);
+	put_string(b, &off, encrypted ? "aes256-ctr" : "none");
+	put_string(b, &off, encrypted ? "bcrypt" : "none");
+}
+
+/* A v4 EdDSA secret key packet header: tag, length, version, algorithm,
+ * curve OID, public point; the key material stays random. */
+static void make_pgp(unsigned char *b, size_t n, bool encrypted)
+{
+	static const unsigned char oid[] = { 9, 0x2B, 0x06, 0x01, 0x04, 0x01,
+					     0xDA, 0x47, 0x0F, 0x01 };
+	size_t off, l;
+
+	b[0] = 0xC5;
+	if (n - 2 < 192) {
+		b[1] = (unsigned char)(n - 2);
+		off = 2;
+	} else {
+		l = n - 3 - 192;
+		b[1] = (unsigned char)((l >> 8) + 192);
+		b[2] = (unsigned char)l;
+		off = 3;
+	}
+	b[off] = 4;
+	b[off + 5] = 22;
+	off += 6;
+	memcpy(b + off, oid, sizeof(oid));
+	off += sizeof(oid);
+	b[off] = 0x01;
+	b[off + 1] = 0x07;
+	b[off + 2] = 0x40;
+	off += 2 + 33;
+	b[off] = encrypted ? 254 : 0;
+}
+
+#define MIN_COMPLETE_BYTES 64
+
+static void complete_key(char *s, size_t len, bool encrypted)
+{
+	kl_buf d = KL_BUF_INIT;
+	unsigned char *b;
+	pem k;
+
+	if (!pem_parse(s, len, &k)) {
+		if (k.store)
+			pem_free(&k);
+		return;
+	}
+	b64_decode(s, &k.body, &d);
+	b = (unsigned char *)d.data;
+	if (d.len >= MIN_COMPLETE_BYTES && d.len - 3 < 8192 + 192) {
+		if (label_is(&k, "OPENSSH PRIVATE KEY"))
+			make_openssh(b, encrypted);
+		else if (label_is(&k, "PGP PRIVATE KEY BLOCK"))
+			make_pgp(b, d.len, encrypted);
+		else if (!k.proc_encrypted)
+			make_der(b, d.len, encrypted);
+		b64_encode(s, &k.body, b, d.len, false);
+		if (k.crc.n) {
+			uint32_t c = crc24(b, d.len);
+			unsigned char cb[3] = { (unsigned char)(c >> 16),
+						(unsigned char)(c >> 8),
+						(unsigned char)c };
+
+			b64_encode(s, &k.crc, cb, 3, false);
+		}
+	}
+	kl_buf_free(&d);
+	pem_free(&k);
+}
+
+static void complete_private_key(char *s, size_t len)
+{
+	complete_key(s, len, false);
+}
+
+static void complete_private_key_encrypted(char *s, size_t len)
+{
+	complete_key(s, len, true);
+}
+
+/* --------------------------------------------------- Discord bot token */
+
+/* The first part is the bot's user id (a 17-20 digit snowflake) in
+ * unpadded base64. */
+static bool discord_id(const char *s, size_t len, b64_run *r, size_t *pos)
+{
+	const char *dot = memchr(s, '.', len);
+	size_t i;
+
+	if (!dot)
+		return false;
+	r->n = 0;
+	r->pos = pos;
+	for (i = 0; s + i < dot; i++) {
+		if (i >= 30 || b64_value((unsigned char)s[i]) < 0)
+			return false;
+		r->pos[r->n++] = i;
+	}
+	return r->n * 6 / 8 >= 17 && r->n * 6 / 8 <= 20;
+}
+
+static bool verify_discord_bot_token(const char *s, size_t len)
+{
+	size_t pos[32], i;
+	kl_buf d = KL_BUF_INIT;
+	b64_run r;
+	bool ok;
+
+	if (!discord_id(s, len, &r, pos))
+		return false;
+	b64_decode(s, &r, &d);
+	ok = d.len >= 17 && d.data[0] != '0';
+	for (i = 0; ok && i < d.len; i++)
+		ok = d.data[i] >= '0' && d.data[i] <= '9';
+	kl_buf_free(&d);
+	return ok;
+}
+
+static void complete_discord_bot_token(char *s, size_t len)
+{
+	unsigned char digits[32];
+	size_t pos[32], i, n;
+	b64_run r;
+
+	if (!discord_id(s, len, &r, pos))
+		return;
+	n = r.n * 6 / 8;
+	for (i = 0; i < n; i++)
+		digits[i] = (unsigned char)(i ? '0' + (unsigned char)s[i] % 10
+					      : '1' + (unsigned char)s[i] % 9);
+	b64_encode(s, &r, digits, n, true);
+}
+
+/* ------------------------------------------------------------ registry */
+
+static const kl_check checks[] = {
+	{ "crc32-base62", false, verify_crc32_base62, complete_crc32_base62 },
+	{ "private-key", true, verify_private_key, complete_private_key },
+	{ "private-key-encrypted", true, verify_private_key_encrypted,
+	  complete_private_key_encrypted },
+	{ "discord-bot-token", false, verify_discord_bot_token,
+	  complete_discord_bot_token },
+};
+
+const kl_check *kl_check_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+		if (strcmp(checks[i].name, name) == 0)
+			return &checks[i];
+	return NULL;
+}
+
+const char *kl_check_names(void)
+{
+	return "crc32-base62, private-key, private-key-encrypted, "
+	       "discord-bot-token";
+}
+
+bool kl_check_replaces_placeholder(const kl_check *c)
+{
+	return c->replaces_placeholder;
+}
+
+bool kl_check_verify(const kl_check *c, const char *s, size_t len)
+{
+	return c->verify(s, len);
+}
+
+void kl_check_complete(const kl_check *c, char *s, size_t len)
+{
+	c->complete(s, len);
+}
+
+void kl_rule_complete_example(const kl_rule *r, char *text)
+{
+	const kl_check *c = r->check ? kl_check_find(r->check) : NULL;
+	pcre2_match_data *md;
+	size_t len = strlen(text), at = 0;
+
+	if (!c || !r->code)
+		return;
+	md = pcre2_match_data_create_from_pattern(r->code, NULL);
+	while (at < len && pcre2_match(r->code, (PCRE2_SPTR)text, len, at, 0,
+				       md, NULL) >= 0) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+		size_t s = ov[2 * r->secret_group], e = ov[2 * r->secret_group + 1];
+
+		if (s != PCRE2_UNSET && e > s)
+			kl_check_complete(c, text + s, e - s);
+		at = ov[1] > at ? ov[1] : at + 1;
+	}
+	pcre2_match_data_free(md);
+}

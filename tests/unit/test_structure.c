@@ -1,0 +1,171 @@
+/* Unit tests for src/engine/structure.c and pair.c: structure checks
+ * (checksums, key encodings), their completion of random candidates, and
+ * pairing. No key-like literal: every key is generated here. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/structure.h"
+#include "keyleak.h"
+#include "unit.h"
+
+static bool verify(const char *check, const char *s)
+{
+	return kl_check_verify(kl_check_find(check), s, strlen(s));
+}
+
+static char *completed(const char *check, const char *tmpl, uint64_t seed)
+{
+	char *s = kl_template_expand(tmpl, &seed);
+
+	kl_check_complete(kl_check_find(check), s, strlen(s));
+	return s;
+}
+
+static void crc32_base62(void)
+{
+	char *tok;
+
+	/* CRC32("123456789") is 0xCBF43926, "3jZRME" in base62 */
+	CHECK(verify("crc32-base62", "abc_1234567893jZRME"), "known CRC32 vector");
+	CHECK(!verify("crc32-base62", "abc_1234567893jZRMF"), "one digit off");
+	CHECK(!verify("crc32-base62", "abc_3jZRME"), "no random part");
+	tok = completed("crc32-base62", "ghp_{30}{6}", 7);
+	CHECK(verify("crc32-base62", tok), "completed token verifies");
+	tok[10] = tok[10] == 'a' ? 'b' : 'a';
+	CHECK(!verify("crc32-base62", tok), "a changed body fails");
+	free(tok);
+	CHECK(kl_check_find("luhn") == NULL, "unknown check");
+}
+
+#define BODY64 "{64:b64}\n"
+#define RSA_TMPL "-----BEGIN RSA PRIVATE KEY-----\n" BODY64 BODY64 BODY64 \
+	BODY64 BODY64 BODY64 BODY64 BODY64 "-----END RSA PRIVATE KEY-----"
+
+static void private_keys(void)
+{
+	char *k = completed("private-key", RSA_TMPL, 3), *p;
+	char *enc = completed("private-key-encrypted",
+			      "-----BEGIN ENCRYPTED PRIVATE KEY-----\n" BODY64
+			      BODY64 BODY64 "-----END ENCRYPTED PRIVATE KEY-----", 4);
+	char *ssh = completed("private-key",
+			      "-----BEGIN OPENSSH PRIVATE KEY-----\n{70:b64}\n"
+			      "{70:b64}\n{40:b64}\n-----END OPENSSH PRIVATE KEY-----", 5);
+	char *pgp = completed("private-key-encrypted",
+			      "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n" BODY64
+			      BODY64 BODY64 "={4:b64}\n-----END PGP PRIVATE KEY BLOCK-----", 6);
+
+	CHECK(verify("private-key", k) && !verify("private-key-encrypted", k),
+	      "completed RSA key is a plain key");
+	CHECK(verify("private-key-encrypted", enc) && !verify("private-key", enc),
+	      "completed PKCS#8 encrypted key");
+	CHECK(verify("private-key", ssh), "completed OpenSSH key, cipher none");
+	CHECK(verify("private-key-encrypted", pgp), "completed OpenPGP key, S2K");
+	p = strstr(pgp, "\n=") + 2;
+	*p = *p == 'A' ? 'B' : 'A';
+	CHECK(!verify("private-key-encrypted", pgp), "OpenPGP armor CRC24 off");
+	p = strchr(k, '\n') + 3; /* the DER length byte's characters */
+	*p = *p == 'A' ? 'B' : 'A';
+	CHECK(!verify("private-key", k), "DER length off");
+	CHECK(!verify("private-key", "-----BEGIN RSA PRIVATE KEY-----\n...\n"
+		      "-----END RSA PRIVATE KEY-----"), "a body of ...");
+	free(k);
+	k = completed("private-key", "-----BEGIN PRIVATE KEY-----\\n" "{64:b64}\\n"
+		      "{64:b64}\\n{64:b64}\\n-----END PRIVATE KEY-----\\n", 8);
+	CHECK(verify("private-key", k), "JSON-escaped line breaks");
+	free(k);
+	free(enc);
+	free(ssh);
+	free(pgp);
+}
+
+static void discord(void)
+{
+	char *t = completed("discord-bot-token", "{24:b64url}.{6:b64url}.{38:b64url}", 9);
+
+	CHECK(verify("discord-bot-token", t), "completed Discord token");
+	t[0] = 'z'; /* no longer base64 of a digit */
+	CHECK(!verify("discord-bot-token", t), "first part not a user id");
+	free(t);
+}
+
+static const char pair_rules[] =
+	"{\"provider\": \"P\", \"rules\": ["
+	"{\"id\": \"p-id\", \"name\": \"P id\", \"description\": \"d\","
+	" \"severity\": \"high\", \"remediation\": \"r\","
+	" \"regex\": \"(PID[0-9]{8})\", \"secret_group\": 1, \"keywords\": [\"PID\"],"
+	" \"pair\": {\"name\": \"secret\", \"rule\": \"p-secret\","
+	"  \"regex\": \"(?<![A-Za-z])([A-Za-z]{24})(?![A-Za-z])\", \"secret_group\": 1,"
+	"  \"lines\": 1, \"min_entropy\": 3.5}},"
+	"{\"id\": \"p-secret\", \"name\": \"P secret\", \"description\": \"d\","
+	" \"severity\": \"high\", \"remediation\": \"r\","
+	" \"regex\": \"psecret=([A-Za-z]{24})\", \"secret_group\": 1,"
+	" \"keywords\": [\"psecret=\"]}]}";
+
+static kl_matches scan(kl_scanner *sc, const char *text)
+{
+	kl_matches m = { 0 };
+
+	kl_scan_buffer(sc, text, strlen(text), &m, NULL);
+	return m;
+}
+
+static void pairs(void)
+{
+	kl_ruleset *rs = kl_ruleset_new();
+	kl_error err = { 0 };
+	kl_scanner *sc;
+	kl_matches m;
+	uint64_t seed = 11;
+	char *id = kl_template_expand("PID{8:digit}", &seed);
+	char *sec = kl_template_expand("{24:lower}", &seed);
+	char text[256];
+
+	CHECK(kl_ruleset_add_json(rs, "p.json", pair_rules, strlen(pair_rules),
+				  &err) == 0 && kl_ruleset_compile(rs, &err) == 0,
+	      "pair rules load: %s", err.message ? err.message : "ok");
+	sc = kl_scanner_new(rs);
+	snprintf(text, sizeof(text), "a\n%s\nb\npsecret=%s\n", id, sec);
+	m = scan(sc, text);
+	CHECK(m.len == 1 && strcmp(m.items[0].rule->id, "p-id") == 0 &&
+	      m.items[0].partner_len == 24 && m.items[0].partner_line == 4,
+	      "partner rule's match absorbed into one match");
+	kl_matches_free(&m);
+	snprintf(text, sizeof(text), "x(%s, %s)\n", id, sec);
+	m = scan(sc, text);
+	CHECK(m.len == 1 && m.items[0].partner_len == 24 &&
+	      m.items[0].partner_line == 1, "partner pattern beside it");
+	kl_matches_free(&m);
+	snprintf(text, sizeof(text), "%s\n\n\n%s\n", id, sec);
+	m = scan(sc, text);
+	CHECK(m.len == 1 && m.items[0].partner_len == 0,
+	      "a pattern partner farther than lines is not taken");
+	kl_matches_free(&m);
+	kl_scanner_free(sc);
+	kl_ruleset_free(rs);
+	free(id);
+	free(sec);
+}
+
+static void windows(void)
+{
+	kl_ruleset *rs = kl_ruleset_new();
+	kl_error err = { 0 };
+
+	CHECK(kl_ruleset_add_builtin(rs, &err) == 0 &&
+	      kl_ruleset_max_window(rs) >= 65000,
+	      "private key blocks widen the ruleset's match window");
+	kl_ruleset_free(rs);
+	rs = kl_ruleset_new();
+	CHECK(kl_ruleset_max_window(rs) == 4096, "default window");
+	kl_ruleset_free(rs);
+}
+
+int main(void)
+{
+	windows();
+	crc32_base62();
+	private_keys();
+	discord();
+	pairs();
+	return UNIT_DONE();
+}
