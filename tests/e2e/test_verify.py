@@ -553,6 +553,38 @@ def option_errors_are_refused_before_scanning():
 
 
 @lib.test
+def a_broken_libcurl_makes_every_key_unknown():
+    # libcurl is loaded only for --verify; a library that is not libcurl
+    # (here a stand-in found first through LD_LIBRARY_PATH) is said, and
+    # the keys are unknown, not an error of the scan.
+    import shutil
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        raise lib.Skip("no C compiler to build a stand-in library")
+    with lib.TempDir() as base, Provider() as prov:
+        src = os.path.join(base, "fake.c")
+        lib.write(src, "int keyleak_fake_libcurl;\n")
+        libdir = os.path.join(base, "lib")
+        os.makedirs(libdir)
+        subprocess.run([cc, "-shared", "-fPIC", "-o",
+                        os.path.join(libdir, "libcurl.so.4"), src], check=True)
+        k = prov.add(key("nocurl"), "live")
+        repo = repo_with(base, [k])
+        env = env_for(prov.url)
+        env["LD_LIBRARY_PATH"] = libdir
+        p = lib.run(["scan", repo, "--verify", "--format", "json"], env=env)
+        lib.assert_eq(p.returncode, 1, "exit code")
+        rep = json.loads(p.stdout.decode("utf-8"))
+        st, detail = status(rep["findings"][0])
+        lib.assert_eq(st, "unknown", "status")
+        if "libcurl.so.4" not in detail:
+            raise AssertionError(detail)
+        if b"no key was verified" not in p.stderr:
+            raise AssertionError(p.stderr)
+        lib.assert_eq(prov.count(), 0, "requests")
+
+
+@lib.test
 def builtin_verifiers_are_https_read_only_requests():
     # Every built-in verifier: GET over HTTPS, key in a header.
     n = 0
