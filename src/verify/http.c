@@ -178,13 +178,30 @@ static void build_url(const kl_http *lib, CURL *h, const kl_verifier *v,
 	kl_buf_free(&full);
 }
 
+/* Through a base URL, say which host the rule names ("https://host[:port]",
+ * never the secret), so an egress gateway can route the request. */
+static void target_header(const kl_verifier *v, kl_buf *out)
+{
+	const char *host = v->url + strlen("https://");
+
+	kl_buf_puts(out, "X-Keyleak-Target: ");
+	kl_buf_add(out, v->url, (size_t)(host - v->url) + strcspn(host, "/?"));
+}
+
 static struct curl_slist *build_headers(const kl_http *lib,
 					const kl_verifier *v,
-					const char *secret)
+					const char *secret, bool via_base)
 {
 	struct curl_slist *list = NULL, *next;
 	kl_buf line = KL_BUF_INIT;
 	size_t i;
+
+	if (via_base) {
+		target_header(v, &line);
+		list = lib->slist_append(list, line.data);
+		if (!list)
+			abort();
+	}
 
 	for (i = 0; i < v->headers.len; i++) {
 		kl_buf_reset(&line);
@@ -321,7 +338,7 @@ void kl_http_request(const kl_http *lib, void *handle, const kl_verifier *v,
 	set_method(lib, h, v->method);
 	build_url(lib, h, v, secret, o->base_url, &url);
 	lib->easy_setopt(h, CURLOPT_URL, url.data);
-	headers = build_headers(lib, v, secret);
+	headers = build_headers(lib, v, secret, o->base_url != NULL);
 	lib->easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 	rc = lib->easy_perform(h);
 	a->curl_code = (int)rc;

@@ -32,6 +32,7 @@ class Provider:
     def __init__(self):
         self.behaviour = {}   # secret -> name
         self.requests = []    # (path, secret or None)
+        self.targets = []     # X-Keyleak-Target headers
         self.lock = threading.Lock()
         self.release = threading.Event()
         self.barrier = threading.Barrier(2, timeout=20)
@@ -78,6 +79,7 @@ class Provider:
         secret = auth[7:] if auth.startswith("Bearer ") else None
         with self.lock:
             self.requests.append((h.path, secret))
+            self.targets.append(h.headers.get("X-Keyleak-Target"))
             n = self.tries[secret] = self.tries.get(secret, 0) + 1
         what = self.behaviour.get(secret, "revoked")
         if what == "hang":
@@ -199,6 +201,8 @@ def live_and_revoked_keys_get_their_status():
         # Only the path the rule names, with the key in the header.
         paths = sorted(p for p, _ in prov.requests)
         lib.assert_eq(paths, ["/openai/v1/models"] * 2, "request paths")
+        # The host the rule names, for egress gateways.
+        lib.assert_eq(prov.targets, ["https://api.groq.com"] * 2, "target header")
 
 
 @lib.test
