@@ -5,6 +5,7 @@
  * revoked / unknown with a reason, and copies it onto every finding that
  * carries that secret. It annotates findings; it never reads a repository.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -68,6 +69,8 @@ typedef struct verify_ctx {
 	const kl_http *http;
 	verify_job *jobs;
 	void **handles; /* one per worker, made on first use */
+	kl_progress *progress;
+	atomic_size_t done;
 } verify_ctx;
 
 static bool has_status(const int *codes, size_t n, long code)
@@ -210,6 +213,7 @@ static void run_job(void *ctx_, int worker, size_t item)
 		sleep_ms(wait);
 	}
 	j->detail = scrub(&detail, j->secret);
+	kl_progress_tick(ctx->progress, atomic_fetch_add(&ctx->done, 1) + 1, 0);
 }
 
 /* ----------------------------------------------------------- grouping */
@@ -303,13 +307,15 @@ static void run_jobs(const kl_http *http, verify_job *jobs, size_t n,
 		     const kl_verify_opts *o)
 {
 	int workers = o->jobs < 1 ? 1 : o->jobs;
-	verify_ctx ctx = { o, http, jobs, NULL };
+	verify_ctx ctx = { o, http, jobs, NULL, NULL, 0 };
 	int i;
 
 	if ((size_t)workers > n)
 		workers = (int)n;
 	ctx.handles = kl_xcalloc((size_t)workers + 1, sizeof(void *));
+	ctx.progress = kl_progress_new("verifying", n, o->progress);
 	kl_parallel_for(n, workers, run_job, &ctx);
+	kl_progress_free(ctx.progress);
 	for (i = 0; i < workers; i++)
 		kl_http_handle_free(http, ctx.handles[i]);
 	free(ctx.handles);
