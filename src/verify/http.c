@@ -308,7 +308,10 @@ static long retry_after(const kl_http *lib, CURL *h)
 	    CURLHE_OK)
 		return -1;
 	v = strtol(hdr->value, &end, 10);
-	return end != hdr->value && *end == '\0' && v >= 0 ? v : -1;
+	if (end == hdr->value || *end != '\0' || v < 0)
+		return -1;
+	/* A day is past any budget; capping keeps v * 1000 in range. */
+	return v > 86400 ? 86400 : v;
 }
 
 static void fail_setup(const kl_http *lib, CURLcode rc, kl_http_answer *a)

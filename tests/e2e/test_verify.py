@@ -115,7 +115,8 @@ class Provider:
             code, body = codes[what]
         extra = {}
         if code == 429:
-            extra["Retry-After"] = "3600" if what == "slow429" else "0"
+            extra["Retry-After"] = ("99999999999999999999" if what == "slow429"
+                                    else "0")
         self.send(h, code, body, extra)
 
     @staticmethod
