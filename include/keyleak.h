@@ -496,6 +496,7 @@ typedef struct kl_verify_opts {
 	/* "http://127.0.0.1:PORT": replaces scheme, host and port of every
 	 * verifier URL (tests, egress gateways); NULL for none. */
 	const char *base_url;
+	bool progress;       /* draw "verifying: n/total" on stderr */
 } kl_verify_opts;
 
 /* Check that base is "http[s]://host[:port]" (an optional trailing "/").

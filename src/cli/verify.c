@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -46,7 +47,8 @@ int cli_verify_check(const cli_opts *o)
 void cli_verify(const cli_opts *o, kl_report *r)
 {
 	kl_verify_opts vo = { o->verify_jobs, (long)o->verify_timeout * 1000,
-			      3, base_url() };
+			      3, base_url(),
+			      !o->quiet && isatty(STDERR_FILENO) };
 
 	if (!o->verify)
 		return;

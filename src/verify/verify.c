@@ -5,7 +5,7 @@
  * revoked / unknown with a reason, and copies it onto every finding that
  * carries that secret. It annotates findings; it never reads a repository.
  */
-#include <curl/curl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -66,8 +66,11 @@ typedef struct verify_job {
 
 typedef struct verify_ctx {
 	const kl_verify_opts *o;
+	const kl_http *http;
 	verify_job *jobs;
-	CURL **handles; /* one per worker, made on first use */
+	void **handles; /* one per worker, made on first use */
+	kl_progress *progress;
+	atomic_size_t done;
 } verify_ctx;
 
 static bool has_status(const int *codes, size_t n, long code)
@@ -187,15 +190,15 @@ static void run_job(void *ctx_, int worker, size_t item)
 	int attempt;
 
 	if (!ctx->handles[worker])
-		ctx->handles[worker] = curl_easy_init();
+		ctx->handles[worker] = kl_http_handle_new(ctx->http);
 	if (!ctx->handles[worker]) {
 		j->status = KL_VERIFY_UNKNOWN;
 		j->detail = kl_xstrdup("libcurl could not start");
 		return;
 	}
 	for (attempt = 0;; attempt++) {
-		kl_http_request(ctx->handles[worker], j->v, j->secret, ctx->o,
-				&a);
+		kl_http_request(ctx->http, ctx->handles[worker], j->v,
+				j->secret, ctx->o, &a);
 		j->checked_at = (int64_t)time(NULL);
 		classify(j, &a, ctx->o, &detail);
 		if (!worth_retrying(&a, j) || attempt + 1 >= ctx->o->attempts ||
@@ -210,6 +213,7 @@ static void run_job(void *ctx_, int worker, size_t item)
 		sleep_ms(wait);
 	}
 	j->detail = scrub(&detail, j->secret);
+	kl_progress_tick(ctx->progress, atomic_fetch_add(&ctx->done, 1) + 1, 0);
 }
 
 /* ----------------------------------------------------------- grouping */
@@ -299,20 +303,33 @@ static verify_job *make_jobs(pending *p, size_t n, size_t *n_jobs)
 	return jobs;
 }
 
-static void run_jobs(verify_job *jobs, size_t n, const kl_verify_opts *o)
+static void run_jobs(const kl_http *http, verify_job *jobs, size_t n,
+		     const kl_verify_opts *o)
 {
 	int workers = o->jobs < 1 ? 1 : o->jobs;
-	verify_ctx ctx = { o, jobs, NULL };
+	verify_ctx ctx = { o, http, jobs, NULL, NULL, 0 };
 	int i;
 
 	if ((size_t)workers > n)
 		workers = (int)n;
-	ctx.handles = kl_xcalloc((size_t)workers + 1, sizeof(CURL *));
+	ctx.handles = kl_xcalloc((size_t)workers + 1, sizeof(void *));
+	ctx.progress = kl_progress_new("verifying", n, o->progress);
 	kl_parallel_for(n, workers, run_job, &ctx);
+	kl_progress_free(ctx.progress);
 	for (i = 0; i < workers; i++)
-		if (ctx.handles[i])
-			curl_easy_cleanup(ctx.handles[i]);
+		kl_http_handle_free(http, ctx.handles[i]);
 	free(ctx.handles);
+}
+
+/* No libcurl: every job is unknown, with the reason. */
+static void fail_jobs(verify_job *jobs, size_t n, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		jobs[i].status = KL_VERIFY_UNKNOWN;
+		jobs[i].detail = kl_xstrdup(why);
+	}
 }
 
 static void count(kl_report *r)
@@ -334,12 +351,20 @@ void kl_verify_report(kl_report *r, const kl_verify_opts *o)
 	size_t n, n_jobs = 0, i;
 	pending *p = collect(r, &n);
 	verify_job *jobs = make_jobs(p, n, &n_jobs);
+	kl_error err = { 0 };
+	kl_http *http = NULL;
 
 	r->verify.ran = true;
-	/* Global init only when a request is due: no --verify, no libcurl. */
-	if (n_jobs && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK) {
-		run_jobs(jobs, n_jobs, o);
-		curl_global_cleanup();
+	/* libcurl is loaded only when a request is due. */
+	if (n_jobs && !(http = kl_http_open(&err))) {
+		kl_report_notice(r, KL_NOTICE_WARNING, NULL,
+				 "--verify: %s; no key was verified",
+				 err.message);
+		fail_jobs(jobs, n_jobs, err.message);
+		kl_error_clear(&err);
+	} else if (n_jobs) {
+		run_jobs(http, jobs, n_jobs, o);
+		kl_http_close(http);
 		r->verify.requests = n_jobs;
 	}
 	for (i = 0; i < n; i++) {

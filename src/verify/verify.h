@@ -21,14 +21,26 @@ typedef struct kl_http_answer {
 
 void kl_http_answer_free(kl_http_answer *a);
 
+/* libcurl, loaded on first use (see http.c for why). */
+typedef struct kl_http kl_http;
+
+/* Load and initialise libcurl; NULL with err set when it cannot be. */
+kl_http *kl_http_open(kl_error *err);
+void kl_http_close(kl_http *h);
+
+/* A connection handle (a CURL *) for one worker; NULL on failure. */
+void *kl_http_handle_new(const kl_http *h);
+void kl_http_handle_free(const kl_http *h, void *handle);
+
 /*
- * Send v's request for secret with handle (a CURL *, reused between
- * requests of one worker for its connection cache). The secret goes only
- * into the headers and, URL-encoded, the query the rule names; the URL's
- * scheme, host and port are o->base_url's when set.
+ * Send v's request for secret with handle (reused between requests of one
+ * worker for its connection cache). The secret goes only into the headers
+ * and, URL-encoded, the query the rule names; the URL's scheme, host and
+ * port are o->base_url's when set.
  */
-void kl_http_request(void *handle, const kl_verifier *v, const char *secret,
-		     const kl_verify_opts *o, kl_http_answer *a);
+void kl_http_request(const kl_http *h, void *handle, const kl_verifier *v,
+		     const char *secret, const kl_verify_opts *o,
+		     kl_http_answer *a);
 
 /* Whether a curl code means the request timed out. */
 bool kl_http_timed_out(int curl_code);

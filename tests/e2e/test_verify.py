@@ -32,6 +32,7 @@ class Provider:
     def __init__(self):
         self.behaviour = {}   # secret -> name
         self.requests = []    # (path, secret or None)
+        self.targets = []     # X-Keyleak-Target headers
         self.lock = threading.Lock()
         self.release = threading.Event()
         self.barrier = threading.Barrier(2, timeout=20)
@@ -78,6 +79,7 @@ class Provider:
         secret = auth[7:] if auth.startswith("Bearer ") else None
         with self.lock:
             self.requests.append((h.path, secret))
+            self.targets.append(h.headers.get("X-Keyleak-Target"))
             n = self.tries[secret] = self.tries.get(secret, 0) + 1
         what = self.behaviour.get(secret, "revoked")
         if what == "hang":
@@ -113,7 +115,8 @@ class Provider:
             code, body = codes[what]
         extra = {}
         if code == 429:
-            extra["Retry-After"] = "3600" if what == "slow429" else "0"
+            extra["Retry-After"] = ("99999999999999999999" if what == "slow429"
+                                    else "0")
         self.send(h, code, body, extra)
 
     @staticmethod
@@ -199,6 +202,8 @@ def live_and_revoked_keys_get_their_status():
         # Only the path the rule names, with the key in the header.
         paths = sorted(p for p, _ in prov.requests)
         lib.assert_eq(paths, ["/openai/v1/models"] * 2, "request paths")
+        # The host the rule names, for egress gateways.
+        lib.assert_eq(prov.targets, ["https://api.groq.com"] * 2, "target header")
 
 
 @lib.test
@@ -550,6 +555,38 @@ def option_errors_are_refused_before_scanning():
             lib.assert_eq(p.returncode, 2, "exit for %r" % args)
             if want.encode() not in p.stderr:
                 raise AssertionError("%r: %s" % (args, p.stderr))
+
+
+@lib.test
+def a_broken_libcurl_makes_every_key_unknown():
+    # libcurl is loaded only for --verify; a library that is not libcurl
+    # (here a stand-in found first through LD_LIBRARY_PATH) is said, and
+    # the keys are unknown, not an error of the scan.
+    import shutil
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        raise lib.Skip("no C compiler to build a stand-in library")
+    with lib.TempDir() as base, Provider() as prov:
+        src = os.path.join(base, "fake.c")
+        lib.write(src, "int keyleak_fake_libcurl;\n")
+        libdir = os.path.join(base, "lib")
+        os.makedirs(libdir)
+        subprocess.run([cc, "-shared", "-fPIC", "-o",
+                        os.path.join(libdir, "libcurl.so.4"), src], check=True)
+        k = prov.add(key("nocurl"), "live")
+        repo = repo_with(base, [k])
+        env = env_for(prov.url)
+        env["LD_LIBRARY_PATH"] = libdir
+        p = lib.run(["scan", repo, "--verify", "--format", "json"], env=env)
+        lib.assert_eq(p.returncode, 1, "exit code")
+        rep = json.loads(p.stdout.decode("utf-8"))
+        st, detail = status(rep["findings"][0])
+        lib.assert_eq(st, "unknown", "status")
+        if "libcurl.so.4" not in detail:
+            raise AssertionError(detail)
+        if b"no key was verified" not in p.stderr:
+            raise AssertionError(p.stderr)
+        lib.assert_eq(prov.count(), 0, "requests")
 
 
 @lib.test

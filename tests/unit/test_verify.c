@@ -68,7 +68,7 @@ static void add(kl_report *r, const kl_rule *rule, const char *secret)
 
 static void reasons_without_requests(void)
 {
-	kl_verify_opts o = { 2, 1000, 3, "http://127.0.0.1:1" };
+	kl_verify_opts o = { 2, 1000, 3, "http://127.0.0.1:1", false };
 	kl_report r;
 	kl_findings *fs = &r.findings;
 
