@@ -79,6 +79,7 @@ typedef struct kl_strlist {
 } kl_strlist;
 
 void kl_strlist_push(kl_strlist *l, const char *s);
+bool kl_strlist_has(const kl_strlist *l, const char *s); /* linear */
 void kl_strlist_free(kl_strlist *l);
 
 /* Lowercase hex SHA-256 of data (65 bytes incl. NUL written to hex). */
