@@ -621,6 +621,7 @@ static int render_collected(org_run *run)
 	kl_error err = { 0 };
 	int rc;
 
+	kl_merge_set_command(m, "audit");
 	if (kl_merge_add(m, run->o->repos, run->collected.data ?
 			 run->collected.data : "", run->collected.len,
 			 &err) < 0) {

@@ -27,6 +27,7 @@ struct kl_merge {
 	size_t n_extra;
 	kl_strlist inputs;
 	kl_strlist warnings;
+	const char *command; /* "merge", or "audit" for audit --repos */
 };
 
 kl_merge *kl_merge_new(const kl_ruleset *rs)
@@ -34,7 +35,13 @@ kl_merge *kl_merge_new(const kl_ruleset *rs)
 	kl_merge *m = kl_xcalloc(1, sizeof(*m));
 
 	m->rs = rs;
+	m->command = "merge";
 	return m;
+}
+
+void kl_merge_set_command(kl_merge *m, const char *command)
+{
+	m->command = command;
 }
 
 static void free_rule(kl_rule *r)
@@ -611,7 +618,7 @@ static void render_json(const kl_merge *m, kl_buf *out)
 	tool = cJSON_AddObjectToObject(root, "tool");
 	kl_report_json_add_str(tool, "name", "keyleak");
 	kl_report_json_add_str(tool, "version", KL_VERSION);
-	kl_report_json_add_str(root, "command", "merge");
+	kl_report_json_add_str(root, "command", m->command);
 	cJSON_AddItemToObject(root, "inputs", kl_report_json_strlist(&m->inputs));
 	repos = cJSON_AddArrayToObject(root, "repositories");
 	fs = cJSON_AddArrayToObject(root, "findings");
