@@ -79,6 +79,7 @@ typedef struct kl_strlist {
 } kl_strlist;
 
 void kl_strlist_push(kl_strlist *l, const char *s);
+bool kl_strlist_has(const kl_strlist *l, const char *s); /* linear */
 void kl_strlist_free(kl_strlist *l);
 
 /* Lowercase hex SHA-256 of data (65 bytes incl. NUL written to hex). */
@@ -555,6 +556,8 @@ void kl_report_jsonl_restamp(const char *block, size_t len, const char *state,
 typedef struct kl_merge kl_merge;
 
 kl_merge *kl_merge_new(const kl_ruleset *rs);
+/* The JSON report's "command" (default "merge"); borrowed. */
+void kl_merge_set_command(kl_merge *m, const char *command);
 void kl_merge_free(kl_merge *m);
 /* Add one input file's text; file names it in warnings and errors. */
 int kl_merge_add(kl_merge *m, const char *file, const char *data, size_t len,

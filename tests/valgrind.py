@@ -92,6 +92,20 @@ def verify_case(repo, keys, n):
     for line in p.stderr.decode(errors="replace").splitlines()[-60:]:
         print("#   " + line)
     return 1
+def org_cases(repo):
+    """audit --repos over the repository and a mirrored bare clone of it,
+    twice with --state-dir (the second run reuses the state), then a
+    merge into SARIF."""
+    d = os.path.dirname(repo)
+    bare = os.path.join(d, "bare.git")
+    lib.git(repo, "clone", "-q", "--bare", repo, bare)
+    lst = os.path.join(d, "repos.txt")
+    lib.write(lst, "%s\nfile://%s\n" % (repo, bare))
+    out = os.path.join(d, "org.jsonl")
+    org = ["audit", "--repos", lst, "--mirror-dir", os.path.join(d, "mirrors"),
+           "--state-dir", os.path.join(d, "state"), "--format", "jsonl",
+           "--output", out, "--jobs", "2"]
+    return [(org, 1), (org, 1), (["merge", out, "--format", "sarif"], 1)]
 
 
 def main():
@@ -101,7 +115,7 @@ def main():
     failed = 0
     with lib.TempDir() as tmp:
         repo, keys = setup(tmp)
-        for n, (args, want) in enumerate(cases(repo), 1):
+        for n, (args, want) in enumerate(cases(repo) + org_cases(repo), 1):
             stdin = ("k = %s\n" % keys[0]).encode() if "-" in args else None
             p = subprocess.run(VALGRIND + [lib.KEYLEAK] + args, input=stdin,
                                capture_output=True, timeout=900)
@@ -114,7 +128,7 @@ def main():
             for line in p.stderr.decode(errors="replace").splitlines()[-60:]:
                 print("#   " + line)
             sys.stdout.flush()
-        failed += verify_case(repo, keys, len(cases(repo)) + 1)
+        failed += verify_case(repo, keys, len(cases(repo) + org_cases(repo)) + 1)
     return 1 if failed else 0
 
 

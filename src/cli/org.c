@@ -487,16 +487,6 @@ static void fill_opts(org_run *run)
 	}
 }
 
-static bool has_id(const kl_strlist *ids, const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < ids->len; i++)
-		if (strcmp(ids->items[i], id) == 0)
-			return true;
-	return false;
-}
-
 /*
  * --resume: keep the repositories the output already holds whole (their
  * summary line came), drop a killed worker's partial block and cut line,
@@ -542,7 +532,7 @@ static void pick_todo(org_run *run, const kl_strlist *done)
 
 		if (o->shard_n && !kl_repo_in_shard(rp, o->shard_k, o->shard_n))
 			continue;
-		if (has_id(done, rp->id))
+		if (kl_strlist_has(done, rp->id))
 			continue;
 		run->todo[run->n_todo++] = i;
 	}
@@ -631,6 +621,7 @@ static int render_collected(org_run *run)
 	kl_error err = { 0 };
 	int rc;
 
+	kl_merge_set_command(m, "audit");
 	if (kl_merge_add(m, run->o->repos, run->collected.data ?
 			 run->collected.data : "", run->collected.len,
 			 &err) < 0) {

@@ -247,10 +247,9 @@ cJSON *kl_report_json_summary(const kl_report *r)
 	return o;
 }
 
-void kl_report_json_finish(cJSON *root, kl_buf *out)
+/* cJSON's printed text plus a newline into out; NULL is out of memory. */
+static void put_printed(char *s, kl_buf *out)
 {
-	char *s = cJSON_Print(root);
-
 	if (!s) {
 		fprintf(stderr, "keyleak: out of memory formatting JSON\n");
 		abort();
@@ -258,5 +257,15 @@ void kl_report_json_finish(cJSON *root, kl_buf *out)
 	kl_buf_puts(out, s);
 	kl_buf_addch(out, '\n');
 	cJSON_free(s);
+}
+
+void kl_report_json_finish(cJSON *root, kl_buf *out)
+{
+	put_printed(cJSON_Print(root), out);
 	cJSON_Delete(root);
+}
+
+void kl_report_json_line(const cJSON *o, kl_buf *out)
+{
+	put_printed(cJSON_PrintUnformatted(o), out);
 }

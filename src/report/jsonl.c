@@ -4,22 +4,13 @@
  * written as repositories finish is valid up to the last newline even if
  * the worker is killed (`--resume` and `keyleak merge` rely on that).
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "report.h"
 
 static void add_line(cJSON *o, kl_buf *out)
 {
-	char *s = cJSON_PrintUnformatted(o);
-
-	if (!s) {
-		fprintf(stderr, "keyleak: out of memory formatting JSON\n");
-		abort();
-	}
-	kl_buf_puts(out, s);
-	kl_buf_addch(out, '\n');
-	cJSON_free(s);
+	kl_report_json_line(o, out);
 	cJSON_Delete(o);
 }
 

@@ -27,6 +27,7 @@ struct kl_merge {
 	size_t n_extra;
 	kl_strlist inputs;
 	kl_strlist warnings;
+	const char *command; /* "merge", or "audit" for audit --repos */
 };
 
 kl_merge *kl_merge_new(const kl_ruleset *rs)
@@ -34,7 +35,13 @@ kl_merge *kl_merge_new(const kl_ruleset *rs)
 	kl_merge *m = kl_xcalloc(1, sizeof(*m));
 
 	m->rs = rs;
+	m->command = "merge";
 	return m;
+}
+
+void kl_merge_set_command(kl_merge *m, const char *command)
+{
+	m->command = command;
 }
 
 static void free_rule(kl_rule *r)
@@ -569,15 +576,6 @@ static int cmp_repo(const void *a, const void *b)
 	return c ? c : strcmp(x->id, y->id);
 }
 
-static void print_compact(const cJSON *o, kl_buf *out)
-{
-	char *s = cJSON_PrintUnformatted(o);
-
-	kl_buf_puts(out, s);
-	kl_buf_addch(out, '\n');
-	cJSON_free(s);
-}
-
 static void render_jsonl(const kl_merge *m, kl_buf *out)
 {
 	const cJSON *f;
@@ -585,9 +583,9 @@ static void render_jsonl(const kl_merge *m, kl_buf *out)
 
 	for (i = 0; i < m->len; i++) {
 		cJSON_ArrayForEach(f, m->repos[i].findings)
-			print_compact(f, out);
+			kl_report_json_line(f, out);
 		if (m->repos[i].summary)
-			print_compact(m->repos[i].summary, out);
+			kl_report_json_line(m->repos[i].summary, out);
 	}
 }
 
@@ -620,7 +618,7 @@ static void render_json(const kl_merge *m, kl_buf *out)
 	tool = cJSON_AddObjectToObject(root, "tool");
 	kl_report_json_add_str(tool, "name", "keyleak");
 	kl_report_json_add_str(tool, "version", KL_VERSION);
-	kl_report_json_add_str(root, "command", "merge");
+	kl_report_json_add_str(root, "command", m->command);
 	cJSON_AddItemToObject(root, "inputs", kl_report_json_strlist(&m->inputs));
 	repos = cJSON_AddArrayToObject(root, "repositories");
 	fs = cJSON_AddArrayToObject(root, "findings");
@@ -758,16 +756,6 @@ void kl_merge_render(kl_merge *m, const kl_report_opts *o, kl_buf *out)
 
 /* ------------------------------------------------------------ resume */
 
-static bool has_id(const kl_strlist *ids, const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < ids->len; i++)
-		if (strcmp(ids->items[i], id) == 0)
-			return true;
-	return false;
-}
-
 typedef struct jsonl_line {
 	char *id;
 	bool summary;
@@ -832,7 +820,7 @@ void kl_jsonl_keep_complete(const char *data, size_t len, kl_buf *kept,
 
 	n = read_lines(&text, &lines, done);
 	for (i = 0; i < n; i++) {
-		if (has_id(done, lines[i].id)) {
+		if (kl_strlist_has(done, lines[i].id)) {
 			kl_buf_add(kept, lines[i].start, lines[i].len);
 			if (lines[i].summary) {
 				*findings += lines[i].findings;

@@ -48,6 +48,8 @@ cJSON *kl_report_json_summary(const kl_report *r);
 /* One finding and the notices, as in the JSON report (json.c). */
 cJSON *kl_report_json_finding(const kl_finding *f, const kl_report_opts *o);
 cJSON *kl_report_json_notices(const kl_report *r);
+/* Print o on one line plus a newline into out (JSON Lines); o is kept. */
+void kl_report_json_line(const cJSON *o, kl_buf *out);
 /* Print root (indented) plus a newline into out, then delete root. */
 void kl_report_json_finish(cJSON *root, kl_buf *out);
 

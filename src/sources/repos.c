@@ -361,19 +361,23 @@ static int credentials(git_credential **out, const char *url,
 	return GIT_PASSTHROUGH;
 }
 
-static int create_mirror_remote(git_repository *repo, const char *url)
-{
-	git_remote *remote = NULL;
-	git_config *cfg;
-	int rc;
+#define MIRROR_REFSPEC "+refs/*:refs/*"
 
-	rc = git_remote_create_with_fetchspec(&remote, repo, "origin", url,
-					      "+refs/*:refs/*");
-	if (rc == 0 && git_repository_config(&cfg, repo) == 0) {
+/* The mirror's config says what `git clone --mirror` would, so git can
+ * use it too; keyleak itself fetches with an in-memory remote (below). */
+static int write_remote_config(git_repository *repo, const char *url)
+{
+	git_config *cfg = NULL;
+	int rc = git_repository_config(&cfg, repo);
+
+	if (rc == 0)
+		rc = git_config_set_string(cfg, "remote.origin.url", url);
+	if (rc == 0)
+		rc = git_config_set_string(cfg, "remote.origin.fetch",
+					   MIRROR_REFSPEC);
+	if (rc == 0)
 		rc = git_config_set_bool(cfg, "remote.origin.mirror", 1);
-		git_config_free(cfg);
-	}
-	git_remote_free(remote);
+	git_config_free(cfg);
 	return rc;
 }
 
@@ -389,31 +393,38 @@ static void follow_remote_head(git_repository *repo, git_remote *remote)
 	git_buf_dispose(&head);
 }
 
-/* Fetch every ref of the URL the list names (a new token in it, say),
- * pruning refs the remote deleted. */
+/*
+ * Fetch every ref of the URL the list names, pruning refs the remote
+ * deleted. The remote is built in memory, not looked up: libgit2 1.5
+ * leaks a PCRE2 match block (about 20 KiB) on every config regex that
+ * does not match, which named-remote lookups and url.insteadOf rewriting
+ * do per config entry; over thousands of repositories in one process
+ * that adds up.
+ */
 static int fetch_into(git_repository *repo, const kl_repo *r, const char *verb,
 		      kl_error *err)
 {
+	git_remote_create_options ro;
 	git_remote *remote = NULL;
 	git_fetch_options fo;
 	cred_state cs = { 0 };
+	char *spec = MIRROR_REFSPEC;
+	git_strarray specs = { &spec, 1 };
 	int rc;
 
+	git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	ro.repository = repo;
+	ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+		   GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	fo.callbacks.credentials = credentials;
 	fo.callbacks.payload = &cs;
 	fo.prune = GIT_FETCH_PRUNE;
 	fo.update_fetchhead = 0; /* nothing reads it; a write per run */
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE; /* the refspec has them */
-	rc = git_remote_lookup(&remote, repo, "origin");
-	if (rc == 0 && strcmp(git_remote_url(remote), r->location) != 0) {
-		git_remote_free(remote);
-		rc = git_remote_set_url(repo, "origin", r->location);
-		if (rc == 0)
-			rc = git_remote_lookup(&remote, repo, "origin");
-	}
+	rc = git_remote_create_with_opts(&remote, r->location, &ro);
 	if (rc == 0)
-		rc = git_remote_fetch(remote, NULL, &fo, "keyleak: fetch");
+		rc = git_remote_fetch(remote, &specs, &fo, "keyleak: fetch");
 	if (rc == 0)
 		follow_remote_head(repo, remote);
 	else
@@ -434,7 +445,7 @@ static int clone_mirror(const kl_repo *r, const char *path, kl_error *err)
 	rm_tree(tmp.data);
 	rc = git_repository_init(&repo, tmp.data, 1);
 	if (rc == 0)
-		rc = create_mirror_remote(repo, r->location);
+		rc = write_remote_config(repo, r->location);
 	if (rc < 0)
 		kl_error_set(err, "cannot create the mirror %s: %s", tmp.data,
 			     kl_git_lasterr());

@@ -182,3 +182,13 @@ void kl_error_clear(kl_error *err)
 	free(err->message);
 	err->message = NULL;
 }
+
+bool kl_strlist_has(const kl_strlist *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < l->len; i++)
+		if (strcmp(l->items[i], s) == 0)
+			return true;
+	return false;
+}
