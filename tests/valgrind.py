@@ -115,7 +115,8 @@ def main():
     failed = 0
     with lib.TempDir() as tmp:
         repo, keys = setup(tmp)
-        for n, (args, want) in enumerate(cases(repo) + org_cases(repo), 1):
+        all_cases = cases(repo) + org_cases(repo)
+        for n, (args, want) in enumerate(all_cases, 1):
             stdin = ("k = %s\n" % keys[0]).encode() if "-" in args else None
             p = subprocess.run(VALGRIND + [lib.KEYLEAK] + args, input=stdin,
                                capture_output=True, timeout=900)
@@ -128,7 +129,7 @@ def main():
             for line in p.stderr.decode(errors="replace").splitlines()[-60:]:
                 print("#   " + line)
             sys.stdout.flush()
-        failed += verify_case(repo, keys, len(cases(repo) + org_cases(repo)) + 1)
+        failed += verify_case(repo, keys, len(all_cases) + 1)
     return 1 if failed else 0
 
 
