@@ -395,7 +395,8 @@ void kl_report_text(const kl_report *r, const kl_report_opts *o, kl_buf *out);
 void kl_report_json(const kl_report *r, const kl_report_opts *o, kl_buf *out);
 void kl_report_sarif(const kl_report *r, const kl_report_opts *o, kl_buf *out);
 
-/* Write data to path atomically (temp file + rename). */
+/* Write data to path atomically (temp file + rename); a device or FIFO
+ * (/dev/null, /dev/stdout, a named pipe) is written in place instead. */
 int kl_write_file_atomic(const char *path, const char *data, size_t len,
 			 kl_error *err);
 
