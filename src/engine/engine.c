@@ -195,10 +195,34 @@ static int cmp_match(const void *a, const void *b)
 	return strcmp(x->rule->id, y->rule->id);
 }
 
-/* Fill line, column (code points) and suppression for sorted matches. */
+/* Columns of the secret's last byte: code points after its last line
+ * break (a private key block spans lines). */
+static void locate_end(const char *data, kl_match *m)
+{
+	size_t j;
+
+	m->end_column = m->column;
+	m->end_line = m->line;
+	for (j = m->start; j < m->start + m->len; j++) {
+		if (data[j] == '\n') {
+			m->end_line++;
+			m->end_column = 1;
+		} else {
+			m->end_column += ((unsigned char)data[j] & 0xC0) != 0x80;
+		}
+	}
+}
+
+/*
+ * Fill line, column (code points) and suppression for sorted matches.
+ * Column and the line's "keyleak:allow" are carried from one match to the
+ * next on the same line: a minified file is one line holding every key,
+ * and counting from the line's start for each would be quadratic.
+ */
 static void locate(const char *data, size_t len, kl_match *ms, size_t n)
 {
-	size_t i, pos = 0, line = 1, line_start = 0;
+	size_t i, pos = 0, line = 1, line_start = 0, col = 1;
+	bool allowed = false, checked = false;
 
 	for (i = 0; i < n; i++) {
 		kl_match *m = &ms[i];
@@ -209,27 +233,23 @@ static void locate(const char *data, size_t len, kl_match *ms, size_t n)
 			pos = (size_t)(nl - data) + 1;
 			line++;
 			line_start = pos;
+			col = 1;
+			checked = false;
 		}
+		for (j = pos; j < m->start; j++)
+			col += ((unsigned char)data[j] & 0xC0) != 0x80;
 		pos = m->start;
 		m->line = line;
-		m->column = 1;
-		for (j = line_start; j < m->start; j++)
-			m->column += ((unsigned char)data[j] & 0xC0) != 0x80;
-		m->end_column = m->column;
-		m->end_line = line;
-		for (j = m->start; j < m->start + m->len; j++) {
-			if (data[j] == '\n') {
-				m->end_line++;
-				m->end_column = 1;
-			} else {
-				m->end_column +=
-					((unsigned char)data[j] & 0xC0) != 0x80;
-			}
+		m->column = col;
+		locate_end(data, m);
+		if (!checked) {
+			nl = memchr(data + m->start, '\n', len - m->start);
+			line_end = nl ? (size_t)(nl - data) : len;
+			allowed = memmem(data + line_start, line_end - line_start,
+					 "keyleak:allow", 13) != NULL;
+			checked = true;
 		}
-		nl = memchr(data + m->start, '\n', len - m->start);
-		line_end = nl ? (size_t)(nl - data) : len;
-		m->suppressed = memmem(data + line_start, line_end - line_start,
-				       "keyleak:allow", 13) != NULL;
+		m->suppressed = allowed;
 	}
 }
 

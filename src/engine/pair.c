@@ -12,26 +12,70 @@
 
 #include "engine/pair.h"
 
+/* A pattern partner is looked for at most this far (bytes) on each side,
+ * whatever the lines: a minified file is one long line, and a file full
+ * of key ids must not make the search quadratic. */
+#define PAIR_REACH 1024
+
 static size_t distance(size_t a, size_t b)
 {
 	return a > b ? a - b : b - a;
 }
 
-/* The nearest match of the partner rule; its index, or (size_t)-1. */
-static size_t partner_by_rule(const kl_matches *out, size_t first,
-			      const kl_match *m, const char *rule)
+/* Is a partner at (line, start) nearer to m than one at (bline, bstart)?
+ * Lines first: "id = ...; secret = ..." lines pair line by line. */
+static bool nearer(const kl_match *m, size_t line, size_t start,
+		   size_t bline, size_t bstart)
 {
-	size_t i, best = (size_t)-1;
+	size_t dl = distance(line, m->line), bdl = distance(bline, m->line);
 
-	for (i = first; i < out->len; i++) {
-		const kl_match *o = &out->items[i];
+	return dl != bdl ? dl < bdl
+			 : distance(start, m->start) < distance(bstart, m->start);
+}
 
-		if (o == m || !o->rule || strcmp(o->rule->id, rule) != 0)
-			continue;
+/* The matches of one partner rule, by start (out is sorted by start). */
+typedef struct partners {
+	const char *rule;
+	size_t *idx;
+	size_t n;
+} partners;
+
+static void partners_of(partners *pl, const kl_matches *out, size_t first,
+			const char *rule)
+{
+	size_t i;
+
+	if (pl->rule && strcmp(pl->rule, rule) == 0)
+		return;
+	pl->rule = rule;
+	pl->n = 0;
+	pl->idx = kl_xrealloc(pl->idx, (out->len + 1) * sizeof(size_t));
+	for (i = first; i < out->len; i++)
+		if (strcmp(out->items[i].rule->id, rule) == 0)
+			pl->idx[pl->n++] = i;
+}
+
+/* The partner match nearest to m: its index, or (size_t)-1. */
+static size_t nearest(const partners *pl, const kl_matches *out,
+		      const kl_match *m)
+{
+	size_t lo = 0, hi = pl->n, best = (size_t)-1, k;
+
+	while (lo < hi) { /* first partner starting at or after m */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (out->items[pl->idx[mid]].start < m->start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (k = lo > 0 ? lo - 1 : 0; k <= lo && k < pl->n; k++) {
+		const kl_match *o = &out->items[pl->idx[k]];
+
 		if (best == (size_t)-1 ||
-		    distance(o->start, m->start) <
-		    distance(out->items[best].start, m->start))
-			best = i;
+		    nearer(m, o->line, o->start, out->items[best].line,
+			   out->items[best].start))
+			best = pl->idx[k];
 	}
 	return best;
 }
@@ -44,37 +88,40 @@ static bool blank(const char *data, size_t a, size_t b)
 	return true;
 }
 
-/* [from, to): up to lines lines before and after the match, whole, but
- * not past a blank line: a blank line separates one credential's block
- * from the next (a placeholder key id with a real-looking secret, then a
- * real key id with a variable reference, must not pair across it). */
+/* [from, to): up to lines lines before and after the match, whole, no
+ * farther than PAIR_REACH bytes from it, and not past a blank line: a
+ * blank line separates one credential's block from the next (a
+ * placeholder key id with a real-looking secret, then a real key id with
+ * a variable reference, must not pair across it). */
 static void line_window(const char *data, size_t len, const kl_match *m,
 			size_t lines, size_t *from, size_t *to)
 {
-	size_t n, i = m->start, start;
+	size_t n, i = m->start, start, end = m->start + m->len;
+	size_t lo = m->start > PAIR_REACH ? m->start - PAIR_REACH : 0;
+	size_t hi = len - end > PAIR_REACH ? end + PAIR_REACH : len;
 
-	while (i > 0 && data[i - 1] != '\n')
+	while (i > lo && data[i - 1] != '\n')
 		i--;
-	for (n = 0; n < lines && i > 0; n++) {
+	for (n = 0; n < lines && i > lo; n++) {
 		start = i - 1;
-		while (start > 0 && data[start - 1] != '\n')
+		while (start > lo && data[start - 1] != '\n')
 			start--;
 		if (blank(data, start, i - 1))
 			break;
 		i = start;
 	}
 	*from = i;
-	i = m->start + m->len;
-	while (i < len && data[i] != '\n')
+	i = end;
+	while (i < hi && data[i] != '\n')
 		i++;
-	for (n = 0; n < lines && i < len; n++) {
-		size_t end = i + 1;
+	for (n = 0; n < lines && i < hi; n++) {
+		size_t stop = i + 1;
 
-		while (end < len && data[end] != '\n')
-			end++;
-		if (blank(data, i + 1, end))
+		while (stop < hi && data[stop] != '\n')
+			stop++;
+		if (blank(data, i + 1, stop))
 			break;
-		i = end;
+		i = stop;
 	}
 	*to = i;
 }
@@ -93,7 +140,7 @@ static bool partner_by_regex(pcre2_match_data *md, pcre2_match_context *mctx,
 			     const char *data, size_t len, kl_match *m)
 {
 	const kl_pair *p = m->rule->pair;
-	size_t from, to, at, best_s = 0, best_l = 0;
+	size_t from, to, at, best_s = 0, best_l = 0, best_line = 0, line;
 
 	line_window(data, len, m, p->lines, &from, &to);
 	for (at = from; at < to;) {
@@ -113,24 +160,26 @@ static bool partner_by_regex(pcre2_match_data *md, pcre2_match_context *mctx,
 		    (p->min_entropy > 0 &&
 		     kl_shannon_entropy(data + s, e - s) < p->min_entropy))
 			continue;
-		if (!best_l || distance(s, m->start) < distance(best_s, m->start)) {
+		line = s > m->start ? m->line + count_lines(data, m->start, s)
+				    : m->line - count_lines(data, s, m->start);
+		if (!best_l || nearer(m, line, s, best_line, best_s)) {
 			best_s = s;
 			best_l = e - s;
+			best_line = line;
 		}
 	}
 	if (!best_l)
 		return false;
 	m->partner_start = best_s;
 	m->partner_len = best_l;
-	m->partner_line = best_s > m->start
-		? m->line + count_lines(data, m->start, best_s)
-		: m->line - count_lines(data, best_s, m->start);
+	m->partner_line = best_line;
 	return true;
 }
 
 void kl_pair_matches(void *md, void *mctx, const char *data, size_t len,
 		     kl_matches *out, size_t first)
 {
+	partners pl = { NULL, NULL, 0 };
 	bool *drop = NULL;
 	size_t i, j;
 
@@ -143,8 +192,10 @@ void kl_pair_matches(void *md, void *mctx, const char *data, size_t len,
 			continue;
 		if (!drop)
 			drop = kl_xcalloc(out->len, sizeof(bool));
-		if (p->rule)
-			o = partner_by_rule(out, first, m, p->rule);
+		if (p->rule) {
+			partners_of(&pl, out, first, p->rule);
+			o = nearest(&pl, out, m);
+		}
 		if (o != (size_t)-1) {
 			m->partner_start = out->items[o].start;
 			m->partner_len = out->items[o].len;
@@ -155,6 +206,7 @@ void kl_pair_matches(void *md, void *mctx, const char *data, size_t len,
 			drop[i] = true;
 		}
 	}
+	free(pl.idx);
 	if (!drop)
 		return;
 	for (i = j = first; i < out->len; i++)

@@ -213,7 +213,7 @@ static int fill_temp(int fd, const char *data, size_t len, mode_t mode)
 	return 0;
 }
 
-int kl_write_file_atomic(const char *path, const char *data, size_t len,
+static int write_regular(const char *path, const char *data, size_t len,
 			 kl_error *err)
 {
 	char *dir = dir_of(path);
@@ -248,4 +248,40 @@ out:
 	kl_buf_free(&tmp);
 	free(dir);
 	return rc;
+}
+
+/*
+ * A device or FIFO (-o /dev/null, -o /dev/stdout, a pipe) is written in
+ * place: renaming a temporary file over it would replace, as root, the
+ * machine's /dev/null with a regular file.
+ */
+static int write_special(const char *path, const char *data, size_t len,
+			 kl_error *err)
+{
+	int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	int saved;
+
+	if (fd < 0 || write_all(fd, data, len) != 0) {
+		saved = errno;
+		if (fd >= 0)
+			close(fd);
+		kl_error_set(err, "cannot write %s: %s", path, strerror(saved));
+		return -1;
+	}
+	if (close(fd) != 0) {
+		kl_error_set(err, "cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int kl_write_file_atomic(const char *path, const char *data, size_t len,
+			 kl_error *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 &&
+	    (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return write_special(path, data, len, err);
+	return write_regular(path, data, len, err);
 }

@@ -645,68 +645,59 @@ int kl_ruleset_add_path(kl_ruleset *rs, const char *path, kl_error *err)
 
 /* ----------------------------------------------------------- compiling */
 
-static int compile_pair(kl_rule *r, kl_error *err)
+/*
+ * Compile one of r's patterns (what: "" for its regex, "pair " for its
+ * partner's) with JIT, checking its secret group exists.
+ */
+static int compile_pattern(const kl_rule *r, const char *what,
+			   const char *regex, int group, pcre2_code **out,
+			   kl_error *err)
 {
-	kl_pair *p = r->pair;
 	PCRE2_UCHAR msg[256];
 	PCRE2_SIZE off;
-	uint32_t groups = 0;
 	int code;
+	uint32_t groups = 0;
 
-	if (!p || !p->regex || p->code)
-		return 0;
-	p->code = pcre2_compile((PCRE2_SPTR)p->regex, PCRE2_ZERO_TERMINATED,
-				PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code,
-				&off, NULL);
-	if (!p->code) {
+	*out = pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED,
+			     PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code, &off,
+			     NULL);
+	if (!*out) {
 		pcre2_get_error_message(code, msg, sizeof(msg));
-		kl_error_set(err, "%s: rule %s: invalid pair regex at offset "
-			     "%zu: %s", r->origin, r->id, (size_t)off,
+		kl_error_set(err, "%s: rule %s: invalid %sregex at offset %zu: "
+			     "%s", r->origin, r->id, what, (size_t)off,
 			     (char *)msg);
 		return -1;
 	}
-	pcre2_pattern_info(p->code, PCRE2_INFO_CAPTURECOUNT, &groups);
-	if ((uint32_t)p->secret_group > groups) {
-		kl_error_set(err, "%s: rule %s: pair secret_group %d but the "
-			     "regex has %u capture groups", r->origin, r->id,
-			     p->secret_group, groups);
+	pcre2_pattern_info(*out, PCRE2_INFO_CAPTURECOUNT, &groups);
+	if ((uint32_t)group > groups) {
+		kl_error_set(err, "%s: rule %s: %ssecret_group %d but the regex "
+			     "has %u capture groups", r->origin, r->id, what,
+			     group, groups);
 		return -1;
 	}
-	pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE);
+	/* JIT is an optimisation: if unavailable, the interpreter runs. */
+	pcre2_jit_compile(*out, PCRE2_JIT_COMPLETE);
 	return 0;
 }
 
 static int compile_rule(kl_rule *r, kl_error *err)
 {
-	PCRE2_UCHAR msg[256];
-	PCRE2_SIZE off;
-	int code;
-	uint32_t groups = 0;
+	pcre2_code *code = NULL;
+	int rc = 0;
 
-	if (r->code)
-		return 0;
-	r->code = pcre2_compile((PCRE2_SPTR)r->regex, PCRE2_ZERO_TERMINATED,
-				PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code,
-				&off, NULL);
 	if (!r->code) {
-		pcre2_get_error_message(code, msg, sizeof(msg));
-		kl_error_set(err, "%s: rule %s: invalid regex at offset %zu: %s",
-			     r->origin, r->id, (size_t)off, (char *)msg);
-		return -1;
+		rc = compile_pattern(r, "", r->regex, r->secret_group, &code,
+				     err);
+		r->code = code;
 	}
-	pcre2_pattern_info(r->code, PCRE2_INFO_CAPTURECOUNT, &groups);
-	if ((uint32_t)r->secret_group > groups) {
-		kl_error_set(err, "%s: rule %s: secret_group %d but the regex "
-			     "has %u capture groups", r->origin, r->id,
-			     r->secret_group, groups);
-		return -1;
+	if (rc == 0 && r->pair && r->pair->regex && !r->pair->code) {
+		rc = compile_pattern(r, "pair ", r->pair->regex,
+				     r->pair->secret_group, &code, err);
+		r->pair->code = code;
 	}
-	/* JIT is an optimisation: if unavailable, the interpreter runs. */
-	pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE);
-	if (r->context && kl_rule_context_compile(r->context, r->origin, r->id,
-						  err) != 0)
-		return -1;
-	return compile_pair(r, err);
+	if (rc == 0 && r->context)
+		rc = kl_rule_context_compile(r->context, r->origin, r->id, err);
+	return rc;
 }
 
 static int compile_regexes(kl_ruleset *rs, kl_error *err)

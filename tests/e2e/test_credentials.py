@@ -242,5 +242,29 @@ def bad_check_and_pair_fields_are_refused():
             assert "acme.json" in err and "acme-token" in err and want in err, err
 
 
+@lib.test
+def hostile_blocks_and_long_lines_stay_linear():
+    """Each of these took minutes when every candidate rescanned what the
+    previous one had (a lazy PEM body, columns counted from the start of a
+    minified line, pairs searched through a whole line); a run killed by
+    the timeout is a failure."""
+    with lib.TempDir() as base:
+        begins = os.path.join(base, "begins.txt")
+        lib.write(begins, "-----BEGIN PRIVATE KEY-----\n" * 200000)
+        p = lib.run(["scan", begins, "--no-repo-config", "-q"], timeout=120)
+        lib.assert_eq(p.returncode, 0, "BEGIN lines without a body")
+        rng = random.Random(12)
+        ids = [lib.expand("AKIA{16:upper}", rng) for _ in range(50000)]
+        line = os.path.join(base, "min.js")
+        lib.write(line, " ".join(ids) + "\n")
+        code, rep = lib.run_json(["scan", line, "--no-repo-config"], timeout=120)
+        lib.assert_eq((code, len(rep["findings"])), (1, len(ids)), "every id on one line")
+        last = max(rep["findings"], key=lambda f: f["column"])
+        lib.assert_eq(last["column"], 1 + 21 * (len(ids) - 1), "column of the last id")
+        lib.write(line, " ".join(ids) + " // keyleak:allow\n")
+        code, rep = lib.run_json(["scan", line, "--no-repo-config"], timeout=120)
+        lib.assert_eq((code, rep["summary"]["suppressed"]), (0, len(ids)), "one allow, whole line")
+
+
 if __name__ == "__main__":
     lib.main()

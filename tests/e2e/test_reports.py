@@ -9,6 +9,7 @@ ingestion rules (tests/sarif-validate.sh; skipped when npm is missing).
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 
@@ -267,6 +268,26 @@ def clean_repo_summary():
         code, report = lib.run_json(["scan", repo])
         lib.assert_eq(report["findings"], [], "findings")
         lib.assert_eq(report["summary"]["files_scanned"], 1, "files_scanned")
+
+
+@lib.test
+def output_to_a_pipe_writes_into_it():
+    """--output onto a named pipe (like /dev/null or /dev/stdout) writes
+    through it; renaming a file over it would replace the device."""
+    import threading
+    with lib.TempDir() as base:
+        repo, keys = plant(base)
+        fifo = os.path.join(base, "out.fifo")
+        os.mkfifo(fifo)
+        got = []
+        reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()),
+                                  daemon=True)
+        reader.start()
+        p = scan(repo, "--format", "json", "--output", fifo)
+        reader.join(60)
+        lib.assert_eq(p.returncode, 1, "exit code")
+        assert stat.S_ISFIFO(os.lstat(fifo).st_mode), "the pipe was replaced"
+        lib.assert_eq(len(json.loads(got[0])["findings"]), len(keys), "report through the pipe")
 
 
 if __name__ == "__main__":
