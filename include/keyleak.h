@@ -177,6 +177,7 @@ typedef struct kl_match {
 	size_t column;  /* 1-based column of start, in Unicode code points */
 	size_t end_column; /* column just past the secret */
 	bool suppressed; /* the line carries "keyleak:allow" */
+	size_t at;      /* start of the whole match (its keyword hit) */
 } kl_match;
 
 typedef struct kl_matches {
@@ -211,6 +212,10 @@ void kl_scanner_set_allowlist(kl_scanner *sc, const kl_allowlist *allow);
  */
 int kl_scan_buffer(kl_scanner *sc, const char *data, size_t len,
 		   kl_matches *out, kl_strlist *limit_hit);
+
+/* A match starts at a keyword hit and ends at most this many bytes after
+ * it: what a reader of large files in pieces must overlap. */
+#define KL_MATCH_WINDOW 4096
 
 /* Common placeholder test used by every pattern rule (exposed for tests). */
 bool kl_is_placeholder(const kl_rule *rule, const char *secret, size_t len);
