@@ -185,6 +185,20 @@ static void merge_blobs(kl_hist *h, segment *s)
 {
 	size_t i;
 
+	if (!h->n_blobs && !h->blobs.len) {
+		/* The first segment's records move over as they are. */
+		kl_oidmap_free(&h->blobs);
+		free(h->blobv);
+		h->blobs = s->blobs;
+		h->blobv = s->blobv;
+		h->n_blobs = s->n_blobs;
+		h->cap_blobs = s->cap_blobs;
+		memset(&s->blobs, 0, sizeof(s->blobs));
+		s->blobv = NULL;
+		s->n_blobs = 0;
+		return;
+	}
+
 	for (i = 0; i < s->n_blobs; i++) {
 		kl_hblob *b = &s->blobv[i];
 
@@ -215,9 +229,11 @@ static void merge_segment(kl_hist *h, segment *s, kl_oidmap *bad)
 	for (i = 0; i < s->n_ev; i++)
 		replay_event(h, bad, &s->ev[i]);
 	merge_blobs(h, s);
-	for (i = 0; i < s->trees.cap; i++)
+	/* Only a later walk (audit's unreachable pass) needs the trees. */
+	for (i = 0; h->keep_trees && i < s->trees.cap; i++)
 		if (s->trees.used[i])
 			kl_oidmap_put(&h->trees, &s->trees.keys[i], 0);
+	kl_oidmap_free(&s->trees);
 	h->saw_env_file |= s->saw_env;
 }
 
