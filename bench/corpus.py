@@ -449,3 +449,62 @@ def build_scale(bench_dir, commits):
     json.dump(planted, open(meta, "w"), indent=1)
     _mark_done(repo)
     return repo, planted
+
+
+# ------------------------------------------------------------ large file
+
+LARGE_PIECE = 8 << 20        # src/findings/stream.c
+LARGE_STEP = LARGE_PIECE - 4608 - 256   # where windows 2, 3 ... start
+
+
+def build_large(bench_dir, size):
+    """One log-like text file of `size` bytes with keys at offset 0, in
+    the middle, across the first piece boundaries and on the last byte."""
+    path = os.path.join(bench_dir, "large-%d.log" % size)
+    meta = path + ".planted.json"
+    if _done(path):
+        return path, json.load(open(meta))
+    rng = random.Random("large")
+    lines = []
+    while sum(len(x) for x in lines) < (1 << 20):
+        lines.append(b"2026-01-%02dT%02d:%02d:%02dZ INFO req=%08x path=/api/"
+                     b"v1/items/%d status=%d bytes=%d\n" % (
+                         rng.randrange(1, 29), rng.randrange(24),
+                         rng.randrange(60), rng.randrange(60),
+                         rng.getrandbits(32), rng.randrange(100000),
+                         rng.choice((200, 200, 200, 404, 500)),
+                         rng.randrange(1 << 16)))
+    block = b"".join(lines)
+    log("writing a %d-byte file with keys" % size)
+    with open(path + ".tmp", "wb") as f:
+        left = size
+        while left:
+            n = min(left, len(block))
+            f.write(block[:n])
+            left -= n
+    offsets = [0, size // 2]
+    for k in (1, 2, 3):
+        for edge in (k * LARGE_STEP + 4608 + 256, k * LARGE_STEP + 256,
+                     k * LARGE_STEP):
+            offsets.append(edge - 40)
+    rules = lib.key_rule_ids()
+    planted = []
+    with open(path + ".tmp", "r+b") as f:
+        for i, off in enumerate(offsets + [None]):
+            rule = rules[i % len(rules)]
+            line, secret = planted_key(rule, "large-%d" % i)
+            text = ("\n" + line + "\n").encode()
+            if off is None:         # the key ends on the last byte
+                text = ("\n" + line).encode()
+                off = size - len(text)
+            elif off == 0:
+                text = text[1:]
+            else:
+                off -= 1
+            f.seek(off)
+            f.write(text)
+            planted.append({"rule": rule, "secret": secret, "offset": off})
+    os.rename(path + ".tmp", path)
+    json.dump(planted, open(meta, "w"), indent=1)
+    _mark_done(path)
+    return path, planted

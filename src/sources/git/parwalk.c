@@ -1,21 +1,17 @@
 /*
- * Owns the parallel tree walk of a history scan. The ordered commits are
- * cut into one contiguous segment per thread; each segment is walked by
- * its own thread with its own repository handle and its own sets of
- * walked trees and seen blobs, then the segments are merged in order.
+ * Owns the parallel tree walk of a history scan: which distinct blobs the
+ * selected commits hold, and where each was first seen.
  *
- * Why this gives the sequential walk's result, byte for byte: a blob's
- * first commit in the order is the first commit that contains it, in any
- * segmentation; within that commit the walk meets it at the same path,
- * because every tree that could hide it (already walked) would have held
- * it in an earlier commit. So keeping, per blob, the record of the first
- * segment that has it reproduces the one-thread walk. The price is that
- * each segment's first commit walks its whole tree once more, which is
- * small next to a long history (measured in README.md's scaling table).
- *
- * Notices (unreadable trees, submodules with --verbose) are recorded as
- * events and replayed in segment order, each object once, so the report
- * does not depend on the number of threads either.
+ * Each commit is compared with its first parent, descending only into the
+ * subtrees that differ (git/treediff.c): a blob in an unchanged subtree is
+ * in the parent, which comes earlier in the order and is walked too. So
+ * no set of walked trees is kept (memory grows with blobs, not trees), and
+ * commits are independent: the ordered commits are cut into one segment
+ * per thread, each walked with its own repository handle, blob set and
+ * report, and the segments are merged in order, keeping the first record
+ * of each blob. A blob's first commit is the first commit holding it, and
+ * there its first differing path, whatever the segmentation: the report is
+ * the same at any thread count.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -23,23 +19,23 @@
 
 #include "policy/policy.h"
 #include "sources/git/parwalk.h"
+#include "sources/git/treediff.h"
 
-enum { EV_BAD_TREE, EV_GITLINK };
-
-typedef struct event {
-	int kind;
+typedef struct gitlink {
 	git_oid id;
 	char *path;
-} event;
+} gitlink;
 
 typedef struct segment {
 	size_t from, to;          /* positions in g.order */
+	size_t node;              /* the commit being walked */
 	git_repository *repo;     /* own handle, or NULL: could not open */
-	kl_oidmap trees, blobs, events_seen;
+	kl_report rep;            /* unreadable trees */
+	kl_oidmap blobs, links_seen, trees;
 	kl_hblob *blobv;
 	size_t n_blobs, cap_blobs;
-	event *ev;
-	size_t n_ev, cap_ev;
+	gitlink *links;
+	size_t n_links, cap_links;
 	bool saw_env;
 	char *open_error;
 } segment;
@@ -52,22 +48,25 @@ typedef struct walk_job {
 	kl_progress *prog;
 } walk_job;
 
-static void add_event(segment *s, int kind, const git_oid *id,
-		      const char *path)
+typedef struct seg_ctx {
+	kl_hist *h;
+	segment *s;
+} seg_ctx;
+
+static void add_gitlink(segment *s, const git_oid *id, const char *path)
 {
-	if (!kl_oidmap_put(&s->events_seen, id, 0))
+	if (!kl_oidmap_put(&s->links_seen, id, 0))
 		return;
-	if (s->n_ev == s->cap_ev) {
-		s->cap_ev = s->cap_ev ? 2 * s->cap_ev : 16;
-		s->ev = kl_xrealloc(s->ev, s->cap_ev * sizeof(*s->ev));
+	if (s->n_links == s->cap_links) {
+		s->cap_links = s->cap_links ? 2 * s->cap_links : 16;
+		s->links = kl_xrealloc(s->links, s->cap_links * sizeof(gitlink));
 	}
-	s->ev[s->n_ev].kind = kind;
-	git_oid_cpy(&s->ev[s->n_ev].id, id);
-	s->ev[s->n_ev++].path = path ? kl_xstrdup(path) : NULL;
+	git_oid_cpy(&s->links[s->n_links].id, id);
+	s->links[s->n_links++].path = kl_xstrdup(path);
 }
 
 static void add_blob(segment *s, const kl_hist *h, const git_oid *id,
-		     const char *path, size_t node)
+		     const char *path)
 {
 	kl_hblob *b;
 
@@ -81,56 +80,45 @@ static void add_blob(segment *s, const kl_hist *h, const git_oid *id,
 	}
 	b = &s->blobv[s->n_blobs++];
 	git_oid_cpy(&b->oid, id);
-	b->node = node;
+	b->node = s->node;
 	b->path = kl_xstrdup(path);
 }
 
-static bool walked(const segment *s, const kl_hist *h, const git_oid *id)
+/* A path whose entry is new or changed in this commit. */
+static void on_entry(void *ctx, const char *path, const git_tree_entry *old,
+		     const git_tree_entry *e)
 {
-	return kl_oidmap_get(&s->trees, id) != SIZE_MAX ||
-	       kl_oidmap_get(&h->trees, id) != SIZE_MAX;
+	seg_ctx *c = ctx;
+
+	(void)old;
+	if (!e)
+		return; /* deleted: nothing to record */
+	if (git_tree_entry_type(e) == GIT_OBJECT_COMMIT) {
+		add_gitlink(c->s, git_tree_entry_id(e), path);
+	} else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB &&
+		   !kl_path_skipped(c->h->o, path)) {
+		add_blob(c->s, c->h, git_tree_entry_id(e), path);
+		c->s->saw_env |= kl_policy_is_env_file(path);
+	}
 }
 
-/* As history.c's walk_tree: true if a path below was skipped by a glob,
- * so the tree is not marked walked and is walked again elsewhere. */
-static bool walk_tree(segment *s, const kl_hist *h, const git_oid *id,
-		      kl_buf *path, size_t node)
+/* audit's unreachable pass skips trees the reachable walk read. */
+static void on_tree(void *ctx, const git_oid *id)
 {
-	git_tree *t;
-	bool skipped = false;
-	size_t i, len = path->len;
+	seg_ctx *c = ctx;
 
-	if (walked(s, h, id))
-		return false;
-	if (git_tree_lookup(&t, s->repo, id) < 0) {
-		add_event(s, EV_BAD_TREE, id, NULL);
-		return false;
-	}
-	for (i = 0; i < git_tree_entrycount(t); i++) {
-		const git_tree_entry *e = git_tree_entry_byindex(t, i);
-		git_object_t type = git_tree_entry_type(e);
+	kl_oidmap_put(&c->s->trees, id, 0);
+}
 
-		kl_buf_puts(path, git_tree_entry_name(e));
-		if (type == GIT_OBJECT_TREE) {
-			kl_buf_addch(path, '/');
-			skipped |= walk_tree(s, h, git_tree_entry_id(e), path,
-					     node);
-		} else if (type == GIT_OBJECT_COMMIT) {
-			add_event(s, EV_GITLINK, git_tree_entry_id(e),
-				  path->data);
-		} else if (kl_path_skipped(h->o, path->data)) {
-			skipped = true;
-		} else {
-			add_blob(s, h, git_tree_entry_id(e), path->data, node);
-			s->saw_env |= kl_policy_is_env_file(path->data);
-		}
-		path->len = len;
-		path->data[len] = '\0';
-	}
-	git_tree_free(t);
-	if (!skipped)
-		kl_oidmap_put(&s->trees, id, 0);
-	return skipped;
+/* The tree to compare with: the first parent's, when that parent is
+ * walked too (it always is in a full walk; not past a shallow boundary). */
+static const git_oid *base_tree(const kl_cgraph *g, size_t node)
+{
+	const kl_cnode *n = &g->nodes[node];
+
+	if (!n->n_parents || !(g->nodes[n->parents[0]].flags & KL_CN_ORDERED))
+		return NULL;
+	return kl_cgraph_base_tree(g, node);
 }
 
 static void walk_segment(void *ctx, int worker, size_t item)
@@ -138,11 +126,14 @@ static void walk_segment(void *ctx, int worker, size_t item)
 	walk_job *job = ctx;
 	kl_hist *h = job->h;
 	segment *s = &job->seg[item];
-	kl_buf path = KL_BUF_INIT;
+	seg_ctx sc = { h, s };
+	kl_treediff d = { NULL, &s->rep, NULL, on_entry, &sc,
+			  h->keep_trees ? on_tree : NULL };
 	kl_error err = { 0 };
 	size_t i;
 
 	(void)worker;
+	kl_report_init(&s->rep, h->r->command, h->r->target, h->r->rules);
 	/* libgit2 handles are per thread: each segment opens its own. */
 	if (kl_git_open(h->path, &s->repo, &err) < 0) {
 		s->open_error = kl_xstrdup(err.message ? err.message
@@ -151,33 +142,26 @@ static void walk_segment(void *ctx, int worker, size_t item)
 		s->repo = NULL;
 		return;
 	}
+	d.repo = s->repo;
 	for (i = s->from; i < s->to; i++) {
-		size_t node = h->g.order[i];
-
-		kl_buf_reset(&path);
-		kl_buf_puts(&path, "");
-		walk_tree(s, h, &h->g.nodes[node].tree, &path, node);
+		s->node = h->g.order[i];
+		kl_treediff_run(&d, base_tree(&h->g, s->node),
+				&h->g.nodes[s->node].tree);
 		pthread_mutex_lock(&job->lock);
 		kl_progress_tick(job->prog, ++job->done, 0);
 		pthread_mutex_unlock(&job->lock);
 	}
-	kl_buf_free(&path);
 }
 
 /* ------------------------------------------------------------ merging */
 
-static void replay_event(kl_hist *h, kl_oidmap *bad, const event *e)
+static void merge_gitlink(kl_hist *h, const gitlink *l)
 {
-	if (e->kind == EV_BAD_TREE) {
-		if (kl_oidmap_put(bad, &e->id, 0))
-			kl_git_obj_error(h->r, &e->id, "cannot read tree");
-		return;
-	}
-	if (!kl_oidmap_put(&h->gitlinks, &e->id, 0))
+	if (!kl_oidmap_put(&h->gitlinks, &l->id, 0))
 		return;
 	h->r->summary.skipped_other++;
 	if (h->o->verbose)
-		kl_report_notice(h->r, KL_NOTICE_SKIPPED, e->path,
+		kl_report_notice(h->r, KL_NOTICE_SKIPPED, l->path,
 				 "submodule: not scanned");
 }
 
@@ -215,7 +199,7 @@ static void merge_blobs(kl_hist *h, segment *s)
 	}
 }
 
-static void merge_segment(kl_hist *h, segment *s, kl_oidmap *bad)
+static void merge_segment(kl_hist *h, segment *s)
 {
 	size_t i;
 
@@ -226,14 +210,13 @@ static void merge_segment(kl_hist *h, segment *s, kl_oidmap *bad)
 				 s->open_error, s->from + 1, s->to,
 				 h->g.n_order);
 	}
-	for (i = 0; i < s->n_ev; i++)
-		replay_event(h, bad, &s->ev[i]);
+	kl_report_merge(h->r, &s->rep);
+	for (i = 0; i < s->n_links; i++)
+		merge_gitlink(h, &s->links[i]);
 	merge_blobs(h, s);
-	/* Only a later walk (audit's unreachable pass) needs the trees. */
-	for (i = 0; h->keep_trees && i < s->trees.cap; i++)
+	for (i = 0; i < s->trees.cap; i++)
 		if (s->trees.used[i])
 			kl_oidmap_put(&h->trees, &s->trees.keys[i], 0);
-	kl_oidmap_free(&s->trees);
 	h->saw_env_file |= s->saw_env;
 }
 
@@ -241,14 +224,15 @@ static void segment_free(segment *s)
 {
 	size_t i;
 
-	for (i = 0; i < s->n_ev; i++)
-		free(s->ev[i].path);
-	free(s->ev);
+	for (i = 0; i < s->n_links; i++)
+		free(s->links[i].path);
+	free(s->links);
 	free(s->blobv);
 	free(s->open_error);
+	kl_report_free(&s->rep);
 	kl_oidmap_free(&s->trees);
 	kl_oidmap_free(&s->blobs);
-	kl_oidmap_free(&s->events_seen);
+	kl_oidmap_free(&s->links_seen);
 	kl_git_close(s->repo);
 }
 
@@ -257,12 +241,11 @@ void kl_parwalk_commits(kl_hist *h)
 	size_t n = h->g.n_order - h->walked, k, nseg;
 	int threads = h->o->threads > 0 ? h->o->threads : 1;
 	walk_job job = { 0 };
-	kl_oidmap bad = { 0 };
 
 	if (!n)
 		return;
-	/* A segment per thread; a few commits are not worth a thread. */
-	nseg = (size_t)threads < n / 64 ? (size_t)threads : n / 64;
+	/* A segment per thread; a few commits are not worth a handle. */
+	nseg = (size_t)threads < n / 16 ? (size_t)threads : n / 16;
 	if (nseg < 1)
 		nseg = 1;
 	job.h = h;
@@ -276,11 +259,10 @@ void kl_parwalk_commits(kl_hist *h)
 	kl_parallel_for(nseg, (int)nseg, walk_segment, &job);
 	kl_progress_free(job.prog);
 	for (k = 0; k < nseg; k++) {
-		merge_segment(h, &job.seg[k], &bad);
+		merge_segment(h, &job.seg[k]);
 		segment_free(&job.seg[k]);
 	}
 	h->walked = h->g.n_order;
-	kl_oidmap_free(&bad);
 	pthread_mutex_destroy(&job.lock);
 	free(job.seg);
 }
