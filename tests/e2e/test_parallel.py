@@ -57,7 +57,7 @@ def build(repo):
     files = {"src/m%d/f%d.py" % (i % 7, i): b"x = %d\n" % i for i in range(60)}
     s.commit("main", "import", [("M", p, d) for p, d in sorted(files.items())])
     keys = 0
-    fork = merge_at = None
+    fork = merge_at = first_key_file = None
     for n in range(1, MAIN + 1):
         j = (n * 13) % 60
         path = "src/m%d/f%d.py" % (j % 7, j)
@@ -68,6 +68,8 @@ def build(repo):
             keys += 1
             files[path] += b'KEY = "%s"\n' % k.encode()
             changes = [("M", path, files[path])]
+            if keys == 1:
+                first_key_file = (path, files[path])
         if n == 77 and path != "src/m0/f0.py":
             changes.append(("R", "src/m0/f0.py", b"src/moved/f0.py"))
             files.pop("src/m0/f0.py")
@@ -75,6 +77,11 @@ def build(repo):
             changes.append(("M", "config/.env", b"A=1\n"))
         if n == 130:
             changes.append(("G", "vendor/lib", b"1" * 40))
+        if n == 300:  # the same blob again: a copy, and a revert
+            changes.append(("M", "copies/again.py", first_key_file[1]))
+        if n == 310:
+            files[first_key_file[0]] = first_key_file[1]
+            changes.append(("M", first_key_file[0], first_key_file[1]))
         if n == 170:  # a key removed again
             victim = sorted(p for p in files if b"KEY" in files[p])[0]
             files[victim] = b"".join(l for l in files[victim].splitlines(True)
