@@ -16,6 +16,9 @@
  */
 #include <errno.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -163,17 +166,34 @@ static bool is_cont(unsigned char c)
 	return (c & 0xC0) == 0x80;
 }
 
+/* Newlines in d: every byte of a long file passes here once. */
+static uint64_t count_newlines(const char *d, size_t n)
+{
+	uint64_t c = 0;
+	size_t i = 0;
+#ifdef __SSE2__
+	const __m128i nl = _mm_set1_epi8('\n');
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
+
+		c += (uint64_t)__builtin_popcount(
+			(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl)));
+	}
+#endif
+	for (; i < n; i++)
+		c += d[i] == '\n';
+	return c;
+}
+
 /* Carry line and column over the text that leaves the window. */
 static void advance(stream *s, const char *d, size_t n)
 {
 	const char *last = memrchr(d, '\n', n);
-	uint64_t nl = 0;
 	size_t i, from = 0;
 
 	if (last) {
-		for (i = 0; i < (size_t)(last - d) + 1; i++)
-			nl += d[i] == '\n';
-		s->lines += nl;
+		s->lines += count_newlines(d, (size_t)(last - d) + 1);
 		s->cols = 0;
 		from = (size_t)(last - d) + 1;
 	}
