@@ -3,16 +3,18 @@
  *
  * Design. (1) Select commits with keyleak's own walk (git/walk.c: shallow
  * boundaries are roots) and order them oldest first, parents before
- * children. (2) Walk each commit's tree, skipping any subtree whose id was
- * already walked, and record each new blob id with its first commit and
- * path: this reads every distinct tree once, not commits x files. (3) Scan
- * the distinct blobs in parallel, one repository handle, scanner and report
- * per worker; blob contents are freed as soon as they are scanned. (4)
- * Merge findings per (rule, secret, path) by fingerprint and, only if there
- * are findings, resolve provenance in one pass over the commits
- * (git/prov.c). A range (A..B, ^REV) is scanned differently: each commit is
- * diffed against its first parent and only added lines are kept, since CI
- * must report what the range adds, not what it inherits.
+ * children. (2) Compare each commit's tree with its first parent's, on
+ * every thread (git/parwalk.c), and record each new blob id with its first
+ * commit and path. (3) Scan the distinct blobs in parallel, one repository
+ * handle, scanner and report per worker; blob contents are freed as soon
+ * as they are scanned. (4) Merge findings per (rule, secret, path) by
+ * fingerprint and, only if there are findings, resolve provenance in one
+ * pass over the commits, split between the threads (git/prov.c). A range
+ * (A..B, ^REV) is scanned differently: each commit is diffed against its
+ * first parent and only added lines are kept, since CI must report what
+ * the range adds, not what it inherits; its commits are shared between the
+ * threads and their results merged in commit order. Every pass gives the
+ * same report at any thread count.
  */
 #include <pthread.h>
 #include <stdlib.h>
