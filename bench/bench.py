@@ -11,9 +11,12 @@ table goes to stdout, everything to bench/results.json.
 Environment: BENCH_DIR (/tmp/keyleak-bench), BENCH_TREE, BENCH_REPO,
 BENCH_RUNS (5), BENCH_PEER_RUNS (3), BENCH_HISTORY_RUNS (2), KEYLEAK
 (./keyleak), BENCH_PEER_TIMEOUT (seconds, 900), BENCH_ONLY (groups to run:
-tree,history,staged,peers,push; push alone needs only the history
-repository and writes BENCH_DIR/results-push.json, see bench/push.py; or org
-alone: bench/org.py, BENCH_ORG_REPOS, BENCH_ORG_RUNS).
+tree,history,threads,range,staged,large,peers,scale,push; each is a group_*
+function listed in GROUPS; push alone needs only the history repository and
+writes BENCH_DIR/results-push.json, see bench/push.py; org alone: bench/org.py,
+BENCH_ORG_REPOS, BENCH_ORG_RUNS), BENCH_RANGE_COMMITS (1000), BENCH_LARGE_BYTES
+(1 GiB), BENCH_SCALE (commit counts of the scale repositories, 250000;
+e.g. 250000,1000000).
 """
 import json
 import os
@@ -32,13 +35,17 @@ import corpus  # noqa: E402
 import push as push_bench  # noqa: E402
 
 BENCH_DIR = os.environ.get("BENCH_DIR", "/tmp/keyleak-bench")
-# Groups to run (comma-separated): tree, history, staged, peers.
-ONLY = set(os.environ.get("BENCH_ONLY", "tree,history,staged,peers,push")
-           .split(","))
+ONLY = set(os.environ.get(
+    "BENCH_ONLY", "tree,history,threads,range,staged,large,peers,scale,push")
+    .split(","))
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 PEER_RUNS = int(os.environ.get("BENCH_PEER_RUNS", "3"))
 HISTORY_RUNS = int(os.environ.get("BENCH_HISTORY_RUNS", "2"))
 PEER_TIMEOUT = float(os.environ.get("BENCH_PEER_TIMEOUT", "900"))
+# Commits in the range scan rows, the large file's size, the scale sizes.
+RANGE_COMMITS = int(os.environ.get("BENCH_RANGE_COMMITS", "1000"))
+LARGE_BYTES = int(os.environ.get("BENCH_LARGE_BYTES", str(1 << 30)))
+SCALE = os.environ.get("BENCH_SCALE", "250000")
 KEYLEAK = os.path.abspath(os.environ.get("KEYLEAK",
                                          os.path.join(ROOT, "keyleak")))
 TIME = "/usr/bin/time"  # GNU time (Debian package time)
@@ -222,10 +229,17 @@ def fmt_row(s):
         "%.1f" % s["mb_per_s"] if s["mb_per_s"] else "-")
 
 
-def ratio(a, b):
-    if a.get("available") and b.get("available") and b["wall_s"]:
-        return round(a["wall_s"] / b["wall_s"], 3)
+def ratio(a, b, field="wall_s"):
+    if a.get("available") and b.get("available") and b[field]:
+        return round(a[field] / b[field], 3)
     return None
+
+
+def set_ratio(b, name, x, y):
+    """Wall-time ratio of rows x and y, and their CPU-time ratio (name_cpu):
+    on a shared machine CPU time is the steadier of the two."""
+    b.ratios[name] = ratio(b.rows[x], b.rows[y])
+    b.ratios[name + "_cpu"] = ratio(b.rows[x], b.rows[y], "cpu_s")
 
 
 def machine():
@@ -294,6 +308,316 @@ def staged_cmds(repo):
                prepare=prepare, cleanup=cleanup)
 
 
+# ------------------------------------------------------------ groups
+#
+# Each group is a function of the bench state: it measures its commands
+# (interleaved, so load drift hits them alike) and fills rows, ratios and
+# targets. BENCH_ONLY selects groups by name; new groups append to GROUPS.
+
+class Bench:
+    def __init__(self):
+        self.results = {"machine": machine(), "versions": tool_versions(),
+                        "runs": RUNS, "bench_dir": BENCH_DIR, "rows": {},
+                        "ratios": {}, "checks": {}, "corpora": {},
+                        "targets": {}, "scaling": {}, "notes": {}}
+        self.rows = self.results["rows"]
+        self.ratios = self.results["ratios"]
+        self.targets = self.results["targets"]
+        self.checks = self.results["checks"]
+        self.threads = os.cpu_count() or 1
+
+
+def rule_keywords():
+    """Every prefilter keyword of the built-in rules, lower case."""
+    kw = set()
+    for rule in corpus.lib.RULES.values():
+        for k in rule.get("keywords", []):
+            kw.add(k.lower())
+    path = os.path.join(BENCH_DIR, "keywords.txt")
+    with open(path, "w") as f:
+        f.write("\n".join(sorted(kw)) + "\n")
+    return path, len(kw)
+
+
+def prepare(b):
+    """Corpora (built once, cached) and correctness checks."""
+    res = b.results
+    if os.environ.get("BENCH_TREE"):
+        b.tree, b.tree_planted = os.path.abspath(os.environ["BENCH_TREE"]), []
+    else:
+        b.tree, b.tree_planted = corpus.build_tree(BENCH_DIR)
+    b.subset = corpus.build_subset(BENCH_DIR, b.tree, b.tree_planted)
+    if os.environ.get("BENCH_REPO"):
+        b.repo, b.repo_planted = os.path.abspath(os.environ["BENCH_REPO"]), []
+    else:
+        b.repo, b.repo_planted = corpus.build_history(BENCH_DIR, b.tree)
+    # Correctness first: a fast wrong answer must not pass.
+    tree_report = keyleak_findings(["scan", b.tree])
+    subset_report = keyleak_findings(["scan", b.subset])
+    b.tree_bytes = bytes_scanned(tree_report)
+    b.subset_bytes = bytes_scanned(subset_report)
+    res["corpora"]["tree"] = {"path": b.tree, "bytes": b.tree_bytes,
+                              "files": tree_report["summary"].get(
+                                  "files_scanned")}
+    res["corpora"]["subset"] = {"path": b.subset, "bytes": b.subset_bytes,
+                                "files": subset_report["summary"].get(
+                                    "files_scanned")}
+    b.checks["tree"] = check_planted(tree_report, b.tree_planted)
+    b.subset_planted = [p for p in b.tree_planted
+                        if os.path.exists(os.path.join(b.subset, p["path"]))]
+    b.checks["subset"] = check_planted(subset_report, b.subset_planted)
+    log("repository statistics")
+    b.stats = corpus.repo_stats(b.repo)
+    b.stats["path"] = b.repo
+    res["corpora"]["history"] = b.stats
+    b.have_history = keyleak_has("history")
+    if b.have_history and ONLY & {"history", "threads"}:
+        hist_report = keyleak_findings(["history", "--all", b.repo])
+        b.checks["history"] = check_planted(hist_report, b.repo_planted)
+        b.stats["keyleak_bytes_scanned"] = bytes_scanned(hist_report)
+
+
+def group_tree(b):
+    """Work tree: keyleak scan against grep and ripgrep (every keyword)."""
+    log("work tree: %s (%.0f MB)" % (b.tree, b.tree_bytes / 1e6))
+    kw, n_kw = rule_keywords()
+    kscan = Cmd("keyleak scan (tree)", [KEYLEAK, "scan", "-q", "--format",
+                                        "json", b.tree])
+    grep = Cmd("grep -rIE (tree)", ["grep", "-rIE", GREP_PATTERN, b.tree])
+    rg = Cmd("rg -uu -F -i, %d keywords (tree)" % n_kw,
+             ["rg", "-uu", "-F", "-i", "-f", kw, b.tree])
+    cmds = [kscan, grep] + ([rg] if shutil.which("rg") else [])
+    if not shutil.which("rg"):
+        rg.error = "ripgrep not installed (bench/setup.sh installs it)"
+    measure(cmds, RUNS)
+    b.rows["scan_tree"] = summary(kscan, b.tree_bytes)
+    b.rows["grep_tree"] = summary(grep, b.tree_bytes)
+    b.rows["rg_tree"] = summary(rg, b.tree_bytes)
+    set_ratio(b, "scan_vs_grep", "scan_tree", "grep_tree")
+    set_ratio(b, "scan_vs_rg", "scan_tree", "rg_tree")
+    b.targets["scan_le_rg"] = _le(b.ratios["scan_vs_rg"], 1.0)
+
+
+def _le(v, limit):
+    return v is not None and v <= limit
+
+
+def history_cmd(b, name, extra, repo=None):
+    return Cmd(name, [KEYLEAK, "history", "-q", "--format", "json"] + extra +
+               [repo or b.repo])
+
+
+def group_history(b):
+    """History: keyleak history --all against the inflate floor."""
+    blob_bytes = b.stats["blob_bytes"]
+    log("history: %s (%d commits, %.0f MB of blobs)" %
+        (b.repo, b.stats["commits"], blob_bytes / 1e6))
+    khist = history_cmd(b, "keyleak history --all", ["--all"])
+    if not b.have_history:
+        khist.error = "keyleak has no history command yet"
+    catf = Cmd("git cat-file --batch-all-objects", [
+        "git", "-C", b.repo, "cat-file", "--batch-all-objects", "--batch"],
+        ok=(0,))
+    glog = Cmd("git log -p --all", ["git", "-C", b.repo, "log", "-p",
+                                    "--all"], ok=(0,))
+    # No warm-up: the correctness run already read the repository.
+    measure([khist, catf, glog], HISTORY_RUNS, warmup=False)
+    b.rows["history"] = summary(khist, blob_bytes)
+    b.rows["cat_file"] = summary(catf, blob_bytes)
+    b.rows["git_log_p"] = summary(glog, blob_bytes)
+    set_ratio(b, "history_vs_cat_file", "history", "cat_file")
+    set_ratio(b, "history_vs_git_log_p", "history", "git_log_p")
+    b.targets["history_le_0.6_cat_file"] = _le(
+        b.ratios["history_vs_cat_file"], 0.6)
+    b.targets["history_rss_lt_256mib"] = b.rows["history"].get(
+        "available", False) and b.rows["history"]["peak_rss_kib"] < 256 * 1024
+
+
+def thread_counts(b):
+    out, j = [], 1
+    while j < b.threads:
+        out.append(j)
+        j *= 2
+    return out + [b.threads]
+
+
+def scaling_rows(b, key, label, extra, nbytes):
+    cmds = [history_cmd(b, "%s -j%d" % (label, j), extra + ["-j", str(j)])
+            for j in thread_counts(b)]
+    measure(cmds, HISTORY_RUNS, warmup=False)
+    table = []
+    for j, c in zip(thread_counts(b), cmds):
+        row = summary(c, nbytes)
+        b.rows["%s_j%d" % (key, j)] = row
+        table.append({"threads": j, "wall_s": row.get("wall_s"),
+                      "cpu_s": row.get("cpu_s"),
+                      "peak_rss_kib": row.get("peak_rss_kib")})
+    base = table[0]["wall_s"]
+    for t in table:
+        t["speedup"] = round(base / t["wall_s"], 2) if base and \
+            t["wall_s"] else None
+    b.results["scaling"][key] = table
+    return table
+
+
+def group_threads(b):
+    """history --all at 1, 2, 4 ... threads (up to the cores)."""
+    scaling_rows(b, "history_all", "keyleak history --all", ["--all"],
+                 b.stats["blob_bytes"])
+
+
+def group_range(b):
+    """A range scan (what CI and pre-receive run) at 1 ... cores threads."""
+    n = min(RANGE_COMMITS, b.stats["commits"] - 1)
+    spec = "main~%d..main" % n
+    b.results["corpora"]["range"] = {"range": spec, "commits": n}
+    table = scaling_rows(b, "range", "keyleak history --range %s" % spec,
+                         ["--range", spec], 0)
+    b.targets["range_uses_every_core"] = len(table) > 1 and \
+        table[-1]["speedup"] is not None and table[-1]["speedup"] > 1.2
+
+
+def group_staged(b):
+    """staged, one-file change in the large repository."""
+    st = staged_cmds(b.repo) if keyleak_has("staged") else None
+    if st:
+        measure([st], RUNS)
+        b.rows["staged"] = summary(st, 0)
+    else:
+        b.rows["staged"] = {"name": "keyleak staged (1 file)",
+                            "available": False,
+                            "error": "no staged command or no work tree"}
+    b.targets["staged_lt_50ms"] = b.rows["staged"].get("available", False) \
+        and b.rows["staged"]["wall_s"] < 0.05
+
+
+def group_large(b):
+    """One 1 GiB file with keys at its start, middle, piece boundaries and
+    end: every key found, at grep's throughput, in bounded memory."""
+    path, planted = corpus.build_large(BENCH_DIR, LARGE_BYTES)
+    size = os.path.getsize(path)
+    report = keyleak_findings(["scan", path])
+    b.checks["large"] = check_planted(report, planted)
+    kw, n_kw = rule_keywords()
+    k = Cmd("keyleak scan (1 GiB file)", [KEYLEAK, "scan", "-q", "--format",
+                                          "json", path])
+    # Output to a file: GNU grep stops at the first match when its output
+    # is /dev/null, and the file's first key is at offset 0.
+    out = os.path.join(BENCH_DIR, "large.out")
+    g = Cmd("grep -cE (1 GiB file)", ["sh", "-c", 'grep -cE "$0" "$1" >"$2"',
+                                      GREP_PATTERN, path, out])
+    r = Cmd("rg -F -i -c, %d keywords (1 GiB file)" % n_kw,
+            ["sh", "-c", 'rg -uu -F -i -c -f "$0" "$1" >"$2"', kw, path, out])
+    cmds = [k, g] + ([r] if shutil.which("rg") else [])
+    measure(cmds, PEER_RUNS)
+    b.rows["large_file"] = summary(k, size)
+    b.rows["grep_large_file"] = summary(g, size)
+    b.rows["rg_large_file"] = summary(r, size)
+    set_ratio(b, "large_file_vs_grep", "large_file", "grep_large_file")
+    b.targets["large_file_le_grep"] = _le(b.ratios["large_file_vs_grep"], 1.0)
+    b.targets["large_file_rss_lt_64mib"] = b.rows["large_file"].get(
+        "available", False) and \
+        b.rows["large_file"]["peak_rss_kib"] < 64 * 1024
+
+
+def group_peers(b):
+    """secretlint and git-secrets on the subset, keyleak and grep alongside."""
+    log("peers on the subset: %s (%.1f MB)" % (b.subset,
+                                               b.subset_bytes / 1e6))
+    ksub = Cmd("keyleak scan (subset)", [KEYLEAK, "scan", "-q", "--format",
+                                         "json", b.subset])
+    gsub = Cmd("grep -rIE (subset)", ["grep", "-rIE", GREP_PATTERN, b.subset])
+    peers = []
+    sl = secretlint_cmd(b.subset)
+    if sl:
+        peers.append(sl)
+    gs_env = git_secrets_env()
+    if shutil.which("git-secrets"):
+        peers.append(Cmd("git-secrets --scan -r (subset)",
+                         ["git", "secrets", "--scan", "-r", b.subset],
+                         cwd=BENCH_DIR, env=gs_env, timeout=PEER_TIMEOUT))
+    measure([ksub, gsub], RUNS)
+    measure(peers, PEER_RUNS, warmup=False)
+    b.rows["scan_subset"] = summary(ksub, b.subset_bytes)
+    b.rows["grep_subset"] = summary(gsub, b.subset_bytes)
+    for p in peers:
+        key = "secretlint_subset" if "secretlint" in p.name else \
+            "git_secrets_subset"
+        b.rows[key] = summary(p, b.subset_bytes)
+        b.rows[key]["planted_printed"] = peer_found(p.argv, p.cwd, p.env,
+                                                    b.subset_planted)
+    if not sl:
+        b.rows["secretlint_subset"] = {"name": "secretlint (subset)",
+                                       "available": False,
+                                       "error": "npm install did not run"}
+    if shutil.which("git-secrets"):
+        gsh = Cmd("git-secrets --scan-history", ["git", "secrets",
+                                                  "--scan-history"],
+                  cwd=b.repo, env=gs_env, timeout=PEER_TIMEOUT)
+        measure([gsh], 1, warmup=False)
+        b.rows["git_secrets_history"] = summary(gsh, b.stats["blob_bytes"])
+    for k in ("secretlint_subset", "git_secrets_subset"):
+        if b.rows.get(k, {}).get("available"):
+            set_ratio(b, "keyleak_vs_" + k, "scan_subset", k)
+    if b.rows.get("git_secrets_history", {}).get("available") and \
+            b.rows.get("history", {}).get("available"):
+        set_ratio(b, "history_vs_git_secrets_history", "history", "git_secrets_history")
+    b.targets["faster_than_peers"] = all(
+        v < 1 for k, v in b.ratios.items() if v is not None and (
+            k.startswith("keyleak_vs_") or
+            k.startswith("history_vs_git_secrets")) and
+        not k.endswith("_cpu"))
+
+
+def group_scale(b):
+    """history --all on synthetic repositories of BENCH_SCALE commits: wall
+    time and peak RSS, once each (they are long)."""
+    sizes = [int(x) for x in SCALE.split(",") if x.strip()]
+    table = []
+    for n in sizes:
+        repo, planted = corpus.build_scale(BENCH_DIR, n)
+        report = keyleak_findings(["history", "--all", repo])
+        b.checks["scale_%d" % n] = check_planted(report, planted)
+        c = history_cmd(b, "keyleak history --all (%d commits)" % n,
+                        ["--all"], repo)
+        measure([c], 1, warmup=False)
+        row = summary(c, bytes_scanned(report))
+        b.rows["scale_%d" % n] = row
+        table.append({"commits": n, "wall_s": row.get("wall_s"),
+                      "cpu_s": row.get("cpu_s"),
+                      "peak_rss_kib": row.get("peak_rss_kib"),
+                      "us_per_commit": round(row["wall_s"] / n * 1e6, 1)
+                      if row.get("wall_s") else None})
+    b.results["scaling"]["scale"] = table
+    done = [t for t in table if t.get("peak_rss_kib")]
+    at_1m = [t for t in done if t["commits"] >= 1000000]
+    if at_1m:
+        b.targets["scale_rss_lt_1gib_at_1m"] = \
+            at_1m[0]["peak_rss_kib"] < 1024 * 1024
+    elif len(done) >= 2:
+        # Peak RSS is a fixed part (libgit2 caches, pack windows) plus a
+        # part per commit: extrapolate the line through the two largest.
+        a, c = done[-2], done[-1]
+        slope = (c["peak_rss_kib"] - a["peak_rss_kib"]) / \
+            (c["commits"] - a["commits"])
+        est = c["peak_rss_kib"] + slope * (1000000 - c["commits"])
+        b.results["scaling"]["scale_extrapolated_1m_rss_mib"] = \
+            round(est / 1024)
+        b.targets["scale_rss_lt_1gib_at_1m"] = est < 1024 * 1024
+
+
+def group_push(b):
+    """Push protection: the pre-receive hook on the history repository
+    (bench/push.py)."""
+    if not keyleak_has("pre-receive"):
+        return
+    rows, ratios, targets, _ = push_bench.run(
+        b.repo, KEYLEAK, BENCH_DIR, RUNS, measure, Cmd, summary, log)
+    b.rows.update(rows)
+    b.ratios.update(ratios)
+    b.targets.update(targets)
+
+
 def push_only():
     """BENCH_ONLY=push: the push group on BENCH_REPO or the history
     repository already built in BENCH_DIR, without the other corpora."""
@@ -332,6 +656,8 @@ def push_only():
         f.write("\n")
     log("wrote " + out)
     return 0
+
+
 def org_group():
     """BENCH_ONLY=org: organisation-wide audits (bench/org.py), on their
     own corpus; results go to bench/results-org.json."""
@@ -345,6 +671,13 @@ def org_group():
     return 0 if res["targets"]["all_planted_found"] else 1
 
 
+GROUPS = [("tree", group_tree), ("history", group_history),
+          ("threads", group_threads), ("range", group_range),
+          ("staged", group_staged), ("large", group_large),
+          ("peers", group_peers), ("scale", group_scale),
+          ("push", group_push)]
+
+
 def main():
     os.makedirs(BENCH_DIR, exist_ok=True)
     if not os.access(KEYLEAK, os.X_OK):
@@ -353,174 +686,21 @@ def main():
         return push_only()
     if ONLY == {"org"}:
         return org_group()
-    results = {"machine": machine(), "versions": tool_versions(),
-               "runs": RUNS, "bench_dir": BENCH_DIR, "rows": {},
-               "ratios": {}, "checks": {}, "corpora": {}}
-    rows = results["rows"]
-
-    # Corpora.
-    if os.environ.get("BENCH_TREE"):
-        tree, tree_planted = os.path.abspath(os.environ["BENCH_TREE"]), []
-    else:
-        tree, tree_planted = corpus.build_tree(BENCH_DIR)
-    subset = corpus.build_subset(BENCH_DIR, tree, tree_planted)
-    if os.environ.get("BENCH_REPO"):
-        repo, repo_planted = os.path.abspath(os.environ["BENCH_REPO"]), []
-    else:
-        repo, repo_planted = corpus.build_history(BENCH_DIR, tree)
-
-    # Correctness first: a fast wrong answer must not pass.
-    tree_report = keyleak_findings(["scan", tree])
-    subset_report = keyleak_findings(["scan", subset])
-    tree_bytes, subset_bytes = bytes_scanned(tree_report), bytes_scanned(
-        subset_report)
-    results["corpora"]["tree"] = {"path": tree, "bytes": tree_bytes,
-                                  "files": tree_report["summary"].get(
-                                      "files_scanned")}
-    results["corpora"]["subset"] = {"path": subset, "bytes": subset_bytes,
-                                    "files": subset_report["summary"].get(
-                                        "files_scanned")}
-    results["checks"]["tree"] = check_planted(tree_report, tree_planted)
-    subset_planted = [p for p in tree_planted
-                      if os.path.exists(os.path.join(subset, p["path"]))]
-    results["checks"]["subset"] = check_planted(subset_report, subset_planted)
-    log("repository statistics")
-    stats = corpus.repo_stats(repo)
-    stats["path"] = repo
-    results["corpora"]["history"] = stats
-    have_history = keyleak_has("history")
-    if have_history and "history" in ONLY:
-        hist_report = keyleak_findings(["history", "--all", repo])
-        results["checks"]["history"] = check_planted(hist_report,
-                                                     repo_planted)
-        results["corpora"]["history"]["keyleak_bytes_scanned"] = \
-            bytes_scanned(hist_report)
-    else:
-        results["checks"]["history"] = {
-            "planted": len(repo_planted), "found": None,
-            "missing": "history not available" if not have_history
-            else "history group not run (BENCH_ONLY)"}
-
-    # Work tree against grep.
-    log("work tree: %s (%.0f MB)" % (tree, tree_bytes / 1e6))
-    kscan = Cmd("keyleak scan (tree)", [KEYLEAK, "scan", "-q", "--format",
-                                        "json", tree])
-    grep = Cmd("grep -rIE (tree)", ["grep", "-rIE", GREP_PATTERN, tree])
-    if "tree" in ONLY:
-        measure([kscan, grep], RUNS)
-    rows["scan_tree"] = summary(kscan, tree_bytes)
-    rows["grep_tree"] = summary(grep, tree_bytes)
-
-    # History against the inflate floor and git log -p.
-    blob_bytes = stats["blob_bytes"]
-    log("history: %s (%d commits, %.0f MB of blobs)" %
-        (repo, stats["commits"], blob_bytes / 1e6))
-    khist = Cmd("keyleak history --all", [KEYLEAK, "history", "--all", "-q",
-                                          "--format", "json", repo])
-    if not have_history:
-        khist.error = "keyleak has no history command yet"
-    catf = Cmd("git cat-file --batch-all-objects", [
-        "git", "-C", repo, "cat-file", "--batch-all-objects", "--batch"],
-        ok=(0,))
-    glog = Cmd("git log -p --all", ["git", "-C", repo, "log", "-p", "--all"],
-               ok=(0,))
-    if "history" in ONLY:
-        # No warm-up: the correctness run above already read the repository.
-        measure([khist, catf, glog], HISTORY_RUNS, warmup=False)
-    rows["history"] = summary(khist, blob_bytes)
-    rows["cat_file"] = summary(catf, blob_bytes)
-    rows["git_log_p"] = summary(glog, blob_bytes)
-
-    # Staged, one-file change.
-    st = staged_cmds(repo) if keyleak_has("staged") else None
-    if st and "staged" in ONLY:
-        measure([st], RUNS)
-        rows["staged"] = summary(st, 0)
-    else:
-        rows["staged"] = {"name": "keyleak staged (1 file)",
-                          "available": False,
-                          "error": "no staged command or no work tree"}
-
-    # Push protection: the pre-receive hook on the history repository.
-    push_targets = {}
-    if "push" in ONLY and keyleak_has("pre-receive"):
-        push_rows, push_ratios, push_targets, _ = push_bench.run(
-            repo, KEYLEAK, BENCH_DIR, RUNS, measure, Cmd, summary, log)
-        rows.update(push_rows)
-        results["ratios"].update(push_ratios)
-
-    # Peers on the subset, keyleak and grep alongside.
-    log("peers on the subset: %s (%.1f MB)" % (subset, subset_bytes / 1e6))
-    ksub = Cmd("keyleak scan (subset)", [KEYLEAK, "scan", "-q", "--format",
-                                         "json", subset])
-    gsub = Cmd("grep -rIE (subset)", ["grep", "-rIE", GREP_PATTERN, subset])
-    peers = []
-    sl = secretlint_cmd(subset)
-    if sl:
-        peers.append(sl)
-    gs_env = git_secrets_env()
-    if shutil.which("git-secrets"):
-        peers.append(Cmd("git-secrets --scan -r (subset)",
-                         ["git", "secrets", "--scan", "-r", subset],
-                         cwd=BENCH_DIR, env=gs_env, timeout=PEER_TIMEOUT))
-    if "peers" in ONLY:
-        measure([ksub, gsub], RUNS)
-        measure(peers, PEER_RUNS, warmup=False)
-    rows["scan_subset"] = summary(ksub, subset_bytes)
-    rows["grep_subset"] = summary(gsub, subset_bytes)
-    for p in peers:
-        key = "secretlint_subset" if "secretlint" in p.name else \
-            "git_secrets_subset"
-        rows[key] = summary(p, subset_bytes)
-        rows[key]["planted_printed"] = peer_found(p.argv, p.cwd, p.env,
-                                                  subset_planted)
-    if not sl:
-        rows["secretlint_subset"] = {"name": "secretlint (subset)",
-                                     "available": False,
-                                     "error": "npm install did not run"}
-
-    # git-secrets on history: once, it is slow.
-    if shutil.which("git-secrets") and "peers" in ONLY:
-        gsh = Cmd("git-secrets --scan-history", ["git", "secrets",
-                                                  "--scan-history"],
-                  cwd=repo, env=gs_env, timeout=PEER_TIMEOUT)
-        measure([gsh], 1, warmup=False)
-        rows["git_secrets_history"] = summary(gsh, blob_bytes)
-
-    r = results["ratios"]
-    r["scan_vs_grep"] = ratio(rows["scan_tree"], rows["grep_tree"])
-    r["history_vs_cat_file"] = ratio(rows["history"], rows["cat_file"])
-    r["history_vs_git_log_p"] = ratio(rows["history"], rows["git_log_p"])
-    for k in ("secretlint_subset", "git_secrets_subset"):
-        if rows.get(k, {}).get("available"):
-            r["keyleak_vs_" + k] = ratio(rows["scan_subset"], rows[k])
-    if rows.get("git_secrets_history", {}).get("available"):
-        r["history_vs_git_secrets_history"] = ratio(
-            rows["history"], rows["git_secrets_history"])
-    results["targets"] = {
-        "scan_le_grep": r["scan_vs_grep"] is not None and
-        r["scan_vs_grep"] <= 1.0,
-        "history_le_cat_file": r["history_vs_cat_file"] is not None and
-        r["history_vs_cat_file"] <= 1.0,
-        "staged_lt_50ms": rows["staged"].get("available", False) and
-        rows["staged"]["wall_s"] < 0.05,
-        "history_rss_lt_256mib": rows["history"].get("available", False) and
-        rows["history"]["peak_rss_kib"] < 256 * 1024,
-        "faster_than_peers": all(
-            v < 1 for k, v in r.items() if v is not None and (
-                k.startswith("keyleak_vs_") or
-                k.startswith("history_vs_git_secrets"))),
-        "all_planted_found": all(
-            c.get("found") == c.get("planted")
-            for c in results["checks"].values() if c.get("found") is not None),
-    }
-    results["targets"].update(push_targets)
-    print_table(results)
+    b = Bench()
+    prepare(b)
+    for name, fn in GROUPS:
+        if name in ONLY:
+            fn(b)
+    res = b.results
+    b.targets["all_planted_found"] = all(
+        c.get("found") == c.get("planted")
+        for c in res["checks"].values() if c.get("found") is not None)
+    print_table(res)
     with open(os.path.join(HERE, "results.json"), "w") as f:
-        json.dump(results, f, indent=1, sort_keys=True)
+        json.dump(res, f, indent=1, sort_keys=True)
         f.write("\n")
     log("wrote bench/results.json")
-    return 0 if results["targets"]["all_planted_found"] else 1
+    return 0 if b.targets["all_planted_found"] else 1
 
 
 def print_table(res):
@@ -528,6 +708,9 @@ def print_table(res):
     c = res["corpora"]
     print("keyleak benchmark: %s, %d cores, %d MiB; keyleak %s" % (
         m["cpu"], m["cores"], m["mem_mib"], res["versions"]["keyleak_commit"]))
+    print("load average at the end: %s (the machine is shared: compare "
+          "ratios, not seconds)" % " ".join(
+              open("/proc/loadavg").read().split()[:3]))
     print("tree: %s, %.1f MB in %s files; subset %.1f MB; history: %d "
           "commits, %d files touched, %d blobs, %.1f MB" % (
               c["tree"]["path"], c["tree"]["bytes"] / 1e6,
@@ -539,12 +722,21 @@ def print_table(res):
     print()
     print("%-40s %9s %9s %9s %10s" % ("command", "wall s", "cpu s",
                                      "RSS MiB", "MB/s"))
-    for key in ("scan_tree", "grep_tree", "history", "cat_file", "git_log_p",
-                "staged", "scan_subset", "grep_subset", "secretlint_subset",
-                "git_secrets_subset", "git_secrets_history") + \
-            push_bench.ROW_ORDER:
+    for key in ("scan_tree", "grep_tree", "rg_tree", "history", "cat_file",
+                "git_log_p", "staged", "large_file", "grep_large_file",
+                "rg_large_file", "scan_subset", "grep_subset",
+                "secretlint_subset", "git_secrets_subset",
+                "git_secrets_history") + push_bench.ROW_ORDER:
         if key in res["rows"]:
             print(fmt_row(res["rows"][key]))
+    for key, table in res.get("scaling", {}).items():
+        if not isinstance(table, list):
+            print("%s: %s" % (key, table))
+            continue
+        print()
+        print("scaling: %s" % key)
+        for t in table:
+            print("  " + ", ".join("%s=%s" % (k, t[k]) for k in sorted(t)))
     print()
     for k, v in res["ratios"].items():
         print("%-40s %s" % (k, "n/a" if v is None else "%.3f" % v))

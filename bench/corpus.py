@@ -199,8 +199,9 @@ class FastImport:
         self.out.write(b)
         self.out.write(b"\n")
 
-    def commit(self, ref, message, changes, parent=None):
-        """changes: list of (path, bytes or None to delete)."""
+    def commit(self, ref, message, changes, parent=None, merge=None):
+        """changes: list of (path, bytes or None to delete); merge: the
+        mark of a second parent."""
         self.mark += 1
         self.time += 600
         who = b"Bench Author <bench@example.org> %d +0000" % self.time
@@ -210,6 +211,8 @@ class FastImport:
         self.data(message.encode())
         if parent:
             self.out.write(b"from :%d\n" % parent)
+        if merge:
+            self.out.write(b"merge :%d\n" % merge)
         for path, content in changes:
             if content is None:
                 self.out.write(b"D %s\n" % path.encode())
@@ -373,3 +376,135 @@ def repo_stats(repo):
     touched = len(set(x for x in p.stdout.split(b"\n") if x))
     return {"commits": commits, "distinct_files_touched": touched,
             "blobs": blobs, "blob_bytes": blob_bytes}
+
+
+# ----------------------------------------------------------------- scale
+
+SCALE_DIRS = (20, 15)   # top-level dirs x subdirs: 300 leaf dirs
+SCALE_FILES = 10        # files per leaf dir: 3,000 files
+SCALE_BRANCH_EVERY = 1000   # a side branch of SCALE_BRANCH_LEN commits,
+SCALE_BRANCH_LEN = 20       # merged back, every this many commits
+SCALE_KEYS = 12
+
+
+def _scale_paths():
+    return ["d%02d/s%02d/f%d.c" % (a, b, c) for a in range(SCALE_DIRS[0])
+            for b in range(SCALE_DIRS[1]) for c in range(SCALE_FILES)]
+
+
+def build_scale(bench_dir, commits):
+    """A synthetic repository of `commits` commits for the scale rows:
+    3,000 small files in 300 directories, one or two files changed per
+    commit, a side branch merged back every 1,000 commits, and a few keys
+    planted along the way. Written straight into git fast-import (no
+    repack: its pack is what a long-lived clone's would be, roughly)."""
+    repo = os.path.join(bench_dir, "scale-%d" % commits)
+    meta = repo + ".planted.json"
+    if _done(repo):
+        return repo, json.load(open(meta))
+    shutil.rmtree(repo, ignore_errors=True)
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", repo],
+                   check=True)
+    rng = random.Random("scale-%d" % commits)
+    paths = _scale_paths()
+    content = {p: [b"/* %s */" % p.encode()] +
+               [b"int v%d = %d;" % (i, rng.randrange(1000))
+                for i in range(rng.randrange(10, 40))] for p in paths}
+    rules = lib.key_rule_ids()
+    plant_at = {commits * (k + 1) // (SCALE_KEYS + 1): rules[k % len(rules)]
+                for k in range(SCALE_KEYS)}
+    log("building a %d-commit repository with git fast-import" % commits)
+    fi = FastImport(repo)
+    fi.time = 1500000000
+    mark = fi.commit("main", "import", [(p, b"\n".join(content[p]) + b"\n")
+                                        for p in paths])
+    planted = []
+    n = 1
+    while n < commits:
+        if n % SCALE_BRANCH_EVERY == 0 and n + SCALE_BRANCH_LEN + 1 < commits:
+            side = mark
+            for k in range(SCALE_BRANCH_LEN):
+                p = "feature/%d/notes-%d.txt" % (n, k % 3)
+                side = fi.commit("side", "side %d.%d" % (n, k),
+                                 [(p, b"note %d\n" % k)], side)
+            mark = fi.commit("main", "merge side %d" % n, [], mark, side)
+            n += SCALE_BRANCH_LEN + 1
+            continue
+        p = paths[rng.randrange(len(paths))]
+        lines = content[p]
+        at = rng.randrange(1, len(lines) + 1)
+        if rng.random() < 0.7 or len(lines) < 8:
+            lines.insert(at, b"int w%d = %d;" % (n, rng.randrange(1000)))
+        else:
+            del lines[at - 1 if at > 1 else 1]
+        if n in plant_at:
+            line, secret = planted_key(plant_at[n], "scale-%d" % n)
+            lines.insert(at, line.encode())
+            planted.append({"rule": plant_at[n], "secret": secret,
+                            "commit": n, "path": p})
+        mark = fi.commit("main", "edit %d" % n,
+                         [(p, b"\n".join(lines) + b"\n")], mark)
+        n += 1
+    fi.close()
+    json.dump(planted, open(meta, "w"), indent=1)
+    _mark_done(repo)
+    return repo, planted
+
+
+# ------------------------------------------------------------ large file
+
+LARGE_PIECE = 8 << 20        # src/findings/stream.c
+LARGE_STEP = LARGE_PIECE - 4608 - 256   # where windows 2, 3 ... start
+
+
+def build_large(bench_dir, size):
+    """One log-like text file of `size` bytes with keys at offset 0, in
+    the middle, across the first piece boundaries and on the last byte."""
+    path = os.path.join(bench_dir, "large-%d.log" % size)
+    meta = path + ".planted.json"
+    if _done(path):
+        return path, json.load(open(meta))
+    rng = random.Random("large")
+    lines = []
+    while sum(len(x) for x in lines) < (1 << 20):
+        lines.append(b"2026-01-%02dT%02d:%02d:%02dZ INFO req=%08x path=/api/"
+                     b"v1/items/%d status=%d bytes=%d\n" % (
+                         rng.randrange(1, 29), rng.randrange(24),
+                         rng.randrange(60), rng.randrange(60),
+                         rng.getrandbits(32), rng.randrange(100000),
+                         rng.choice((200, 200, 200, 404, 500)),
+                         rng.randrange(1 << 16)))
+    block = b"".join(lines)
+    log("writing a %d-byte file with keys" % size)
+    with open(path + ".tmp", "wb") as f:
+        left = size
+        while left:
+            n = min(left, len(block))
+            f.write(block[:n])
+            left -= n
+    offsets = [0, size // 2]
+    for k in (1, 2, 3):
+        for edge in (k * LARGE_STEP + 4608 + 256, k * LARGE_STEP + 256,
+                     k * LARGE_STEP):
+            offsets.append(edge - 40)
+    rules = lib.key_rule_ids()
+    planted = []
+    with open(path + ".tmp", "r+b") as f:
+        for i, off in enumerate(offsets + [None]):
+            rule = rules[i % len(rules)]
+            line, secret = planted_key(rule, "large-%d" % i)
+            text = ("\n" + line + "\n").encode()
+            if off is None:         # the key ends on the last byte
+                text = ("\n" + line).encode()
+                off = size - len(text)
+            elif off == 0:
+                text = text[1:]
+            else:
+                off -= 1
+            f.seek(off)
+            f.write(text)
+            planted.append({"rule": rule, "secret": secret, "offset": off})
+    os.rename(path + ".tmp", path)
+    json.dump(planted, open(meta, "w"), indent=1)
+    _mark_done(path)
+    return path, planted

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs what `make bench` needs, each only if missing: the Debian
-# linux-source tarball and git-secrets (apt-get), secretlint with its
+# linux-source tarball, git-secrets and ripgrep (apt-get), secretlint with its
 # recommended preset (npm, into $BENCH_DIR/npm, outside the source tree).
 set -e
 BENCH_DIR=${BENCH_DIR:-/tmp/keyleak-bench}
@@ -12,6 +12,7 @@ if [ -z "$BENCH_TREE" ] && ! ls /usr/src/linux-source-*.tar.xz >/dev/null 2>&1; 
 	need="$need linux-source"
 fi
 command -v git-secrets >/dev/null 2>&1 || need="$need git-secrets"
+command -v rg >/dev/null 2>&1 || need="$need ripgrep"
 command -v npm >/dev/null 2>&1 || need="$need npm"
 command -v xz >/dev/null 2>&1 || need="$need xz-utils"
 [ -x /usr/bin/time ] || need="$need time"

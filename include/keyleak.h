@@ -245,6 +245,7 @@ typedef struct kl_match {
 	size_t end_line; /* line of the secret's last byte (multi-line secrets) */
 	size_t partner_start, partner_len; /* paired secret; len 0 = none */
 	size_t partner_line;
+	size_t at;      /* start of the whole match (its keyword hit) */
 } kl_match;
 
 typedef struct kl_matches {
@@ -279,6 +280,10 @@ void kl_scanner_set_allowlist(kl_scanner *sc, const kl_allowlist *allow);
  */
 int kl_scan_buffer(kl_scanner *sc, const char *data, size_t len,
 		   kl_matches *out, kl_strlist *limit_hit);
+
+/* A match starts at a keyword hit and ends at most this many bytes after
+ * it: what a reader of large files in pieces must overlap. */
+#define KL_MATCH_WINDOW 4096
 
 /* Common placeholder test used by every pattern rule (exposed for tests). */
 bool kl_is_placeholder(const kl_rule *rule, const char *secret, size_t len);

@@ -8,7 +8,9 @@
 
 #include "keyleak.h"
 
-#define KL_DEFAULT_MAX_FILE_SIZE ((size_t)32 * 1024 * 1024)
+/* Files are read in pieces (src/findings/stream.c), so the default limit
+ * is about what a scan should take in time, not in memory; 0: no limit. */
+#define KL_DEFAULT_MAX_FILE_SIZE ((size_t)1024 * 1024 * 1024)
 
 /* What a source needs to know to scan; built once by the CLI. */
 typedef struct kl_scan_opts {
@@ -49,6 +51,37 @@ size_t kl_scan_content(kl_scanner *sc, const kl_scan_opts *o, kl_report *r,
 const char *kl_content_prepare(const kl_scan_opts *o, kl_report *r,
 			       const char *path, const char *data,
 			       size_t *len, kl_buf *tmp);
+
+/*
+ * Scan what fd yields in bounded memory: content of up to one piece (8 MiB)
+ * goes through kl_scan_content as a whole; longer content is scanned in
+ * pieces that overlap by more than any match can span, with line, column
+ * and "keyleak:allow" as in a whole-file scan (the allow marker must be
+ * within 4 KiB before the key on a line longer than a piece). size is the
+ * file's size when opened (-1 for a stream such as stdin): a file that
+ * grows or shrinks meanwhile is scanned as far as it was read, with a
+ * warning. buf is the caller's reusable window. Returns 0, or -1 with
+ * errno set when a read fails (findings so far are kept).
+ */
+int kl_scan_fd(kl_scanner *sc, const kl_scan_opts *o, kl_report *r,
+	       const char *path, int fd, int64_t size, kl_buf *buf);
+/* A window owns the matches that start from LEAD bytes after its start
+ * (bytes for the rules' look-behinds) to OVERLAP bytes before its end. */
+#define KL_STREAM_LEAD 256
+#define KL_STREAM_OVERLAP (KL_MATCH_WINDOW + 2 * KL_STREAM_LEAD)
+/* The piece size (tests set a small one to put keys across boundaries). */
+void kl_stream_set_chunk(size_t bytes);
+
+/* UTF-16 pieces (src/engine/content.c): the byte order of data (1 LE,
+ * 2 BE, 0 not UTF-16) and its BOM length; decode appends the UTF-8 of
+ * whole code units to out and returns the bytes consumed (all when final;
+ * otherwise an odd byte or a split surrogate pair is left for later). */
+int kl_content_utf16_order(const char *data, size_t len, size_t *bom);
+size_t kl_content_utf16_decode(const char *data, size_t len, int order,
+			       bool final, kl_buf *out);
+
+/* Count rules that hit their match limit in path and say so, once each. */
+void kl_note_limits(kl_report *r, const char *path, const kl_strlist *limits);
 
 /* Count content skipped for its size and say so: a warning (a skip
  * notice with --verbose), since a secret in it went unseen. */

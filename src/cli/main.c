@@ -58,7 +58,8 @@ void cli_usage(FILE *out)
 "      --baseline FILE  report only findings not in FILE (a JSON or SARIF\n"
 "                       report, e.g. from `keyleak baseline`)\n"
 "      --max-file-size N  skip files larger than N bytes (K, M, G\n"
-"                       suffixes; default 32M)\n"
+"                       suffixes; default 1G; 0: no limit); large files\n"
+"                       are read in 8 MiB pieces, in bounded memory\n"
 "  -j, --threads N      worker threads (default: number of cores)\n"
 "      --allow-incomplete  exit 0/1 even if some data could not be read\n"
 "      --verify         ask each key's provider whether it still works (sends\n"
@@ -233,7 +234,7 @@ static int parse_option(int c, const char *arg, cli_opts *o)
 	case OPT_MAX_SIZE:
 		if (parse_size(arg, &o->max_file_size))
 			return bad_value("--max-file-size", arg,
-					 "expected a size such as 1048576 or 32M");
+					 "expected a size such as 1048576, 32M or 0 (no limit)");
 		return 0;
 	case OPT_ALL: o->all_refs = true; return 0;
 	case OPT_RANGE: o->range = arg; return 0;

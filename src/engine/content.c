@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "keyleak.h"
+#include "internal.h"
 
 #define SNIFF_LEN 8192
 
@@ -79,20 +79,23 @@ static void put_utf8(kl_buf *out, uint32_t cp)
 	}
 }
 
-bool kl_content_utf16_to_utf8(const char *data, size_t len, kl_buf *out)
+int kl_content_utf16_order(const char *data, size_t len, size_t *bom)
+{
+	return utf16_order((const unsigned char *)data, len, bom);
+}
+
+size_t kl_content_utf16_decode(const char *data, size_t len, int order,
+			       bool final, kl_buf *out)
 {
 	const unsigned char *d = (const unsigned char *)data;
-	size_t i, skip;
-	int order = utf16_order(d, len, &skip);
+	size_t i;
 
-	if (!order)
-		return false;
-	kl_buf_reset(out);
-	kl_buf_grow(out, len / 2 + 16);
-	for (i = skip; i + 1 < len; i += 2) {
+	for (i = 0; i + 1 < len; i += 2) {
 		uint32_t u = order == 1 ? (uint32_t)(d[i] | d[i + 1] << 8)
 					: (uint32_t)(d[i] << 8 | d[i + 1]);
 
+		if (u >= 0xD800 && u < 0xDC00 && i + 3 >= len && !final)
+			break; /* the low half is in the next piece */
 		if (u >= 0xD800 && u < 0xDC00 && i + 3 < len) {
 			uint32_t lo = order == 1 ? (uint32_t)(d[i + 2] | d[i + 3] << 8)
 						 : (uint32_t)(d[i + 2] << 8 | d[i + 3]);
@@ -106,5 +109,18 @@ bool kl_content_utf16_to_utf8(const char *data, size_t len, kl_buf *out)
 			u = 0xFFFD;
 		put_utf8(out, u);
 	}
+	return final ? len : i;
+}
+
+bool kl_content_utf16_to_utf8(const char *data, size_t len, kl_buf *out)
+{
+	size_t skip;
+	int order = utf16_order((const unsigned char *)data, len, &skip);
+
+	if (!order)
+		return false;
+	kl_buf_reset(out);
+	kl_buf_grow(out, len / 2 + 16);
+	kl_content_utf16_decode(data + skip, len - skip, order, true, out);
 	return true;
 }

@@ -16,7 +16,7 @@
 #include "rules/rules_int.h"
 
 /* How far past a keyword a match may reach; keys are far shorter. */
-#define MATCH_WINDOW 4096
+#define MATCH_WINDOW KL_MATCH_WINDOW
 /* Bounds for catastrophic backtracking in user regexes. */
 #define MATCH_LIMIT 1000000
 #define DEPTH_LIMIT 10000
@@ -146,6 +146,7 @@ static int try_rule(kl_scanner *sc, size_t rule, const char *data,
 	m->rule = r;
 	m->start = ov[2 * r->secret_group];
 	m->len = ov[2 * r->secret_group + 1] - m->start;
+	m->at = pos;
 	if (!accept_secret(sc, r, data + m->start, m->len))
 		return 0;
 	return !r->context || kl_context_accept(r->context, data, len, m->start,

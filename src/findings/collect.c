@@ -29,7 +29,7 @@ const char *kl_content_prepare(const kl_scan_opts *o, kl_report *r,
 			       const char *path, const char *data,
 			       size_t *len, kl_buf *tmp)
 {
-	if (*len > o->max_file_size) {
+	if (o->max_file_size && *len > o->max_file_size) {
 		kl_skip_too_large(o, r, path, *len);
 		return NULL;
 	}
@@ -66,6 +66,19 @@ size_t kl_add_matches(kl_report *r, const char *path, const char *data,
 	return added;
 }
 
+void kl_note_limits(kl_report *r, const char *path, const kl_strlist *limits)
+{
+	size_t i;
+
+	for (i = 0; i < limits->len; i++) {
+		r->summary.limit_hits++;
+		kl_report_notice(r, KL_NOTICE_WARNING, path,
+				 "rule %s hit its regex match limit; "
+				 "this file may hide matches of it",
+				 limits->items[i]);
+	}
+}
+
 size_t kl_scan_content(kl_scanner *sc, const kl_scan_opts *o, kl_report *r,
 		       const char *path, const char *data, size_t len)
 {
@@ -73,18 +86,12 @@ size_t kl_scan_content(kl_scanner *sc, const kl_scan_opts *o, kl_report *r,
 	kl_matches m = { 0 };
 	kl_strlist limits = { 0 };
 	const char *text = kl_content_prepare(o, r, path, data, &len, &tmp);
-	size_t added = 0, i;
+	size_t added = 0;
 
 	if (text) {
 		kl_scan_buffer(sc, text, len, &m, &limits);
 		added = kl_add_matches(r, path, text, &m);
-		for (i = 0; i < limits.len; i++) {
-			r->summary.limit_hits++;
-			kl_report_notice(r, KL_NOTICE_WARNING, path,
-					 "rule %s hit its regex match limit; "
-					 "this file may hide matches of it",
-					 limits.items[i]);
-		}
+		kl_note_limits(r, path, &limits);
 	}
 	kl_strlist_free(&limits);
 	kl_matches_free(&m);

@@ -228,6 +228,7 @@ int kl_src_audit(const char *path, const kl_scan_opts *o, kl_report *r,
 
 	if (kl_hist_open(&h, path, o, r, err) < 0)
 		return -1;
+	h.keep_trees = true; /* the unreachable pass skips walked trees */
 	kl_hist_select_all_refs(&h);
 	kl_hist_order(&h);
 	kl_hist_walk_commits(&h);

@@ -3,16 +3,18 @@
  *
  * Design. (1) Select commits with keyleak's own walk (git/walk.c: shallow
  * boundaries are roots) and order them oldest first, parents before
- * children. (2) Walk each commit's tree, skipping any subtree whose id was
- * already walked, and record each new blob id with its first commit and
- * path: this reads every distinct tree once, not commits x files. (3) Scan
- * the distinct blobs in parallel, one repository handle, scanner and report
- * per worker; blob contents are freed as soon as they are scanned. (4)
- * Merge findings per (rule, secret, path) by fingerprint and, only if there
- * are findings, resolve provenance in one pass over the commits
- * (git/prov.c). A range (A..B, ^REV) is scanned differently: each commit is
- * diffed against its first parent and only added lines are kept, since CI
- * must report what the range adds, not what it inherits.
+ * children. (2) Compare each commit's tree with its first parent's, on
+ * every thread (git/parwalk.c), and record each new blob id with its first
+ * commit and path. (3) Scan the distinct blobs in parallel, one repository
+ * handle, scanner and report per worker; blob contents are freed as soon
+ * as they are scanned. (4) Merge findings per (rule, secret, path) by
+ * fingerprint and, only if there are findings, resolve provenance in one
+ * pass over the commits, split between the threads (git/prov.c). A range
+ * (A..B, ^REV) is scanned differently: each commit is diffed against its
+ * first parent and only added lines are kept, since CI must report what
+ * the range adds, not what it inherits; its commits are shared between the
+ * threads and their results merged in commit order. Every pass gives the
+ * same report at any thread count.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@
 #include "policy/policy.h"
 #include "sources/git/diffscan.h"
 #include "sources/history.h"
+#include "sources/git/parwalk.h"
 #include "sources/git/prov.h"
 #include "sources/git/treediff.h"
 
@@ -411,22 +414,7 @@ void kl_hist_walk_tree(kl_hist *h, const git_oid *tree, kl_buf *path,
 
 void kl_hist_walk_commits(kl_hist *h)
 {
-	kl_progress *prog = kl_progress_new("walking commits",
-					    h->g.n_order - h->walked,
-					    h->o->progress);
-	kl_buf path = KL_BUF_INIT;
-	size_t first = h->walked;
-
-	for (; h->walked < h->g.n_order; h->walked++) {
-		size_t node = h->g.order[h->walked];
-
-		kl_buf_reset(&path);
-		kl_buf_puts(&path, "");
-		walk_tree(h, &h->g.nodes[node].tree, &path, node);
-		kl_progress_tick(prog, h->walked - first + 1, 0);
-	}
-	kl_progress_free(prog);
-	kl_buf_free(&path);
+	kl_parwalk_commits(h);
 }
 
 /* ------------------------------------------------- full-history scan */
@@ -576,7 +564,8 @@ static void scan_blobs(kl_hist *h)
 
 /* --------------------------------------------------------- range scan */
 
-static size_t parent_trees(kl_hist *h, size_t node, git_tree ***out)
+static size_t parent_trees(kl_hist *h, git_repository *repo, size_t node,
+			   git_tree ***out)
 {
 	const kl_cnode *n = &h->g.nodes[node];
 	size_t k, len = 0;
@@ -586,7 +575,7 @@ static size_t parent_trees(kl_hist *h, size_t node, git_tree ***out)
 		const kl_cnode *p = &h->g.nodes[n->parents[k]];
 
 		if ((p->flags & KL_CN_LOADED) && !(p->flags & KL_CN_MISSING) &&
-		    git_tree_lookup(&(*out)[len], h->repo, &p->tree) == 0)
+		    git_tree_lookup(&(*out)[len], repo, &p->tree) == 0)
 			len++;
 	}
 	return len;
@@ -638,7 +627,7 @@ static bool scan_commit_quick(kl_hist *h, kl_diffscan *d, size_t node)
 {
 	const kl_cnode *n = &h->g.nodes[node];
 	changes c = { 0 };
-	kl_treediff td = { h->repo, h->r, NULL, note_change, &c };
+	kl_treediff td = { d->repo, d->r, NULL, note_change, &c, NULL };
 	size_t i;
 	bool quick;
 
@@ -657,6 +646,7 @@ static bool scan_commit_quick(kl_hist *h, kl_diffscan *d, size_t node)
 	return quick;
 }
 
+/* One commit against its first parent, with d's repository and report. */
 static void scan_commit_diff(kl_hist *h, kl_diffscan *d, size_t node)
 {
 	const git_oid *base = kl_cgraph_base_tree(&h->g, node);
@@ -664,26 +654,26 @@ static void scan_commit_diff(kl_hist *h, kl_diffscan *d, size_t node)
 	git_diff_options opts;
 	git_diff *diff = NULL;
 	char hex[GIT_OID_HEXSZ + 1];
-	size_t before = h->r->findings.len, n_others, i;
+	size_t before = d->r->findings.len, n_others, i;
 
 	git_oid_tostr(hex, sizeof(hex), &h->g.nodes[node].oid);
 	if (scan_commit_quick(h, d, node)) {
-		for (i = before; i < h->r->findings.len; i++)
-			h->r->findings.items[i].prov.commit = kl_xstrdup(hex);
+		for (i = before; i < d->r->findings.len; i++)
+			d->r->findings.items[i].prov.commit = kl_xstrdup(hex);
 		return;
 	}
 	git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
-	n_others = parent_trees(h, node, &others);
-	if ((base && git_tree_lookup(&old, h->repo, base) < 0) ||
-	    git_tree_lookup(&new_tree, h->repo, &h->g.nodes[node].tree) < 0 ||
-	    git_diff_tree_to_tree(&diff, h->repo, old, new_tree, &opts) < 0 ||
+	n_others = parent_trees(h, d->repo, node, &others);
+	if ((base && git_tree_lookup(&old, d->repo, base) < 0) ||
+	    git_tree_lookup(&new_tree, d->repo, &h->g.nodes[node].tree) < 0 ||
+	    git_diff_tree_to_tree(&diff, d->repo, old, new_tree, &opts) < 0 ||
 	    kl_diffscan_find_renames(diff) < 0) {
-		kl_git_obj_error(h->r, &h->g.nodes[node].oid, "cannot diff commit");
+		kl_git_obj_error(d->r, &h->g.nodes[node].oid, "cannot diff commit");
 	} else {
 		kl_diffscan_run(d, diff, others, n_others);
 	}
-	for (i = before; i < h->r->findings.len; i++)
-		h->r->findings.items[i].prov.commit = kl_xstrdup(hex);
+	for (i = before; i < d->r->findings.len; i++)
+		d->r->findings.items[i].prov.commit = kl_xstrdup(hex);
 	for (i = 0; i < n_others; i++)
 		git_tree_free(others[i]);
 	free(others);
@@ -692,46 +682,135 @@ static void scan_commit_diff(kl_hist *h, kl_diffscan *d, size_t node)
 	git_tree_free(new_tree);
 }
 
+/*
+ * Commits of a range are diffed independently, so they are cut into
+ * shares taken by the threads in any order; each share has its own report
+ * and the reports are merged in commit order: the result is the same at
+ * any thread count. Each thread has its own repository handle (thread 0
+ * the scan's, which no other thread uses meanwhile).
+ */
+typedef struct range_share {
+	size_t from, to;
+	kl_report rep;
+} range_share;
+
+typedef struct range_worker {
+	git_repository *repo;
+	kl_diffscan d;
+	bool ready, ok;
+} range_worker;
+
+typedef struct range_job {
+	kl_hist *h;
+	range_share *share;
+	range_worker *w;
+	pthread_mutex_t lock; /* guards done, expired and the progress line */
+	size_t done;
+	bool expired;         /* the push hook's time budget ran out */
+	kl_progress *prog;
+} range_job;
+
 /* A push hook has a time budget: past it, the scan is incomplete. */
-static bool past_deadline(kl_hist *h, size_t done)
+static bool past_deadline(const kl_hist *h)
 {
 	struct timespec ts;
 
 	if (h->deadline <= 0)
 		return false;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9 < h->deadline)
-		return false;
-	h->r->incomplete = true;
-	kl_report_notice(h->r, KL_NOTICE_ERROR, NULL, "time budget exceeded "
-			 "after %zu of %zu commits; the rest was not scanned",
-			 done, h->g.n_order);
-	return true;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 >= h->deadline;
+}
+
+static bool range_worker_ready(range_job *job, int wi, kl_report *rep)
+{
+	range_worker *w = &job->w[wi];
+	kl_error err = { 0 };
+
+	if (w->ready)
+		return w->ok;
+	w->ready = true;
+	if (wi == 0)
+		w->repo = job->h->repo;
+	else if (kl_git_open(job->h->path, &w->repo, &err) < 0)
+		w->repo = NULL;
+	if (w->repo && kl_diffscan_init(&w->d, w->repo, job->h->o, rep,
+					&err) == 0) {
+		w->ok = true;
+		return true;
+	}
+	kl_report_notice(rep, KL_NOTICE_ERROR, NULL, "%s",
+			 err.message ? err.message : kl_git_lasterr());
+	rep->incomplete = true;
+	kl_error_clear(&err);
+	return false;
+}
+
+static void range_one(void *ctx, int wi, size_t item)
+{
+	range_job *job = ctx;
+	range_share *s = &job->share[item];
+	size_t i;
+
+	kl_report_init(&s->rep, job->h->r->command, job->h->r->target,
+		       job->h->r->rules);
+	if (!range_worker_ready(job, wi, &s->rep))
+		return;
+	job->w[wi].d.r = &s->rep;
+	for (i = s->from; i < s->to; i++) {
+		bool expired;
+
+		pthread_mutex_lock(&job->lock);
+		expired = job->expired = job->expired || past_deadline(job->h);
+		pthread_mutex_unlock(&job->lock);
+		if (expired)
+			return;
+		scan_commit_diff(job->h, &job->w[wi].d, job->h->g.order[i]);
+		pthread_mutex_lock(&job->lock);
+		kl_progress_tick(job->prog, ++job->done, 0);
+		pthread_mutex_unlock(&job->lock);
+	}
 }
 
 static void scan_range(kl_hist *h)
 {
-	kl_progress *prog = kl_progress_new("scanning commits", h->g.n_order,
-					    h->o->progress);
-	kl_diffscan d;
-	kl_error err = { 0 };
-	size_t i;
+	int threads = h->o->threads > 0 ? h->o->threads : 1, i;
+	size_t n = h->g.n_order, shares, k;
+	range_job job = { 0 };
 
-	if (kl_diffscan_init(&d, h->repo, h->o, h->r, &err) < 0) {
-		kl_report_notice(h->r, KL_NOTICE_ERROR, NULL, "%s", err.message);
-		h->r->incomplete = true;
-		kl_error_clear(&err);
-		kl_progress_free(prog);
+	/* A few shares per thread balance big and small commits. */
+	shares = n < (size_t)threads * 4 ? n : (size_t)threads * 4;
+	if (!shares)
 		return;
+	job.h = h;
+	job.share = kl_xcalloc(shares, sizeof(range_share));
+	job.w = kl_xcalloc((size_t)threads, sizeof(range_worker));
+	for (k = 0; k < shares; k++) {
+		job.share[k].from = n * k / shares;
+		job.share[k].to = n * (k + 1) / shares;
 	}
-	for (i = 0; i < h->g.n_order; i++) {
-		if (past_deadline(h, i))
-			break;
-		scan_commit_diff(h, &d, h->g.order[i]);
-		kl_progress_tick(prog, i + 1, 0);
+	pthread_mutex_init(&job.lock, NULL);
+	job.prog = kl_progress_new("scanning commits", n, h->o->progress);
+	kl_parallel_for(shares, threads, range_one, &job);
+	kl_progress_free(job.prog);
+	if (job.expired) {
+		h->r->incomplete = true;
+		kl_report_notice(h->r, KL_NOTICE_ERROR, NULL, "time budget "
+				 "exceeded after %zu of %zu commits; the rest "
+				 "was not scanned", job.done, n);
 	}
-	kl_diffscan_free(&d);
-	kl_progress_free(prog);
+	for (k = 0; k < shares; k++) {
+		kl_report_merge(h->r, &job.share[k].rep);
+		kl_report_free(&job.share[k].rep);
+	}
+	for (i = 0; i < threads; i++) {
+		if (job.w[i].ok)
+			kl_diffscan_free(&job.w[i].d);
+		if (i > 0)
+			kl_git_close(job.w[i].repo);
+	}
+	pthread_mutex_destroy(&job.lock);
+	free(job.w);
+	free(job.share);
 }
 
 void kl_hist_scan(kl_hist *h)
@@ -745,6 +824,8 @@ void kl_hist_scan(kl_hist *h)
 		scan_blobs(h);
 	}
 	kl_prov_init(&p, h->repo, h->r, &h->g, h->start);
+	p.threads = h->o->threads;
+	p.path = h->path;
 	kl_prov_group(&p);
 	kl_prov_resolve(&p);
 	kl_prov_free(&p);

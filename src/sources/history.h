@@ -31,6 +31,7 @@ typedef struct kl_hist {
 	bool range_mode;         /* report only what the commits add */
 	bool saw_env_file;       /* some walked tree holds a .env-like file */
 	double deadline;         /* range scan: CLOCK_MONOTONIC s, 0 = none */
+	bool keep_trees;         /* fill trees for a later walk (audit) */
 } kl_hist;
 
 int kl_hist_open(kl_hist *h, const char *path, const kl_scan_opts *o,

@@ -77,20 +77,17 @@ static void scan_file(const kl_scan_opts *o, worker_state *w,
 					 "not a regular file");
 		return;
 	}
-	if ((uint64_t)st.st_size > o->max_file_size) {
+	if (o->max_file_size && (uint64_t)st.st_size > o->max_file_size) {
 		kl_skip_too_large(o, r, display, (uint64_t)st.st_size);
 		return;
 	}
 	fd = open(open_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	kl_buf_reset(&w->data);
-	if (fd < 0 || kl_read_fd(fd, &w->data, (size_t)st.st_size, 0) != 0) {
+	/* Any size in bounded memory: read and scanned piece by piece. */
+	if (fd < 0 || kl_scan_fd(w->sc, o, r, display, fd,
+				 (int64_t)st.st_size, &w->data) != 0)
 		unreadable(r, display, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	close(fd);
-	kl_scan_content(w->sc, o, r, display, w->data.data, w->data.len);
+	if (fd >= 0)
+		close(fd);
 }
 
 static void scan_one(void *ctx, int worker, size_t i)
@@ -347,14 +344,12 @@ int kl_src_stdin(const kl_scan_opts *o, kl_report *r, kl_error *err)
 {
 	kl_scanner *sc = kl_scanner_new(o->rules);
 	kl_buf data = KL_BUF_INIT;
-	int rc = kl_read_fd(STDIN_FILENO, &data, 65536, 0);
+	int rc;
 
-	if (rc != 0) {
+	kl_scanner_set_allowlist(sc, o->allow);
+	rc = kl_scan_fd(sc, o, r, "-", STDIN_FILENO, -1, &data);
+	if (rc != 0)
 		kl_error_set(err, "standard input: %s", strerror(errno));
-	} else {
-		kl_scanner_set_allowlist(sc, o->allow);
-		kl_scan_content(sc, o, r, "-", data.data, data.len);
-	}
 	kl_scanner_free(sc);
 	kl_buf_free(&data);
 	return rc;

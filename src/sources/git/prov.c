@@ -195,7 +195,8 @@ static bool blob_linked(const kl_prov *p, const git_oid *blob, size_t fi)
 
 /* Whether blob holds finding fi's secret: known from the scan when the
  * blob was linked to it, else read and searched (rare: removals only). */
-static bool blob_has_secret(const kl_prov *p, const git_oid *blob, size_t fi)
+static bool blob_has_secret(const kl_prov *p, git_repository *repo,
+			    const git_oid *blob, size_t fi)
 {
 	const kl_finding *f = &p->r->findings.items[fi];
 	git_blob *b;
@@ -203,7 +204,7 @@ static bool blob_has_secret(const kl_prov *p, const git_oid *blob, size_t fi)
 
 	if (blob_linked(p, blob, fi))
 		return true;
-	if (!f->secret || git_blob_lookup(&b, p->repo, blob) < 0)
+	if (!f->secret || git_blob_lookup(&b, repo, blob) < 0)
 		return false;
 	found = memmem(git_blob_rawcontent(b), (size_t)git_blob_rawsize(b),
 		       f->secret, strlen(f->secret)) != NULL;
@@ -232,36 +233,62 @@ static bool path_wanted(const kl_prov *p, const char *path, size_t len,
 	return strcmp(p->paths[lo], path) == 0;
 }
 
-typedef struct pass_commit {
+/* What one commit of the pass tells about a finding; recorded by the
+ * segment's thread, applied in commit order (seen commits are listed in
+ * order, the last removal wins). */
+typedef struct pass_event {
+	size_t finding;
 	size_t node;
-	char hex[GIT_OID_HEXSZ + 1];
-} pass_commit;
+	bool gone;
+} pass_event;
 
-static void note_seen(kl_prov *p, const pass_commit *c, const char *path,
+/* One thread's share of the pass: contiguous commits of the order. */
+typedef struct pass_seg {
+	size_t from, to;
+	git_repository *repo;  /* own handle (segment 0: the scan's) */
+	kl_report rep;         /* unreadable trees */
+	pass_event *ev;
+	size_t n_ev, cap_ev;
+	size_t node;           /* the commit being compared */
+	char *open_error;
+} pass_seg;
+
+typedef struct pass_ctx {
+	kl_prov *p;
+	pass_seg *seg;
+} pass_ctx;
+
+static void add_event(pass_seg *s, size_t fi, size_t node, bool gone)
+{
+	if (s->n_ev == s->cap_ev) {
+		s->cap_ev = s->cap_ev ? 2 * s->cap_ev : 64;
+		s->ev = kl_xrealloc(s->ev, s->cap_ev * sizeof(*s->ev));
+	}
+	s->ev[s->n_ev++] = (pass_event){ fi, node, gone };
+}
+
+static void note_seen(const kl_prov *p, pass_seg *s, const char *path,
 		      const git_oid *blob)
 {
 	size_t k;
 
 	for (k = links_of(p, blob); k < p->n_links &&
 	     git_oid_equal(&p->links[k].blob, blob); k++) {
-		kl_finding *f = &p->r->findings.items[p->links[k].finding];
-		kl_strlist *l = &f->prov.commits;
+		const kl_finding *f = &p->r->findings.items[p->links[k].finding];
 
 		if (strcmp(f->path, path) != 0)
 			continue;
-		if (l->len && strcmp(l->items[l->len - 1], c->hex) == 0)
-			continue;
-		if (kl_treediff_from_other_parent(p->repo, p->g, c->node,
+		if (kl_treediff_from_other_parent(s->repo, p->g, s->node,
 						  path, blob))
 			continue;
-		kl_strlist_push(l, c->hex);
+		add_event(s, p->links[k].finding, s->node, false);
 	}
 }
 
-static void note_gone(kl_prov *p, const pass_commit *c, const char *path,
+static void note_gone(const kl_prov *p, pass_seg *s, const char *path,
 		      const git_oid *old, const git_oid *new_blob)
 {
-	unsigned flags = p->g->nodes[c->node].flags;
+	unsigned flags = p->g->nodes[s->node].flags;
 	size_t k;
 
 	if (p->head_line_known && !(flags & KL_CN_ON_HEAD))
@@ -272,17 +299,11 @@ static void note_gone(kl_prov *p, const pass_commit *c, const char *path,
 
 		if (strcmp(p->r->findings.items[fi].path, path) != 0)
 			continue;
-		if (new_blob && blob_has_secret(p, new_blob, fi))
+		if (new_blob && blob_has_secret(p, s->repo, new_blob, fi))
 			continue;
-		p->removed[fi - p->start] = c->node; /* later removals win */
+		add_event(s, fi, s->node, true);
 	}
 }
-
-/* The pass over one commit, as kl_treediff callbacks. */
-typedef struct pass_ctx {
-	kl_prov *p;
-	pass_commit c;
-} pass_ctx;
 
 static bool pass_descend(void *ctx, const char *dir, size_t len)
 {
@@ -303,9 +324,9 @@ static void pass_entry(void *ctx, const char *path, const git_tree_entry *o,
 	    !path_wanted(pc->p, path, strlen(path), false))
 		return;
 	if (is_blob(n))
-		note_seen(pc->p, &pc->c, path, git_tree_entry_id(n));
+		note_seen(pc->p, pc->seg, path, git_tree_entry_id(n));
 	if (is_blob(o))
-		note_gone(pc->p, &pc->c, path, git_tree_entry_id(o),
+		note_gone(pc->p, pc->seg, path, git_tree_entry_id(o),
 			  is_blob(n) ? git_tree_entry_id(n) : NULL);
 }
 
@@ -345,7 +366,8 @@ static void mark_in_head(kl_prov *p, git_tree *head)
 
 		if (git_tree_entry_bypath(&e, head, fs[p->start + i].path) == 0 &&
 		    is_blob(e) &&
-		    blob_has_secret(p, git_tree_entry_id(e), p->start + i))
+		    blob_has_secret(p, p->repo, git_tree_entry_id(e),
+				    p->start + i))
 			p->in_head[i] = true;
 		git_tree_entry_free(e);
 	}
@@ -383,11 +405,98 @@ static void fill_finding(kl_prov *p, size_t fi)
 	}
 }
 
+static void pass_segment(void *ctx, int worker, size_t item)
+{
+	kl_prov *p = ctx;
+	pass_seg *s = &p->segs[item];
+	pass_ctx pc = { p, s };
+	kl_treediff d = { NULL, &s->rep, pass_descend, pass_entry, &pc, NULL };
+	kl_error err = { 0 };
+	size_t i;
+
+	(void)worker;
+	kl_report_init(&s->rep, p->r->command, p->r->target, p->r->rules);
+	/* libgit2 handles are per thread: segment 0 uses the scan's. */
+	if (item == 0) {
+		s->repo = p->repo;
+	} else if (kl_git_open(p->path, &s->repo, &err) < 0) {
+		s->open_error = kl_xstrdup(err.message ? err.message
+						       : kl_git_lasterr());
+		kl_error_clear(&err);
+		s->repo = NULL;
+		return;
+	}
+	d.repo = s->repo;
+	for (i = s->from; i < s->to; i++) {
+		s->node = p->g->order[i];
+		kl_treediff_run(&d, kl_cgraph_base_tree(p->g, s->node),
+				&p->g->nodes[s->node].tree);
+	}
+}
+
+/* Apply a segment's events as the one-thread pass would have, in order. */
+static void apply_segment(kl_prov *p, pass_seg *s)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+	size_t i;
+
+	if (s->open_error) {
+		p->r->incomplete = true;
+		kl_report_notice(p->r, KL_NOTICE_ERROR, NULL, "%s; provenance "
+				 "of commits %zu to %zu was not resolved",
+				 s->open_error, s->from + 1, s->to);
+	}
+	kl_report_merge(p->r, &s->rep);
+	for (i = 0; i < s->n_ev; i++) {
+		const pass_event *e = &s->ev[i];
+		kl_strlist *l = &p->r->findings.items[e->finding].prov.commits;
+
+		if (e->gone) {
+			p->removed[e->finding - p->start] = e->node;
+			continue;
+		}
+		git_oid_tostr(hex, sizeof(hex), &p->g->nodes[e->node].oid);
+		if (!l->len || strcmp(l->items[l->len - 1], hex) != 0)
+			kl_strlist_push(l, hex);
+	}
+}
+
+/*
+ * The pass compares each selected commit with its first parent. Commits
+ * are independent, so contiguous shares of the order run on threads, each
+ * with its own repository handle; their events are applied in order.
+ */
+static void run_pass(kl_prov *p)
+{
+	size_t n = p->g->n_order, nseg, k;
+	int threads = p->threads > 0 ? p->threads : 1;
+
+	nseg = (size_t)threads < n / 64 ? (size_t)threads : n / 64;
+	if (nseg < 1)
+		nseg = 1;
+	p->segs = kl_xcalloc(nseg, sizeof(pass_seg));
+	for (k = 0; k < nseg; k++) {
+		p->segs[k].from = n * k / nseg;
+		p->segs[k].to = n * (k + 1) / nseg;
+	}
+	kl_parallel_for(nseg, (int)nseg, pass_segment, p);
+	for (k = 0; k < nseg; k++) {
+		pass_seg *s = &p->segs[k];
+
+		apply_segment(p, s);
+		kl_report_free(&s->rep);
+		free(s->ev);
+		free(s->open_error);
+		if (k > 0)
+			kl_git_close(s->repo);
+	}
+	free(p->segs);
+	p->segs = NULL;
+}
+
 void kl_prov_resolve(kl_prov *p)
 {
 	size_t n = p->r->findings.len - p->start, i;
-	pass_ctx pc = { p, { 0, "" } };
-	kl_treediff d = { p->repo, p->r, pass_descend, pass_entry, &pc };
 	git_tree *head = NULL;
 	kl_error err = { 0 };
 
@@ -397,13 +506,7 @@ void kl_prov_resolve(kl_prov *p)
 		p->removed[i] = SIZE_MAX;
 	if (!n)
 		return;
-	for (i = 0; i < p->g->n_order; i++) {
-		pc.c.node = p->g->order[i];
-		git_oid_tostr(pc.c.hex, sizeof(pc.c.hex),
-			      &p->g->nodes[pc.c.node].oid);
-		kl_treediff_run(&d, kl_cgraph_base_tree(p->g, pc.c.node),
-				&p->g->nodes[pc.c.node].tree);
-	}
+	run_pass(p);
 	if (kl_git_head_tree(p->repo, &head, &err) == 0 && head)
 		mark_in_head(p, head);
 	kl_error_clear(&err);

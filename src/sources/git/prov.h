@@ -26,6 +26,9 @@ typedef struct kl_prov {
 	size_t n_paths;
 	size_t *removed;      /* per finding: removing node, or SIZE_MAX */
 	bool *in_head;        /* per finding */
+	int threads;          /* for the pass over commits (default 1) */
+	const char *path;     /* repository, for the threads' own handles */
+	struct pass_seg *segs; /* the pass's shares, while it runs */
 } kl_prov;
 
 /*

@@ -62,6 +62,8 @@ static void walk(const kl_treediff *d, const git_oid *old_id,
 	git_tree *o = lookup(d, old_id), *n = lookup(d, new_id);
 	size_t i;
 
+	if (n && d->tree)
+		d->tree(d->ctx, new_id);
 	for (i = 0; n && i < git_tree_entrycount(n); i++) {
 		const git_tree_entry *ne = git_tree_entry_byindex(n, i);
 

@@ -23,6 +23,8 @@ typedef struct kl_treediff {
 	void (*entry)(void *ctx, const char *path, const git_tree_entry *old,
 		      const git_tree_entry *new_entry);
 	void *ctx;
+	/* Optional: told the id of every tree read on the new side. */
+	void (*tree)(void *ctx, const git_oid *id);
 } kl_treediff;
 
 /* Walk the differences between trees old_id and new_id (either may be

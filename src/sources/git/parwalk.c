@@ -1,0 +1,268 @@
+/*
+ * Owns the parallel tree walk of a history scan: which distinct blobs the
+ * selected commits hold, and where each was first seen.
+ *
+ * Each commit is compared with its first parent, descending only into the
+ * subtrees that differ (git/treediff.c): a blob in an unchanged subtree is
+ * in the parent, which comes earlier in the order and is walked too. So
+ * no set of walked trees is kept (memory grows with blobs, not trees), and
+ * commits are independent: the ordered commits are cut into one segment
+ * per thread, each walked with its own repository handle, blob set and
+ * report, and the segments are merged in order, keeping the first record
+ * of each blob. A blob's first commit is the first commit holding it, and
+ * there its first differing path, whatever the segmentation: the report is
+ * the same at any thread count.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/policy.h"
+#include "sources/git/parwalk.h"
+#include "sources/git/treediff.h"
+
+typedef struct gitlink {
+	git_oid id;
+	char *path;
+} gitlink;
+
+typedef struct segment {
+	size_t from, to;          /* positions in g.order */
+	size_t node;              /* the commit being walked */
+	git_repository *repo;     /* own handle, or NULL: could not open */
+	kl_report rep;            /* unreadable trees */
+	kl_oidmap blobs, links_seen, trees;
+	kl_hblob *blobv;
+	size_t n_blobs, cap_blobs;
+	gitlink *links;
+	size_t n_links, cap_links;
+	bool saw_env;
+	char *open_error;
+} segment;
+
+typedef struct walk_job {
+	kl_hist *h;
+	segment *seg;
+	pthread_mutex_t lock; /* guards done and the progress line */
+	size_t done;
+	kl_progress *prog;
+} walk_job;
+
+typedef struct seg_ctx {
+	kl_hist *h;
+	segment *s;
+} seg_ctx;
+
+static void add_gitlink(segment *s, const git_oid *id, const char *path)
+{
+	if (!kl_oidmap_put(&s->links_seen, id, 0))
+		return;
+	if (s->n_links == s->cap_links) {
+		s->cap_links = s->cap_links ? 2 * s->cap_links : 16;
+		s->links = kl_xrealloc(s->links, s->cap_links * sizeof(gitlink));
+	}
+	git_oid_cpy(&s->links[s->n_links].id, id);
+	s->links[s->n_links++].path = kl_xstrdup(path);
+}
+
+static void add_blob(segment *s, const kl_hist *h, const git_oid *id,
+		     const char *path)
+{
+	kl_hblob *b;
+
+	/* Blobs an earlier pass recorded (audit walks twice) stay there. */
+	if (kl_oidmap_get(&h->blobs, id) != SIZE_MAX ||
+	    !kl_oidmap_put(&s->blobs, id, s->n_blobs))
+		return;
+	if (s->n_blobs == s->cap_blobs) {
+		s->cap_blobs = s->cap_blobs ? s->cap_blobs * 2 : 1024;
+		s->blobv = kl_xrealloc(s->blobv, s->cap_blobs * sizeof(*b));
+	}
+	b = &s->blobv[s->n_blobs++];
+	git_oid_cpy(&b->oid, id);
+	b->node = s->node;
+	b->path = kl_xstrdup(path);
+}
+
+/* A path whose entry is new or changed in this commit. */
+static void on_entry(void *ctx, const char *path, const git_tree_entry *old,
+		     const git_tree_entry *e)
+{
+	seg_ctx *c = ctx;
+
+	(void)old;
+	if (!e)
+		return; /* deleted: nothing to record */
+	if (git_tree_entry_type(e) == GIT_OBJECT_COMMIT) {
+		add_gitlink(c->s, git_tree_entry_id(e), path);
+	} else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB &&
+		   !kl_path_skipped(c->h->o, path)) {
+		add_blob(c->s, c->h, git_tree_entry_id(e), path);
+		c->s->saw_env |= kl_policy_is_env_file(path);
+	}
+}
+
+/* audit's unreachable pass skips trees the reachable walk read. */
+static void on_tree(void *ctx, const git_oid *id)
+{
+	seg_ctx *c = ctx;
+
+	kl_oidmap_put(&c->s->trees, id, 0);
+}
+
+/* The tree to compare with: the first parent's, when that parent is
+ * walked too (it always is in a full walk; not past a shallow boundary). */
+static const git_oid *base_tree(const kl_cgraph *g, size_t node)
+{
+	const kl_cnode *n = &g->nodes[node];
+
+	if (!n->n_parents || !(g->nodes[n->parents[0]].flags & KL_CN_ORDERED))
+		return NULL;
+	return kl_cgraph_base_tree(g, node);
+}
+
+static void walk_segment(void *ctx, int worker, size_t item)
+{
+	walk_job *job = ctx;
+	kl_hist *h = job->h;
+	segment *s = &job->seg[item];
+	seg_ctx sc = { h, s };
+	kl_treediff d = { NULL, &s->rep, NULL, on_entry, &sc,
+			  h->keep_trees ? on_tree : NULL };
+	kl_error err = { 0 };
+	size_t i;
+
+	(void)worker;
+	kl_report_init(&s->rep, h->r->command, h->r->target, h->r->rules);
+	/* libgit2 handles are per thread: each segment opens its own. */
+	if (kl_git_open(h->path, &s->repo, &err) < 0) {
+		s->open_error = kl_xstrdup(err.message ? err.message
+						       : kl_git_lasterr());
+		kl_error_clear(&err);
+		s->repo = NULL;
+		return;
+	}
+	d.repo = s->repo;
+	for (i = s->from; i < s->to; i++) {
+		s->node = h->g.order[i];
+		kl_treediff_run(&d, base_tree(&h->g, s->node),
+				&h->g.nodes[s->node].tree);
+		pthread_mutex_lock(&job->lock);
+		kl_progress_tick(job->prog, ++job->done, 0);
+		pthread_mutex_unlock(&job->lock);
+	}
+}
+
+/* ------------------------------------------------------------ merging */
+
+static void merge_gitlink(kl_hist *h, const gitlink *l)
+{
+	if (!kl_oidmap_put(&h->gitlinks, &l->id, 0))
+		return;
+	h->r->summary.skipped_other++;
+	if (h->o->verbose)
+		kl_report_notice(h->r, KL_NOTICE_SKIPPED, l->path,
+				 "submodule: not scanned");
+}
+
+static void merge_blobs(kl_hist *h, segment *s)
+{
+	size_t i;
+
+	if (!h->n_blobs && !h->blobs.len) {
+		/* The first segment's records move over as they are. */
+		kl_oidmap_free(&h->blobs);
+		free(h->blobv);
+		h->blobs = s->blobs;
+		h->blobv = s->blobv;
+		h->n_blobs = s->n_blobs;
+		h->cap_blobs = s->cap_blobs;
+		memset(&s->blobs, 0, sizeof(s->blobs));
+		s->blobv = NULL;
+		s->n_blobs = 0;
+		return;
+	}
+
+	for (i = 0; i < s->n_blobs; i++) {
+		kl_hblob *b = &s->blobv[i];
+
+		if (!kl_oidmap_put(&h->blobs, &b->oid, h->n_blobs)) {
+			free(b->path);
+			continue;
+		}
+		if (h->n_blobs == h->cap_blobs) {
+			h->cap_blobs = h->cap_blobs ? h->cap_blobs * 2 : 1024;
+			h->blobv = kl_xrealloc(h->blobv,
+					       h->cap_blobs * sizeof(*b));
+		}
+		h->blobv[h->n_blobs++] = *b; /* the path moves */
+	}
+}
+
+static void merge_segment(kl_hist *h, segment *s)
+{
+	size_t i;
+
+	if (s->open_error) {
+		h->r->incomplete = true;
+		kl_report_notice(h->r, KL_NOTICE_ERROR, NULL, "%s; commits "
+				 "%zu to %zu of %zu were not walked",
+				 s->open_error, s->from + 1, s->to,
+				 h->g.n_order);
+	}
+	kl_report_merge(h->r, &s->rep);
+	for (i = 0; i < s->n_links; i++)
+		merge_gitlink(h, &s->links[i]);
+	merge_blobs(h, s);
+	for (i = 0; i < s->trees.cap; i++)
+		if (s->trees.used[i])
+			kl_oidmap_put(&h->trees, &s->trees.keys[i], 0);
+	h->saw_env_file |= s->saw_env;
+}
+
+static void segment_free(segment *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_links; i++)
+		free(s->links[i].path);
+	free(s->links);
+	free(s->blobv);
+	free(s->open_error);
+	kl_report_free(&s->rep);
+	kl_oidmap_free(&s->trees);
+	kl_oidmap_free(&s->blobs);
+	kl_oidmap_free(&s->links_seen);
+	kl_git_close(s->repo);
+}
+
+void kl_parwalk_commits(kl_hist *h)
+{
+	size_t n = h->g.n_order - h->walked, k, nseg;
+	int threads = h->o->threads > 0 ? h->o->threads : 1;
+	walk_job job = { 0 };
+
+	if (!n)
+		return;
+	/* A segment per thread; a few commits are not worth a handle. */
+	nseg = (size_t)threads < n / 16 ? (size_t)threads : n / 16;
+	if (nseg < 1)
+		nseg = 1;
+	job.h = h;
+	job.seg = kl_xcalloc(nseg, sizeof(segment));
+	for (k = 0; k < nseg; k++) {
+		job.seg[k].from = h->walked + n * k / nseg;
+		job.seg[k].to = h->walked + n * (k + 1) / nseg;
+	}
+	pthread_mutex_init(&job.lock, NULL);
+	job.prog = kl_progress_new("walking commits", n, h->o->progress);
+	kl_parallel_for(nseg, (int)nseg, walk_segment, &job);
+	kl_progress_free(job.prog);
+	for (k = 0; k < nseg; k++) {
+		merge_segment(h, &job.seg[k]);
+		segment_free(&job.seg[k]);
+	}
+	h->walked = h->g.n_order;
+	pthread_mutex_destroy(&job.lock);
+	free(job.seg);
+}
