@@ -36,6 +36,7 @@ CASES = {
                             ["openai-compatible-api-key"]),
     "generic/k8s.yaml": ('env:\n  - name: LLM_API_KEY\n    value: "%s"\n' % k("sk-{32:hex}"),
                          ["openai-compatible-api-key"]),
+    "generic/default.py": ('key = os.getenv("LLM_API_KEY", "%s")\n' % k("sk-{48}"), ["openai-compatible-api-key"]),
     "generic/Dockerfile": ("FROM python:3.12\nENV LLM_TOKEN %s\n" % k("sk-{48}"), ["openai-compatible-api-key"]),
     "qwen.py": ('client = OpenAI(api_key="%s", base_url="https://dashscope.aliyuncs.com/compatible-mode/v1")\n'
                 % k("sk-{32:hex}"), ["dashscope-api-key"]),
