@@ -22,7 +22,7 @@ static const char *const known_fields[] = {
 	"id", "name", "description", "severity", "kind", "regex",
 	"secret_group", "keywords", "stopwords", "references", "tags",
 	"examples", "negative_examples", "min_entropy", "marker",
-	"remediation", "context", NULL
+	"remediation", NULL
 };
 
 kl_ruleset *kl_ruleset_new(void)
@@ -199,7 +199,8 @@ static int check_known_fields(rule_reader *rd, const cJSON *obj)
 		for (i = 0; known_fields[i]; i++)
 			if (strcmp(item->string, known_fields[i]) == 0)
 				break;
-		if (!known_fields[i])
+		/* "context" is read by src/rules/context.c */
+		if (!known_fields[i] && strcmp(item->string, "context") != 0)
 			return fail(rd, "unknown field \"%s\"", item->string);
 	}
 	return 0;
@@ -263,9 +264,7 @@ static int read_pattern_fields(rule_reader *rd, const cJSON *obj, kl_rule *r)
 	    read_number(rd, obj, "secret_group", 0, 99, &group) ||
 	    read_strings(rd, obj, "keywords", &r->keywords) ||
 	    read_number(rd, obj, "min_entropy", 0, 8, &r->min_entropy) ||
-	    read_string(rd, obj, "marker", false, &r->marker) ||
-	    kl_rule_context_read(obj, rd->origin, rd->id, &r->context,
-				 rd->err))
+	    read_string(rd, obj, "marker", false, &r->marker))
 		return -1;
 	r->secret_group = (int)group;
 	if (r->keywords.len == 0)
@@ -326,6 +325,8 @@ static kl_rule *read_rule(rule_reader *rd, const cJSON *obj,
 	    read_strings(rd, obj, "negative_examples", &r->negative_examples))
 		goto err;
 	if (r->kind == KL_RULE_PATTERN && read_pattern_fields(rd, obj, r))
+		goto err;
+	if (kl_rule_context_read(obj, rd->origin, rd->id, &r->context, rd->err))
 		goto err;
 	describe_checks(r);
 	return r;
