@@ -25,6 +25,7 @@ struct kl_scanner {
 	pcre2_match_context *mctx;
 	kl_hits hits;
 	const kl_allowlist *allow;
+	kl_context_cache *ctx; /* "near" hits of the current buffer */
 };
 
 kl_scanner *kl_scanner_new(const kl_ruleset *rs)
@@ -39,6 +40,7 @@ kl_scanner *kl_scanner_new(const kl_ruleset *rs)
 		fprintf(stderr, "keyleak: out of memory creating PCRE2 state\n");
 		abort();
 	}
+	sc->ctx = kl_context_cache_new();
 	pcre2_set_match_limit(sc->mctx, MATCH_LIMIT);
 	pcre2_set_depth_limit(sc->mctx, DEPTH_LIMIT);
 	return sc;
@@ -51,6 +53,7 @@ void kl_scanner_free(kl_scanner *sc)
 	pcre2_match_data_free(sc->md);
 	pcre2_match_context_free(sc->mctx);
 	free(sc->hits.items);
+	kl_context_cache_free(sc->ctx);
 	free(sc);
 }
 
@@ -140,8 +143,8 @@ static int try_rule(kl_scanner *sc, size_t rule, const char *data,
 	m->len = ov[2 * r->secret_group + 1] - m->start;
 	if (!accept_secret(sc, r, data + m->start, m->len))
 		return 0;
-	return !r->context || kl_context_accept(r->context, data, len, m->start,
-						sc->md, sc->mctx);
+	return !r->context || kl_context_accept(r->context, sc->ctx, data, len,
+						m->start, sc->md, sc->mctx);
 }
 
 /*
@@ -187,33 +190,43 @@ static int cmp_match(const void *a, const void *b)
 	return strcmp(x->rule->id, y->rule->id);
 }
 
-/* Fill line, column (code points) and suppression for sorted matches. */
+/* Fill line, column (code points) and suppression for sorted matches.
+ * Column and suppression carry over between matches on one line, so a
+ * one-line file full of keys costs one pass, not one per key. */
 static void locate(const char *data, size_t len, kl_match *ms, size_t n)
 {
-	size_t i, pos = 0, line = 1, line_start = 0;
+	size_t i, pos = 0, line = 1, line_start = 0, col_at = 0, col = 1, j;
+	int allow = -1; /* the current line's keyleak:allow, once known */
 
 	for (i = 0; i < n; i++) {
 		kl_match *m = &ms[i];
 		const char *nl;
-		size_t line_end, j;
 
 		while ((nl = memchr(data + pos, '\n', m->start - pos)) != NULL) {
 			pos = (size_t)(nl - data) + 1;
 			line++;
-			line_start = pos;
+			line_start = col_at = pos;
+			col = 1;
+			allow = -1;
 		}
 		pos = m->start;
 		m->line = line;
-		m->column = 1;
-		for (j = line_start; j < m->start; j++)
-			m->column += ((unsigned char)data[j] & 0xC0) != 0x80;
+		for (j = col_at; j < m->start; j++)
+			col += ((unsigned char)data[j] & 0xC0) != 0x80;
+		col_at = m->start;
+		m->column = col;
 		m->end_column = m->column;
 		for (j = m->start; j < m->start + m->len; j++)
 			m->end_column += ((unsigned char)data[j] & 0xC0) != 0x80;
-		nl = memchr(data + m->start, '\n', len - m->start);
-		line_end = nl ? (size_t)(nl - data) : len;
-		m->suppressed = memmem(data + line_start, line_end - line_start,
+		if (allow < 0) {
+			size_t line_end;
+
+			nl = memchr(data + m->start, '\n', len - m->start);
+			line_end = nl ? (size_t)(nl - data) : len;
+			allow = memmem(data + line_start, line_end - line_start,
 				       "keyleak:allow", 13) != NULL;
+		}
+		m->suppressed = allow;
 	}
 }
 
@@ -228,6 +241,7 @@ int kl_scan_buffer(kl_scanner *sc, const char *data, size_t len,
 	bool *gave_up = NULL;
 
 	sc->hits.len = 0;
+	kl_context_cache_reset(sc->ctx);
 	kl_prefilter_scan(sc->rs->prefilter, data, len, &sc->hits);
 	for (i = 0; i < sc->hits.len; i++) {
 		const kl_hit *h = &sc->hits.items[i];
@@ -255,8 +269,8 @@ int kl_scan_buffer(kl_scanner *sc, const char *data, size_t len,
 		return limits; /* out->items may be NULL: no pointer arithmetic */
 	qsort(out->items + first, out->len - first, sizeof(kl_match), cmp_match);
 	out->len = first + kl_context_resolve(out->items + first,
-					      out->len - first, data, len,
-					      sc->md, sc->mctx);
+					      out->len - first, sc->ctx, data,
+					      len, sc->md, sc->mctx);
 	locate(data, len, out->items + first, out->len - first);
 	return limits;
 }
