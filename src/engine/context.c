@@ -3,12 +3,119 @@
  * must end where the secret starts, within KL_CONTEXT_BEFORE_BYTES),
  * "near" (a regex within `lines` lines of the secret) and families (one
  * finding per secret, named by the rule whose context is most specific).
- * Only matches that passed every other check get here, so this is cheap.
+ * Each "near" regex runs once over a buffer, on the first candidate that
+ * needs it; later candidates look its hits up, so a file packed with keys
+ * costs one pass per regex, not one window search per key.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/context.h"
+
+/* The hits of one rule's "near" regexes in the current buffer. */
+typedef struct near_hits {
+	const kl_rule_context *c;
+	size_t *pos; /* match starts, ascending */
+	size_t n, cap;
+} near_hits;
+
+struct kl_context_cache {
+	near_hits *rules;
+	size_t n, cap;
+	/* Rules of a family share their "before" text: test it once per
+	 * secret (the last answer, keyed by the regex source and position). */
+	const char *before;
+	size_t before_at;
+	bool before_ok;
+};
+
+kl_context_cache *kl_context_cache_new(void)
+{
+	return kl_xcalloc(1, sizeof(kl_context_cache));
+}
+
+void kl_context_cache_free(kl_context_cache *cc)
+{
+	size_t i;
+
+	if (!cc)
+		return;
+	for (i = 0; i < cc->cap; i++)
+		free(cc->rules[i].pos);
+	free(cc->rules);
+	free(cc);
+}
+
+void kl_context_cache_reset(kl_context_cache *cc)
+{
+	size_t i;
+
+	for (i = 0; i < cc->n; i++)
+		cc->rules[i].n = 0;
+	cc->n = 0;
+	cc->before = NULL;
+}
+
+static void push_pos(near_hits *h, size_t pos)
+{
+	if (h->n == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 16;
+		h->pos = kl_xrealloc(h->pos, h->cap * sizeof(size_t));
+	}
+	h->pos[h->n++] = pos;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Every start of every "near" regex of c in data, sorted. */
+static void collect(near_hits *h, const char *data, size_t len,
+		    pcre2_match_data *md, pcre2_match_context *mctx)
+{
+	size_t i;
+
+	for (i = 0; i < h->c->near.len; i++) {
+		size_t off = 0;
+
+		while (off <= len && pcre2_match(h->c->near_code[i],
+						 (PCRE2_SPTR)data, len, off, 0,
+						 md, mctx) >= 0) {
+			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+
+			push_pos(h, ov[0]);
+			off = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+		}
+	}
+	if (h->n > 1)
+		qsort(h->pos, h->n, sizeof(size_t), cmp_size);
+}
+
+static const near_hits *hits_for(kl_context_cache *cc, const kl_rule_context *c,
+				 const char *data, size_t len,
+				 pcre2_match_data *md, pcre2_match_context *mctx)
+{
+	near_hits *h;
+	size_t i;
+
+	for (i = 0; i < cc->n; i++)
+		if (cc->rules[i].c == c)
+			return &cc->rules[i];
+	if (cc->n == cc->cap) {
+		cc->cap = cc->cap ? cc->cap * 2 : 8;
+		cc->rules = kl_xrealloc(cc->rules, cc->cap * sizeof(near_hits));
+		memset(cc->rules + cc->n, 0, (cc->cap - cc->n) * sizeof(near_hits));
+	}
+	h = &cc->rules[cc->n++];
+	h->c = c;
+	h->n = 0;
+	collect(h, data, len, md, mctx);
+	return h;
+}
 
 static bool before_ok(const kl_rule_context *c, const char *data,
 		      size_t start, pcre2_match_data *md,
@@ -23,94 +130,78 @@ static bool before_ok(const kl_rule_context *c, const char *data,
 			   start - from, 0, opts, md, mctx) >= 0;
 }
 
-/* [*from, *to): the secret's line +- lines, at most NEAR_BYTES each way. */
-static void window(const char *data, size_t len, size_t start, unsigned lines,
-		   size_t *from, size_t *to)
-{
-	size_t lo = start > KL_CONTEXT_NEAR_BYTES ?
-			    start - KL_CONTEXT_NEAR_BYTES : 0;
-	size_t hi = len - start > KL_CONTEXT_NEAR_BYTES ?
-			    start + KL_CONTEXT_NEAR_BYTES : len;
-	size_t p = start, seen = 0;
-
-	while (p > lo) {
-		if (data[p - 1] == '\n' && seen++ == lines)
-			break;
-		p--;
-	}
-	*from = p;
-	p = start;
-	seen = 0;
-	while (p < hi) {
-		if (data[p] == '\n' && seen++ == lines)
-			break;
-		p++;
-	}
-	*to = p;
-}
-
-static size_t lines_between(const char *data, size_t a, size_t b)
+/* Newlines in [a, b), counting at most limit + 1 of them. */
+static size_t lines_between(const char *data, size_t a, size_t b,
+			    size_t limit)
 {
 	size_t n = 0;
+	const char *p = data + a, *end = data + b, *nl;
 
-	if (a > b) {
-		size_t t = a;
-
-		a = b;
-		b = t;
+	while (n <= limit && (nl = memchr(p, '\n', (size_t)(end - p)))) {
+		n++;
+		p = nl + 1;
 	}
-	for (; a < b; a++)
-		n += data[a] == '\n';
 	return n;
 }
 
-/* Line distance from the secret to the nearest "near" match, or SIZE_MAX
- * when none is in the window; 0 when the rule has no "near". */
-static size_t near_distance(const kl_rule_context *c, const char *data,
-			    size_t len, size_t start, pcre2_match_data *md,
-			    pcre2_match_context *mctx)
+/* Line distance from the secret to the nearest "near" hit within the
+ * window (c->lines lines, KL_CONTEXT_NEAR_BYTES bytes each way), or
+ * SIZE_MAX; 0 when the rule has no "near". The nearest hits by line are
+ * the nearest by position on either side. */
+static size_t near_distance(const kl_rule_context *c, kl_context_cache *cc,
+			    const char *data, size_t len, size_t start,
+			    pcre2_match_data *md, pcre2_match_context *mctx)
 {
-	size_t from, to, i, best = SIZE_MAX;
+	const near_hits *h;
+	size_t lo = 0, hi, best = SIZE_MAX, d;
 
 	if (!c->near.len)
 		return 0;
-	window(data, len, start, c->lines, &from, &to);
-	for (i = 0; i < c->near.len && best > 0; i++) {
-		size_t off = from;
+	h = hits_for(cc, c, data, len, md, mctx);
+	hi = h->n;
+	while (lo < hi) { /* first hit at or after start */
+		size_t mid = lo + (hi - lo) / 2;
 
-		while (off <= to && best > 0) {
-			PCRE2_SIZE *ov;
-			size_t d;
-
-			if (pcre2_match(c->near_code[i], (PCRE2_SPTR)data, to,
-					off, 0, md, mctx) < 0)
-				break;
-			ov = pcre2_get_ovector_pointer(md);
-			d = lines_between(data, ov[0], start);
-			if (d < best)
-				best = d;
-			if (ov[0] > start) /* later hits are only farther */
-				break;
-			off = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
-		}
+		if (h->pos[mid] < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < h->n && h->pos[lo] - start <= KL_CONTEXT_NEAR_BYTES) {
+		d = lines_between(data, start, h->pos[lo], c->lines);
+		if (d <= c->lines)
+			best = d;
+	}
+	if (lo > 0 && start - h->pos[lo - 1] <= KL_CONTEXT_NEAR_BYTES) {
+		d = lines_between(data, h->pos[lo - 1], start, c->lines);
+		if (d <= c->lines && d < best)
+			best = d;
 	}
 	return best;
 }
 
-bool kl_context_accept(const kl_rule_context *c, const char *data,
-		       size_t len, size_t start, pcre2_match_data *md,
-		       pcre2_match_context *mctx)
+bool kl_context_accept(const kl_rule_context *c, kl_context_cache *cc,
+		       const char *data, size_t len, size_t start,
+		       pcre2_match_data *md, pcre2_match_context *mctx)
 {
-	if (c->before_code && !before_ok(c, data, start, md, mctx))
-		return false;
-	return near_distance(c, data, len, start, md, mctx) != SIZE_MAX;
+	if (c->before_code) {
+		if (!cc->before || cc->before_at != start ||
+		    strcmp(cc->before, c->before) != 0) {
+			cc->before_ok = before_ok(c, data, start, md, mctx);
+			cc->before = c->before;
+			cc->before_at = start;
+		}
+		if (!cc->before_ok)
+			return false;
+	}
+	return near_distance(c, cc, data, len, start, md, mctx) != SIZE_MAX;
 }
 
 /* Smaller is better: how specifically m's rule names its secret. A name
  * in the assignment itself (no "near") beats a provider named nearby,
  * which beats a fallback. */
-static size_t rank(const kl_match *m, const char *data, size_t len,
-		   pcre2_match_data *md, pcre2_match_context *mctx)
+static size_t rank(const kl_match *m, kl_context_cache *cc, const char *data,
+		   size_t len, pcre2_match_data *md, pcre2_match_context *mctx)
 {
 	const kl_rule_context *c = m->rule->context;
 	size_t d;
@@ -119,7 +210,7 @@ static size_t rank(const kl_match *m, const char *data, size_t len,
 		return SIZE_MAX;
 	if (!c->near.len)
 		return 0;
-	d = near_distance(c, data, len, m->start, md, mctx);
+	d = near_distance(c, cc, data, len, m->start, md, mctx);
 	return d < SIZE_MAX - 1 ? d + 1 : SIZE_MAX - 1;
 }
 
@@ -131,8 +222,8 @@ static bool same_family(const kl_match *a, const kl_match *b)
 	       strcmp(a->rule->context->family, b->rule->context->family) == 0;
 }
 
-size_t kl_context_resolve(kl_match *ms, size_t n, const char *data,
-			  size_t len, pcre2_match_data *md,
+size_t kl_context_resolve(kl_match *ms, size_t n, kl_context_cache *cc,
+			  const char *data, size_t len, pcre2_match_data *md,
 			  pcre2_match_context *mctx)
 {
 	size_t i, j, kept = 0;
@@ -147,8 +238,8 @@ size_t kl_context_resolve(kl_match *ms, size_t n, const char *data,
 			if (!ms[j].rule || !same_family(&ms[i], &ms[j]))
 				continue;
 			/* Ties keep the earlier: sorted by rule id. */
-			if (rank(&ms[j], data, len, md, mctx) <
-			    rank(&ms[i], data, len, md, mctx)) {
+			if (rank(&ms[j], cc, data, len, md, mctx) <
+			    rank(&ms[i], cc, data, len, md, mctx)) {
 				drop = true;
 				break;
 			}

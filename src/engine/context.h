@@ -13,11 +13,18 @@
 
 #include "rules/context.h"
 
+/* Per-scanner memory of the "near" hits in the buffer being scanned;
+ * reset before each buffer. */
+typedef struct kl_context_cache kl_context_cache;
+kl_context_cache *kl_context_cache_new(void);
+void kl_context_cache_free(kl_context_cache *cc);
+void kl_context_cache_reset(kl_context_cache *cc);
+
 /* True if the text around the secret at start satisfies c ("before" and
  * "near"). md/mctx are the scanner's; their contents are overwritten. */
-bool kl_context_accept(const kl_rule_context *c, const char *data,
-		       size_t len, size_t start, pcre2_match_data *md,
-		       pcre2_match_context *mctx);
+bool kl_context_accept(const kl_rule_context *c, kl_context_cache *cc,
+		       const char *data, size_t len, size_t start,
+		       pcre2_match_data *md, pcre2_match_context *mctx);
 
 /*
  * Among matches sorted by position, keep one per (secret, family): a rule
@@ -25,8 +32,8 @@ bool kl_context_accept(const kl_rule_context *c, const char *data,
  * context matched on the nearest line, fallbacks last, ties by id. Returns the
  * new count; the kept matches stay in order.
  */
-size_t kl_context_resolve(kl_match *ms, size_t n, const char *data,
-			  size_t len, pcre2_match_data *md,
+size_t kl_context_resolve(kl_match *ms, size_t n, kl_context_cache *cc,
+			  const char *data, size_t len, pcre2_match_data *md,
 			  pcre2_match_context *mctx);
 
 #endif

@@ -27,6 +27,7 @@ struct kl_scanner {
 	pcre2_match_context *mctx;
 	kl_hits hits;
 	const kl_allowlist *allow;
+	kl_context_cache *ctx; /* "near" hits of the current buffer */
 };
 
 kl_scanner *kl_scanner_new(const kl_ruleset *rs)
@@ -41,6 +42,7 @@ kl_scanner *kl_scanner_new(const kl_ruleset *rs)
 		fprintf(stderr, "keyleak: out of memory creating PCRE2 state\n");
 		abort();
 	}
+	sc->ctx = kl_context_cache_new();
 	pcre2_set_match_limit(sc->mctx, MATCH_LIMIT);
 	pcre2_set_depth_limit(sc->mctx, DEPTH_LIMIT);
 	return sc;
@@ -53,6 +55,7 @@ void kl_scanner_free(kl_scanner *sc)
 	pcre2_match_data_free(sc->md);
 	pcre2_match_context_free(sc->mctx);
 	free(sc->hits.items);
+	kl_context_cache_free(sc->ctx);
 	free(sc);
 }
 
@@ -149,8 +152,8 @@ static int try_rule(kl_scanner *sc, size_t rule, const char *data,
 	m->at = pos;
 	if (!accept_secret(sc, r, data + m->start, m->len))
 		return 0;
-	return !r->context || kl_context_accept(r->context, data, len, m->start,
-						sc->md, sc->mctx);
+	return !r->context || kl_context_accept(r->context, sc->ctx, data, len,
+						m->start, sc->md, sc->mctx);
 }
 
 /*
@@ -265,6 +268,7 @@ int kl_scan_buffer(kl_scanner *sc, const char *data, size_t len,
 	bool *gave_up = NULL;
 
 	sc->hits.len = 0;
+	kl_context_cache_reset(sc->ctx);
 	kl_prefilter_scan(sc->rs->prefilter, data, len, &sc->hits);
 	for (i = 0; i < sc->hits.len; i++) {
 		const kl_hit *h = &sc->hits.items[i];
@@ -292,8 +296,8 @@ int kl_scan_buffer(kl_scanner *sc, const char *data, size_t len,
 		return limits; /* out->items may be NULL: no pointer arithmetic */
 	qsort(out->items + first, out->len - first, sizeof(kl_match), cmp_match);
 	out->len = first + kl_context_resolve(out->items + first,
-					      out->len - first, data, len,
-					      sc->md, sc->mctx);
+					      out->len - first, sc->ctx, data,
+					      len, sc->md, sc->mctx);
 	locate(data, len, out->items + first, out->len - first);
 	kl_pair_matches(sc->md, sc->mctx, data, len, out, first);
 	return limits;

@@ -303,9 +303,7 @@ static int read_pattern_fields(rule_reader *rd, const cJSON *obj, kl_rule *r)
 	    read_number(rd, obj, "secret_group", 0, 99, &group) ||
 	    read_strings(rd, obj, "keywords", &r->keywords) ||
 	    read_number(rd, obj, "min_entropy", 0, 8, &r->min_entropy) ||
-	    read_string(rd, obj, "marker", false, &r->marker) ||
-	    kl_rule_context_read(obj, rd->origin, rd->id, &r->context,
-				 rd->err))
+	    read_string(rd, obj, "marker", false, &r->marker))
 		return -1;
 	r->secret_group = (int)group;
 	if (r->keywords.len == 0)
@@ -441,6 +439,8 @@ static kl_rule *read_rule(rule_reader *rd, const cJSON *obj,
 					   read_structure_fields(rd, obj, r)))
 		goto err;
 	if (read_verify(rd, obj, r))
+		goto err;
+	if (kl_rule_context_read(obj, rd->origin, rd->id, &r->context, rd->err))
 		goto err;
 	describe_checks(r);
 	return r;

@@ -212,9 +212,10 @@ CONTEXTS = {
     "php_array": _ctx(True, "php", lambda v, k: "'%s' => '%s',\n" % (v.lower(), k)),
     "rust_const": _ctx(True, "rs", lambda v, k: 'const %s: &str = "%s";\n' % (v, k)),
     "cli_flag": _ctx(False, "sh", lambda v, k: "python3 chat.py --api-key %s --model m\n" % k),
+    "py_getenv_default": _ctx(False, "py", lambda v, k: 'key = os.getenv("%s", "%s")\n' % (v, k)),
     "k8s_secret": _ctx(True, "yaml", lambda v, k: "kind: Secret\nstringData:\n  %s: %s\n" % (v.lower().replace("_", "-"), k)),
 }
-CREDENTIAL_UNNAMED.add("cli_flag")
+CREDENTIAL_UNNAMED.update(("cli_flag", "py_getenv_default"))
 
 
 def _cls(v):

@@ -28,21 +28,22 @@ FILL = "".join("x%d = %d\n" % (i, i) for i in range(10))
 # path -> (content, {rule id of each expected finding})
 CASES = {
     "generic/bearer.py": ('headers = {"Authorization": "Bearer %s"}\n' % k("sk-{32:hex}"),
-                          ["openai-compatible-api-key"]),
-    "generic/main.rs": ('const API_KEY: &str = "%s";\n' % k("sk-{48}"), ["openai-compatible-api-key"]),
-    "generic/cfg.json": ('{"apiKey": "%s"}\n' % k("sk-{48}"), ["openai-compatible-api-key"]),
-    "generic/run.sh": ("python3 app.py --api-key %s\n" % k("sk-{32:hex}"), ["openai-compatible-api-key"]),
+                          ["openai-compatible-hex32-key"]),
+    "generic/main.rs": ('const API_KEY: &str = "%s";\n' % k("sk-{48}"), ["openai-compatible-alnum48-key"]),
+    "generic/cfg.json": ('{"apiKey": "%s"}\n' % k("sk-{48}"), ["openai-compatible-alnum48-key"]),
+    "generic/run.sh": ("python3 app.py --api-key %s\n" % k("sk-{32:hex}"), ["openai-compatible-hex32-key"]),
     "generic/secret.yaml": ("kind: Secret\nstringData:\n  api-key: %s\n" % k("sk-{48}"),
-                            ["openai-compatible-api-key"]),
+                            ["openai-compatible-alnum48-key"]),
     "generic/k8s.yaml": ('env:\n  - name: LLM_API_KEY\n    value: "%s"\n' % k("sk-{32:hex}"),
-                         ["openai-compatible-api-key"]),
-    "generic/Dockerfile": ("FROM python:3.12\nENV LLM_TOKEN %s\n" % k("sk-{48}"), ["openai-compatible-api-key"]),
+                         ["openai-compatible-hex32-key"]),
+    "generic/default.py": ('key = os.getenv("LLM_API_KEY", "%s")\n' % k("sk-{48}"), ["openai-compatible-alnum48-key"]),
+    "generic/Dockerfile": ("FROM python:3.12\nENV LLM_TOKEN %s\n" % k("sk-{48}"), ["openai-compatible-alnum48-key"]),
     "qwen.py": ('client = OpenAI(api_key="%s", base_url="https://dashscope.aliyuncs.com/compatible-mode/v1")\n'
                 % k("sk-{32:hex}"), ["dashscope-api-key"]),
     "window.py": ('BASE_URL = "https://api.deepseek.com"\n' + FILL + 'API_KEY = "%s"\n' % k("sk-{32:hex}"),
                   ["deepseek-api-key-context"]),
     "far.py": ('BASE_URL = "https://api.deepseek.com"\n' + FILL * 3 + 'API_KEY = "%s"\n' % k("sk-{32:hex}"),
-               ["openai-compatible-api-key"]),
+               ["openai-compatible-hex32-key"]),
     "nearest.yaml": ("qwen: https://dashscope.aliyuncs.com/compatible-mode/v1\n" + "# -\n" * 12 +
                      "deepseek: https://api.deepseek.com\napi_key: %s\n" % k("sk-{32:hex}"),
                      ["deepseek-api-key-context"]),
@@ -104,9 +105,10 @@ def forms_and_providers_in_scan():
         assert_eq(code, 1, "exit status")
         check_report(report, "scan")
         by_rule = {f["rule_id"]: f for f in report["findings"]}
-        generic = by_rule["openai-compatible-api-key"]
-        assert "DeepSeek" in generic["provider"] and "Moonshot" in generic["provider"], generic["provider"]
-        assert "base_url" in generic["remediation"], generic["remediation"]
+        for rid, issuer in (("openai-compatible-hex32-key", "DashScope"), ("openai-compatible-alnum48-key", "Moonshot")):
+            generic = by_rule[rid]
+            assert "DeepSeek" in generic["provider"] and "Moonshot" in generic["provider"], generic["provider"]
+            assert "base_url" in generic["remediation"] and issuer in generic["remediation"], generic["remediation"]
         assert_eq(by_rule["dashscope-api-key"]["provider"], "Alibaba Cloud Model Studio (DashScope, Qwen)",
                   "provider named by the context")
 
@@ -136,7 +138,8 @@ def bait_is_silent():
 def rules_list_the_context_check():
     p = lib.run(["rules"])
     listing = {l.split()[0]: l for l in p.stdout.decode().splitlines() if l.strip()}
-    for rid in ("openai-compatible-api-key", "deepseek-api-key-context", "azure-openai-api-key-context"):
+    for rid in ("openai-compatible-hex32-key", "openai-compatible-alnum48-key", "deepseek-api-key-context",
+                "azure-openai-api-key-context"):
         assert "context" in listing[rid], listing[rid]
 
 

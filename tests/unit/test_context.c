@@ -192,11 +192,45 @@ static void test_family(void)
 	kl_ruleset_free(rs);
 }
 
+/* Columns and keyleak:allow carry over between keys on one line (the
+ * locator keeps them per line instead of rescanning it per key). */
+static void test_many_on_one_line(void)
+{
+	kl_ruleset *rs = load_ok(RULE("k", ""), "plain rule");
+	const char *text = "a=zq3f9a1c7e2b \xC3\xA9 b=zq9e8d7c6b5a # keyleak:allow\n"
+			   "c=zq1a2b3c4d5f d=zq5f4e3d2c1b\n";
+	kl_scanner *sc;
+	kl_matches m = { 0 };
+
+	if (!rs)
+		return;
+	sc = kl_scanner_new(rs);
+	kl_scan_buffer(sc, text, strlen(text), &m, NULL);
+	CHECK(m.len == 4, "four keys: %zu", m.len);
+	if (m.len == 4) {
+		CHECK(m.items[0].column == 3 && m.items[1].column == 20 &&
+		      m.items[1].end_column == 32,
+		      "columns in code points: %zu %zu %zu", m.items[0].column,
+		      m.items[1].column, m.items[1].end_column);
+		CHECK(m.items[0].suppressed && m.items[1].suppressed,
+		      "keyleak:allow covers every key of its line");
+		CHECK(!m.items[2].suppressed && !m.items[3].suppressed &&
+		      m.items[2].line == 2 && m.items[2].column == 3 &&
+		      m.items[3].column == 18,
+		      "the next line starts afresh: line %zu col %zu %zu",
+		      m.items[2].line, m.items[2].column, m.items[3].column);
+	}
+	kl_matches_free(&m);
+	kl_scanner_free(sc);
+	kl_ruleset_free(rs);
+}
+
 int main(void)
 {
 	test_loader_errors();
 	test_before();
 	test_near_window();
 	test_family();
+	test_many_on_one_line();
 	return UNIT_DONE();
 }
