@@ -304,7 +304,8 @@ def push_only():
     repo = os.path.abspath(repo)
     stats = corpus.repo_stats(repo)
     rows, ratios, targets, info = push_bench.run(
-        repo, KEYLEAK, BENCH_DIR, RUNS, measure, Cmd, summary, log)
+        repo, KEYLEAK, BENCH_DIR, RUNS, HISTORY_RUNS, measure, Cmd, summary,
+        log)
     res = {"machine": machine(), "versions": tool_versions(), "runs": RUNS,
            "repo": repo, "corpus": stats, "rows": rows, "ratios": ratios,
            "targets": targets, "push": info}
@@ -314,7 +315,7 @@ def push_only():
     print("history: %s, %d commits, %d blobs, %.1f MB" % (
         repo, stats["commits"], stats["blobs"], stats["blob_bytes"] / 1e6))
     print("medians of %d runs (whole-history rows: %d)" % (
-        RUNS, max(1, min(RUNS, 2))))
+        RUNS, HISTORY_RUNS))
     print()
     print("%-40s %9s %9s %9s %10s" % ("command", "wall s", "cpu s",
                                      "RSS MiB", "MB/s"))
@@ -431,7 +432,8 @@ def main():
     push_targets = {}
     if "push" in ONLY and keyleak_has("pre-receive"):
         push_rows, push_ratios, push_targets, _ = push_bench.run(
-            repo, KEYLEAK, BENCH_DIR, RUNS, measure, Cmd, summary, log)
+            repo, KEYLEAK, BENCH_DIR, RUNS, HISTORY_RUNS, measure, Cmd,
+            summary, log)
         rows.update(push_rows)
         results["ratios"].update(push_ratios)
 
