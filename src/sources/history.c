@@ -430,6 +430,16 @@ void kl_hist_walk_commits(kl_hist *h)
 
 /* ------------------------------------------------- full-history scan */
 
+static bool deadline_passed(const kl_hist *h)
+{
+	struct timespec ts;
+
+	if (h->deadline <= 0)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 >= h->deadline;
+}
+
 typedef struct worker {
 	git_repository *repo;
 	git_odb *odb;
@@ -443,6 +453,7 @@ typedef struct scan_job {
 	worker *w;
 	pthread_mutex_t lock; /* guards the progress counters */
 	uint64_t done, bytes;
+	uint64_t late;        /* blobs left unscanned past h->deadline */
 	kl_progress *prog;
 } scan_job;
 
@@ -498,6 +509,12 @@ static void scan_one(void *ctx, int wi, size_t item)
 	git_blob *blob;
 	size_t before, len = 0;
 
+	if (deadline_passed(h)) {
+		pthread_mutex_lock(&job->lock);
+		job->late++;
+		pthread_mutex_unlock(&job->lock);
+		return;
+	}
 	if (!worker_ready(job, w))
 		return;
 	before = w->rep.findings.len;
@@ -558,6 +575,12 @@ static void scan_blobs(kl_hist *h)
 	if (h->r->n_notices > n_notices)
 		qsort(h->r->notices + n_notices, h->r->n_notices - n_notices,
 		      sizeof(kl_notice), cmp_notice);
+	if (job.late) {
+		h->r->incomplete = true;
+		kl_report_notice(h->r, KL_NOTICE_ERROR, NULL, "time budget "
+				 "exceeded: %llu of %zu blobs were not scanned",
+				 (unsigned long long)job.late, h->n_blobs);
+	}
 	pthread_mutex_destroy(&job.lock);
 	free(job.w);
 }
@@ -683,12 +706,7 @@ static void scan_commit_diff(kl_hist *h, kl_diffscan *d, size_t node)
 /* A push hook has a time budget: past it, the scan is incomplete. */
 static bool past_deadline(kl_hist *h, size_t done)
 {
-	struct timespec ts;
-
-	if (h->deadline <= 0)
-		return false;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9 < h->deadline)
+	if (!deadline_passed(h))
 		return false;
 	h->r->incomplete = true;
 	kl_report_notice(h->r, KL_NOTICE_ERROR, NULL, "time budget exceeded "

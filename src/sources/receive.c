@@ -158,6 +158,8 @@ typedef struct push_scan {
 	extra *extras;
 	size_t n_extras;
 	kl_scanner *sc;      /* for extras, made on first use */
+	kl_oidmap targets;   /* server: what existing refs point at */
+	bool targets_read;
 } push_scan;
 
 static void oids_add(git_oid **v, size_t *n, const git_oid *id)
@@ -177,25 +179,29 @@ static void extra_add(push_scan *s, size_t update, const git_oid *id,
 }
 
 /* Whether an existing ref points straight at id (a tag object the
- * receiving side already has: its message was scanned when it came). */
+ * receiving side already has: its message was scanned when it came). The
+ * refs' direct targets are read once, on the first tag. */
 static bool ref_targets(push_scan *s, size_t update, const git_oid *id)
 {
 	git_reference_iterator *it = NULL;
 	git_reference *ref;
-	bool found = false;
 
 	if (s->po->client)
 		return git_oid_equal(&s->p->v[update].old_id, id);
-	if (git_reference_iterator_new(&it, s->h.repo) < 0)
-		return false;
-	while (!found && git_reference_next(&ref, it) == 0) {
-		const git_oid *t = git_reference_target(ref);
+	if (!s->targets_read) {
+		s->targets_read = true;
+		if (git_reference_iterator_new(&it, s->h.repo) < 0)
+			return false;
+		while (git_reference_next(&ref, it) == 0) {
+			const git_oid *t = git_reference_target(ref);
 
-		found = t && git_oid_equal(t, id);
-		git_reference_free(ref);
+			if (t)
+				kl_oidmap_put(&s->targets, t, 0);
+			git_reference_free(ref);
+		}
+		git_reference_iterator_free(it);
 	}
-	git_reference_iterator_free(it);
-	return found;
+	return kl_oidmap_get(&s->targets, id) != SIZE_MAX;
 }
 
 static int resolve_local(push_scan *s, const kl_ref_update *u, git_oid *out)
@@ -389,26 +395,56 @@ static void scan_extra(push_scan *s, const extra *x)
 
 /* -------------------------------------------------------------- refs */
 
-/* Mark in seen (one byte per graph node) the scanned commits tip
- * reaches. */
-static void mark_reach(const kl_cgraph *g, size_t tip, unsigned char *seen)
-{
-	size_t *stack = kl_xmalloc(sizeof(size_t)), len = 1, cap = 1, k;
+/* The scanned commits' children, as one flat array (CSR layout). */
+typedef struct kids {
+	size_t *start, *v;
+} kids;
 
-	stack[0] = tip;
+static bool scanned(const kl_cnode *n)
+{
+	return (n->flags & KL_CN_ORDERED) != 0;
+}
+
+static void kids_build(const kl_cgraph *g, kids *k)
+{
+	size_t *fill, i, j;
+
+	k->start = kl_xcalloc(g->len + 2, sizeof(size_t));
+	for (i = 0; i < g->len; i++)
+		for (j = 0; scanned(&g->nodes[i]) && j < g->nodes[i].n_parents; j++)
+			k->start[g->nodes[i].parents[j] + 1]++;
+	for (i = 0; i < g->len; i++)
+		k->start[i + 1] += k->start[i];
+	k->v = kl_xcalloc(k->start[g->len] + 1, sizeof(size_t));
+	fill = kl_xcalloc(g->len + 1, sizeof(size_t));
+	for (i = 0; i < g->len; i++)
+		for (j = 0; scanned(&g->nodes[i]) && j < g->nodes[i].n_parents; j++) {
+			size_t p = g->nodes[i].parents[j];
+
+			k->v[k->start[p] + fill[p]++] = i;
+		}
+	free(fill);
+}
+
+/* Stamp every scanned descendant of node (itself included) with mark. */
+static void stamp_descendants(const kl_cgraph *g, const kids *k, size_t node,
+			      size_t mark, size_t *stamp)
+{
+	size_t *stack = kl_xmalloc(sizeof(size_t)), len = 1, cap = 1, j;
+
+	stack[0] = node;
 	while (len) {
 		size_t cur = stack[--len];
-		const kl_cnode *n = &g->nodes[cur];
 
-		if (seen[cur] || !(n->flags & KL_CN_ORDERED))
+		if (stamp[cur] == mark || !scanned(&g->nodes[cur]))
 			continue;
-		seen[cur] = 1;
-		for (k = 0; k < n->n_parents; k++) {
+		stamp[cur] = mark;
+		for (j = k->start[cur]; j < k->start[cur + 1]; j++) {
 			if (len == cap) {
 				cap *= 2;
 				stack = kl_xrealloc(stack, cap * sizeof(size_t));
 			}
-			stack[len++] = n->parents[k];
+			stack[len++] = k->v[j];
 		}
 	}
 	free(stack);
@@ -424,22 +460,20 @@ static bool has_ref(const kl_strlist *l, const char *ref)
 	return false;
 }
 
-/* Each history finding names the updates whose new commits carry it. */
+/* Each history finding names the updates whose new tip descends from a
+ * commit that carries it: a walk down from each such commit, so the cost
+ * grows with the findings, not with refs x commits (a mirror push). */
 static void name_refs(push_scan *s, size_t from, size_t to)
 {
 	kl_cgraph *g = &s->h.g;
-	unsigned char *seen;
-	size_t i, u, c;
+	size_t *stamp, i, u, c, mark = 0;
+	kids k;
 	git_oid id;
 
 	if (from == to || !g->len)
 		return;
-	seen = kl_xcalloc(s->p->n * g->len, 1);
-	for (u = 0; u < s->p->n; u++)
-		if (s->tip_of[u] != SIZE_MAX)
-			mark_reach(g, kl_oidmap_get(&g->index,
-						    &s->tips[s->tip_of[u]]),
-				   seen + u * g->len);
+	kids_build(g, &k);
+	stamp = kl_xcalloc(g->len + 1, sizeof(size_t));
 	for (i = from; i < to; i++) {
 		kl_finding *f = &s->h.r->findings.items[i];
 
@@ -449,13 +483,21 @@ static void name_refs(push_scan *s, size_t from, size_t to)
 			if (git_oid_fromstr(&id, f->prov.commits.items[c]) < 0 ||
 			    (node = kl_oidmap_get(&g->index, &id)) == SIZE_MAX)
 				continue;
-			for (u = 0; u < s->p->n; u++)
-				if (seen[u * g->len + node] &&
+			stamp_descendants(g, &k, node, ++mark, stamp);
+			for (u = 0; u < s->p->n; u++) {
+				size_t tip = s->tip_of[u] == SIZE_MAX ? SIZE_MAX :
+					kl_oidmap_get(&g->index,
+						      &s->tips[s->tip_of[u]]);
+
+				if (tip != SIZE_MAX && stamp[tip] == mark &&
 				    !has_ref(&f->refs, s->p->v[u].ref))
 					kl_strlist_push(&f->refs, s->p->v[u].ref);
+			}
 		}
 	}
-	free(seen);
+	free(stamp);
+	free(k.start);
+	free(k.v);
 }
 
 /* ------------------------------------------------------------- driver */
@@ -467,6 +509,7 @@ static void push_scan_free(push_scan *s)
 	free(s->tip_of);
 	free(s->extras);
 	kl_scanner_free(s->sc);
+	kl_oidmap_free(&s->targets);
 	kl_hist_free(&s->h);
 }
 

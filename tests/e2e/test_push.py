@@ -369,6 +369,28 @@ def corrupt_object_accepted_by_policy():
 
 
 @test
+def time_budget_exceeded_fails_closed():
+    with lib.TempDir() as d:
+        # A budget no scan can meet: both scan modes give up at once.
+        srv = server(d, config={"push": {"timeout": 1e-9}})
+        cl = lib.new_repo(d, "cl")
+        git(cl, "remote", "add", "origin", "file://" + srv)
+        lib.commit_file(cl, "README", "hello\n", "init")
+        p = push(cl, "origin", "main")
+        assert p.returncode != 0, "first push within budget?"
+        assert "time budget exceeded" in err(p), err(p)
+        os.remove(os.path.join(srv, "keyleak.json"))
+        assert_eq(push(cl, "origin", "main").returncode, 0, "no budget")
+        lib.write(os.path.join(srv, "keyleak.json"),
+                  json.dumps({"push": {"timeout": 1e-9}}))
+        lib.commit_file(cl, "b.txt", "b\n", "second")
+        p = push(cl, "origin", "main")
+        assert p.returncode != 0, "second push within budget?"
+        assert "time budget exceeded after 0 of 1 commits" in err(p), err(p)
+        assert "not a finding" in err(p), err(p)
+
+
+@test
 def concurrent_pushes_decided_and_logged_whole():
     with lib.TempDir() as d:
         log = os.path.join(d, "audit.log")
