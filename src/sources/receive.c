@@ -28,6 +28,17 @@ static int parse_oid(const char *s, size_t n, git_oid *out)
 	return git_oid_fromstrn(out, s, n);
 }
 
+/* git refuses ref names with control characters (NUL included). */
+static bool ref_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return n > 0;
+}
+
 /* Split line (not NUL-terminated) at single spaces into want fields. */
 static size_t split(const char *line, size_t len, const char **f, size_t *flen,
 		    size_t want)
@@ -61,14 +72,15 @@ static int parse_line(kl_push *p, const char *line, size_t len, bool client,
 	}
 	if (client)
 		bad = parse_oid(f[1], fl[1], &u.new_id) ||
-		      parse_oid(f[3], fl[3], &u.old_id) || !fl[0] || !fl[2];
+		      parse_oid(f[3], fl[3], &u.old_id) || !ref_ok(f[0], fl[0]) ||
+		      !ref_ok(f[2], fl[2]);
 	else
 		bad = parse_oid(f[0], fl[0], &u.old_id) ||
-		      parse_oid(f[1], fl[1], &u.new_id) || !fl[2];
+		      parse_oid(f[1], fl[1], &u.new_id) || !ref_ok(f[2], fl[2]);
 	if (bad) {
 		kl_error_set(err, "stdin line %zu: expected 40-digit hex object "
-			     "ids and a ref name (SHA-256 repositories are not "
-			     "supported)", lineno);
+			     "ids and ref names without control characters "
+			     "(SHA-256 repositories are not supported)", lineno);
 		return -1;
 	}
 	u.ref = kl_xstrndup(f[2], fl[2]);
