@@ -270,7 +270,11 @@ static void run_scan(push_cmd *c)
 	kl_error err = { 0 };
 
 	fill_scan_opts(c, &so);
-	if (kl_read_fd(STDIN_FILENO, &in, 4096, 64u << 20) < 0)
+	if (isatty(STDIN_FILENO))
+		kl_error_set(&err, "%s reads git's ref updates on stdin: git "
+			     "runs it as a hook (see keyleak %s --help)",
+			     c->o.command, c->o.command);
+	else if (kl_read_fd(STDIN_FILENO, &in, 4096, 64u << 20) < 0)
 		kl_error_set(&err, "cannot read the ref updates on stdin");
 	else if (kl_push_parse(&c->push, in.data ? in.data : "", in.len,
 			       c->client, &err) == 0 &&

@@ -170,6 +170,34 @@ def new_branch_scans_only_new_commits():
 
 
 @test
+def force_push_scans_only_unreached_commits():
+    with lib.TempDir() as d:
+        srv = server(d, hook=False)
+        cl = client(d, srv)
+        old = key(16)
+        lib.commit_file(cl, "kept.py", "K = '%s'\n" % old, "old key, kept")
+        git(cl, "branch", "keep")
+        lib.commit_file(cl, "c.txt", "c\n", "to be rewritten")
+        assert_eq(push(cl, "origin", "main", "keep").returncode, 0, "setup")
+        assert_eq(lib.run(["install-hook", "--pre-receive", srv]).returncode,
+                  0, "install")
+        git(cl, "reset", "-q", "--hard", "HEAD~1")
+        lib.commit_file(cl, "d.txt", "d\n", "rewritten")
+        p = push(cl, "--force", "origin", "main")
+        assert_eq(p.returncode, 0, "rewrite over a known key: %s" % err(p))
+        assert "no secrets in 1 new commit" in err(p), err(p)
+        git(cl, "reset", "-q", "--hard", "HEAD~1")
+        k = key(17)
+        lib.commit_file(cl, "e.py", "K = '%s'\n" % k, "rewritten with a key")
+        p = push(cl, "--force", "origin", "main")
+        refused_for_key(p, "e.py:1", k, "force-push adding a key")
+        assert "kept.py" not in err(p), err(p)
+        p = push(cl, "--force", "origin", "keep:main")
+        assert_eq(p.returncode, 0, "back to a known commit: %s" % err(p))
+        assert "no secrets in 0 new commits" in err(p), err(p)
+
+
+@test
 def key_added_then_removed_in_one_push_refused():
     with lib.TempDir() as d:
         srv = server(d)
