@@ -472,6 +472,15 @@ def install_pre_receive_keeps_foreign_hook():
         k = key(11)
         lib.commit_file(cl, "k.py", "K = '%s'\n" % k, "key")
         refused_for_key(push(cl, "origin", "main"), "k.py:1", k, "chained")
+        # No scanner on the server: refused, not waved through.
+        p = push(cl, "origin", "main", env={"KEYLEAK": "/nonexistent/keyleak"})
+        assert p.returncode != 0, "accepted without keyleak"
+        assert "not installed" in err(p), err(p)
+        # --print gives the same script for other hook directories.
+        p = lib.run(["install-hook", "--pre-receive", "--print"])
+        assert_eq(p.returncode, 0, "--print")
+        with open(os.path.join(lib.ROOT, "hooks", "pre-receive"), "rb") as g:
+            assert_eq(p.stdout, g.read(), "--print output")
 
 
 @test
