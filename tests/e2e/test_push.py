@@ -547,6 +547,16 @@ def bad_stdin_is_an_error():
         assert b"stdin line 1" in p.stderr, p.stderr
         p = lib.run(["pre-receive", "--repo", srv], input=b"")
         assert_eq(p.returncode, 0, "nothing pushed: %s" % p.stderr)
+        for bad, field in (({"on_error": "maybe"}, "push.on_error"),
+                           ({"allow_bypass": "yes"}, "push.allow_bypass"),
+                           ({"timeout": -1}, "push.timeout"),
+                           ({"audit": "x"}, "push.audit")):
+            lib.write(os.path.join(srv, "keyleak.json"),
+                      json.dumps({"push": bad}))
+            p = lib.run(["pre-receive", "--repo", srv], input=b"")
+            assert_eq(p.returncode, 2, "bad config %r" % bad)
+            assert ("\"%s\"" % field).encode() in p.stderr, p.stderr
+            assert b"keyleak.json" in p.stderr, p.stderr
 
 
 if __name__ == "__main__":
