@@ -325,8 +325,13 @@ int kl_hist_select(kl_hist *h, kl_error *err)
 	rc = collect_selection(h, &s, err);
 	if (rc == 0) {
 		h->range_mode = s.n_hides > 0 || h->o->range;
-		kl_cgraph_mark(&h->g, s.hides, s.n_hides, KL_CN_HIDDEN);
-		kl_cgraph_mark(&h->g, s.tips, s.n_tips, KL_CN_SELECTED);
+		/* A range reads only back to where its sides meet, not the
+		 * excluded side's whole history. */
+		if (s.n_hides)
+			kl_cgraph_select_new(&h->g, s.tips, s.n_tips, s.hides,
+					     s.n_hides);
+		else
+			kl_cgraph_mark(&h->g, s.tips, s.n_tips, KL_CN_SELECTED);
 		kl_hist_order(h);
 	}
 	free(s.tips);
