@@ -291,25 +291,11 @@ static void run_scan(push_cmd *c)
 
 /* ------------------------------------------------------------ verdict */
 
-static const char *pusher(void)
-{
-	static const char *const vars[] = {
-		"KEYLEAK_PUSHER", "GL_USERNAME", "GITEA_PUSHER_NAME", "GL_USER",
-		"REMOTE_USER", NULL
-	};
-	size_t i;
-
-	for (i = 0; vars[i]; i++)
-		if (getenv(vars[i]) && *getenv(vars[i]))
-			return getenv(vars[i]);
-	return NULL;
-}
-
 /* Server only: append event's lines to push.audit_log, if configured. */
 static int audit(push_cmd *c, const char *event)
 {
 	kl_strlist refs = { 0 }, olds = { 0 }, news = { 0 };
-	char hex[GIT_OID_HEXSZ + 1], *repo;
+	char hex[GIT_OID_HEXSZ + 1], *repo, *who;
 	kl_audit_ctx ac;
 	kl_buf lines = KL_BUF_INIT;
 	kl_error err = { 0 };
@@ -326,7 +312,8 @@ static int audit(push_cmd *c, const char *event)
 						     &c->push.v[i].new_id));
 	}
 	repo = realpath(c->repo, NULL);
-	ac = (kl_audit_ctx){ event, repo ? repo : c->repo, pusher(),
+	who = cli_pusher();
+	ac = (kl_audit_ctx){ event, repo ? repo : c->repo, who,
 			     c->bypass_reason, c->error.data, &refs, &olds,
 			     &news };
 	kl_report_audit(&c->r, &ac, &lines);
@@ -337,6 +324,7 @@ static int audit(push_cmd *c, const char *event)
 		rc = -1;
 	}
 	free(repo);
+	free(who);
 	kl_buf_free(&lines);
 	kl_strlist_free(&refs);
 	kl_strlist_free(&olds);

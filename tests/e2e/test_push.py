@@ -3,6 +3,7 @@ real bare repositories whose hooks `keyleak install-hook` wrote
 (pre-receive on the server, pre-push on the client)."""
 import json
 import os
+import random
 import subprocess
 
 import lib
@@ -344,10 +345,24 @@ def bypass_not_allowed_is_refused():
         cl = client(d, srv)
         k = key(10)
         lib.commit_file(cl, "fx.py", "K = '%s'\n" % k, "key")
-        p = push(cl, "-o", "keyleak.bypass=please", "origin", "main")
+        # Over SSH with ExposeAuthInfo the pusher is their key's comment.
+        rng = random.Random(10)
+        pub = ["AAAAC3NzaC1lZDI1NTE5" + "".join(
+            rng.choice(lib._CLASSES["b64"]) for _ in range(48))
+            for _ in range(2)]
+        home = os.path.join(d, "home")
+        lib.write(os.path.join(home, ".ssh", "authorized_keys"),
+                  "ssh-ed25519 %s bob@desk\nno-pty,command=\"x y\" "
+                  "ssh-ed25519 %s Ann Author <ann@laptop>\n" % tuple(pub))
+        auth = os.path.join(d, "ssh-user-auth")
+        lib.write(auth, "publickey ssh-ed25519 %s\n" % pub[1])
+        p = push(cl, "-o", "keyleak.bypass=please", "origin", "main",
+                 env={"SSH_USER_AUTH": auth, "HOME": home})
         refused_for_key(p, "fx.py:1", k, "bypass not allowed")
         assert "does not allow" in err(p), err(p)
-        assert_eq([x["event"] for x in log_lines(log)], ["refused"], "log")
+        lines = log_lines(log)
+        assert_eq([x["event"] for x in lines], ["refused"], "log")
+        assert_eq(lines[0]["pusher"], "Ann Author <ann@laptop>", "pusher")
         lib.assert_no_secret(open(log, "rb").read(), [k], "audit log")
 
 
