@@ -275,6 +275,38 @@ static void peel_update(push_scan *s, size_t i)
 	s->h.r->incomplete = true;
 }
 
+/* The configured remote git means: the name it was given, or, for a push
+ * to a URL (git then passes the URL as the name), the remote with that
+ * URL. Caller frees; NULL when none matches. */
+static char *remote_name(git_repository *repo, const char *name_or_url)
+{
+	git_strarray names = { 0 };
+	git_remote *rm = NULL;
+	char *found = NULL;
+	size_t i;
+
+	if (git_remote_lookup(&rm, repo, name_or_url) == 0) {
+		git_remote_free(rm);
+		return kl_xstrdup(name_or_url);
+	}
+	if (git_remote_list(&names, repo) < 0)
+		return NULL;
+	for (i = 0; !found && i < names.count; i++) {
+		const char *url, *push;
+
+		if (git_remote_lookup(&rm, repo, names.strings[i]) < 0)
+			continue;
+		url = git_remote_url(rm);
+		push = git_remote_pushurl(rm);
+		if ((url && strcmp(url, name_or_url) == 0) ||
+		    (push && strcmp(push, name_or_url) == 0))
+			found = kl_xstrdup(names.strings[i]);
+		git_remote_free(rm);
+	}
+	git_strarray_dispose(&names);
+	return found;
+}
+
 /* What the receiving side already has. Server: every ref as it is before
  * the push (git has not moved any yet). Client: the remote's tracking
  * refs and the ids the remote says its refs have. */
@@ -282,15 +314,19 @@ static void collect_hides(push_scan *s)
 {
 	git_object *obj = NULL, *c = NULL;
 	kl_buf glob = KL_BUF_INIT;
+	char *remote;
 	size_t i;
 
 	if (!s->po->client) {
 		kl_hist_ref_tips(&s->h, NULL, &s->hides, &s->n_hides);
 		return;
 	}
-	if (s->po->remote && *s->po->remote) {
-		kl_buf_printf(&glob, "refs/remotes/%s/*", s->po->remote);
+	remote = s->po->remote && *s->po->remote ?
+		remote_name(s->h.repo, s->po->remote) : NULL;
+	if (remote) {
+		kl_buf_printf(&glob, "refs/remotes/%s/*", remote);
 		kl_hist_ref_tips(&s->h, glob.data, &s->hides, &s->n_hides);
+		free(remote);
 	}
 	/* An id the remote has but this clone lacks hides nothing here. */
 	for (i = 0; i < s->p->n; i++) {

@@ -521,8 +521,14 @@ def pre_push_hook_blocks_new_branch_with_key():
         assert "old.py" not in e, e
         lib.assert_no_secret(p.stdout + p.stderr, [k], "pre-push output")
         assert_eq(ref(srv, "refs/heads/other"), None, "not pushed")
+        # Pushing to the remote's URL: its tracking refs still count.
+        p = push(cl, "file://" + srv, "topic:refs/heads/third")
+        assert p.returncode != 0, "pushed a key by URL: %s" % err(p)
+        assert "new.py:1" in err(p) and "old.py" not in err(p), err(p)
         p = push(cl, "--no-verify", "origin", "topic:refs/heads/other")
         assert_eq(p.returncode, 0, "--no-verify")
+        p = push(cl, "origin", ":refs/heads/other")
+        assert_eq(p.returncode, 0, "deleting a branch: %s" % err(p))
 
 
 @test
