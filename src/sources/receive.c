@@ -277,34 +277,46 @@ static void peel_update(push_scan *s, size_t i)
 
 /* The configured remote git means: the name it was given, or, for a push
  * to a URL (git then passes the URL as the name), the remote with that
- * URL. Caller frees; NULL when none matches. */
+ * URL. Read with git_config_foreach: libgit2 1.5's remote lookup leaks
+ * PCRE2 match data on every config regex that does not match. */
+typedef struct remote_match {
+	const char *want;
+	char *by_name, *by_url;
+} remote_match;
+
+static int remote_entry(const git_config_entry *e, void *payload)
+{
+	remote_match *m = payload;
+	const char *name = e->name + 7, *dot;
+	size_t len;
+
+	if (strncmp(e->name, "remote.", 7) != 0 ||
+	    !(dot = strrchr(name, '.')) ||
+	    (strcmp(dot, ".url") != 0 && strcmp(dot, ".pushurl") != 0))
+		return 0;
+	len = (size_t)(dot - name);
+	if (!m->by_name && strlen(m->want) == len &&
+	    memcmp(name, m->want, len) == 0)
+		m->by_name = kl_xstrndup(name, len);
+	else if (!m->by_url && e->value && strcmp(e->value, m->want) == 0)
+		m->by_url = kl_xstrndup(name, len);
+	return 0;
+}
+
 static char *remote_name(git_repository *repo, const char *name_or_url)
 {
-	git_strarray names = { 0 };
-	git_remote *rm = NULL;
-	char *found = NULL;
-	size_t i;
+	remote_match m = { name_or_url, NULL, NULL };
+	git_config *cfg = NULL;
 
-	if (git_remote_lookup(&rm, repo, name_or_url) == 0) {
-		git_remote_free(rm);
-		return kl_xstrdup(name_or_url);
-	}
-	if (git_remote_list(&names, repo) < 0)
+	if (git_repository_config_snapshot(&cfg, repo) < 0)
 		return NULL;
-	for (i = 0; !found && i < names.count; i++) {
-		const char *url, *push;
-
-		if (git_remote_lookup(&rm, repo, names.strings[i]) < 0)
-			continue;
-		url = git_remote_url(rm);
-		push = git_remote_pushurl(rm);
-		if ((url && strcmp(url, name_or_url) == 0) ||
-		    (push && strcmp(push, name_or_url) == 0))
-			found = kl_xstrdup(names.strings[i]);
-		git_remote_free(rm);
+	git_config_foreach(cfg, remote_entry, &m);
+	git_config_free(cfg);
+	if (m.by_name) {
+		free(m.by_url);
+		return m.by_name;
 	}
-	git_strarray_dispose(&names);
-	return found;
+	return m.by_url;
 }
 
 /* What the receiving side already has. Server: every ref as it is before
