@@ -84,7 +84,8 @@ def setup(repo, keyleak, work):
     return paths, old, new, one, whole
 
 
-def run(repo, keyleak, bench_dir, runs, measure, Cmd, summary, log):
+def run(repo, keyleak, bench_dir, runs, hist_runs, measure, Cmd, summary,
+        log):
     """Measure the push group; returns (rows, ratios, targets, info)."""
     work = os.path.join(bench_dir, "push-" + os.path.basename(
         os.path.normpath(repo)))
@@ -114,7 +115,6 @@ def run(repo, keyleak, bench_dir, runs, measure, Cmd, summary, log):
     hist_all = Cmd("keyleak history --all (same repo)", [
         keyleak, "history", "--all", "-q", "--format", "json", repo],
         ok=(0, 1))
-    hist_runs = max(1, min(runs, 2))
     measure([hook_all, hist_all], hist_runs)
     rows = {"push_hook": summary(push_hook, 0),
             "push_plain": summary(push_plain, 0),
@@ -132,6 +132,9 @@ def run(repo, keyleak, bench_dir, runs, measure, Cmd, summary, log):
         ratios["whole_push_vs_history"] = round(
             rows["pre_receive_whole"]["wall_s"] /
             rows["history_all_push"]["wall_s"], 3)
+        ratios["whole_push_vs_history_cpu"] = round(
+            rows["pre_receive_whole"]["cpu_s"] /
+            rows["history_all_push"]["cpu_s"], 3)
         targets["whole_push_le_history"] = \
             ratios["whole_push_vs_history"] <= 1.0
     return rows, ratios, targets, {"work": work, "old": old, "new": new}

@@ -38,6 +38,15 @@ def setup(tmp):
     return repo, keys
 
 
+def push_lines(repo):
+    """A pre-receive update adding a commit no ref has, which brings the
+    first commit's key back."""
+    head = lib.git(repo, "rev-parse", "HEAD")
+    new = lib.git(repo, "commit-tree", "HEAD~2^{tree}", "-p", head, "-m",
+                  "bring the key back")
+    return ("%s %s refs/heads/main\n" % (head, new)).encode()
+
+
 def cases(repo):
     out = os.path.join(os.path.dirname(repo), "report.sarif")
     return [
@@ -51,6 +60,7 @@ def cases(repo):
         (["audit", repo, "--format", "json"], 1),
         (["scan", "/nonexistent/path"], 2),
         (["rules", "--check"], 0),
+        (["pre-receive", "--repo", repo, "--format", "json"], 1),
     ]
 
 
@@ -118,6 +128,8 @@ def main():
         all_cases = cases(repo) + org_cases(repo)
         for n, (args, want) in enumerate(all_cases, 1):
             stdin = ("k = %s\n" % keys[0]).encode() if "-" in args else None
+            if args[0] == "pre-receive":
+                stdin = push_lines(repo)
             p = subprocess.run(VALGRIND + [lib.KEYLEAK] + args, input=stdin,
                                capture_output=True, timeout=900)
             name = "valgrind keyleak " + " ".join(a.replace(tmp, "TMP") for a in args)

@@ -89,5 +89,8 @@ int cli_write_report(const cli_opts *o, const kl_report *r);
 
 /* In src/cli/push.c. argv[0] is "pre-receive" or "pre-push". */
 int cmd_push(int argc, char **argv);
+/* In src/cli/pusher.c: who is pushing, as the server names them (or
+ * their SSH key's comment), or NULL. Caller frees. */
+char *cli_pusher(void);
 
 #endif

@@ -253,59 +253,60 @@ static void first_error(push_cmd *c)
 
 /* Under the pre-commit framework stdin is empty and the update comes in
  * PRE_COMMIT_* variables (first ref only: the framework's limit). */
-static int from_pre_commit(push_cmd *c, kl_push_opts *po)
+static void from_pre_commit(push_cmd *c, kl_push_opts *po)
 {
 	if (!c->client || c->push.n || !kl_push_from_pre_commit(&c->push))
-		return 0;
+		return;
 	if (!po->remote && getenv("PRE_COMMIT_REMOTE_NAME"))
 		po->remote = getenv("PRE_COMMIT_REMOTE_NAME");
-	return 0;
+}
+
+/* git's ref-update lines from stdin into c->push. */
+static int read_updates(push_cmd *c, kl_error *err)
+{
+	kl_buf in = KL_BUF_INIT;
+	int rc = -1;
+
+	if (isatty(STDIN_FILENO))
+		kl_error_set(err, "%s reads git's ref updates on stdin: git "
+			     "runs it as a hook (see keyleak %s --help)",
+			     c->o.command, c->o.command);
+	else if (kl_read_fd(STDIN_FILENO, &in, 4096, 64u << 20) < 0)
+		kl_error_set(err, "cannot read the ref updates on stdin");
+	else
+		rc = kl_push_parse(&c->push, in.data ? in.data : "", in.len,
+				   c->client, err);
+	kl_buf_free(&in);
+	return rc;
 }
 
 static void run_scan(push_cmd *c)
 {
-	kl_buf in = KL_BUF_INIT;
 	kl_push_opts po = { c->repo, c->remote, c->client, deadline(c) };
 	kl_scan_opts so;
 	kl_error err = { 0 };
 
 	fill_scan_opts(c, &so);
-	if (kl_read_fd(STDIN_FILENO, &in, 4096, 64u << 20) < 0)
-		kl_error_set(&err, "cannot read the ref updates on stdin");
-	else if (kl_push_parse(&c->push, in.data ? in.data : "", in.len,
-			       c->client, &err) == 0 &&
-		 from_pre_commit(c, &po) >= 0 &&
-		 kl_src_push(&c->push, &po, &so, &c->r, &err) == 0)
-		c->r.config_path = c->has_cfg ? kl_xstrdup(c->cfg.path) : NULL;
+	if (read_updates(c, &err) == 0) {
+		from_pre_commit(c, &po);
+		if (kl_src_push(&c->push, &po, &so, &c->r, &err) == 0)
+			c->r.config_path = c->has_cfg ?
+				kl_xstrdup(c->cfg.path) : NULL;
+	}
 	if (err.message)
 		kl_report_escape(&c->error, err.message);
 	else if (c->r.incomplete)
 		first_error(c);
 	kl_error_clear(&err);
-	kl_buf_free(&in);
 }
 
 /* ------------------------------------------------------------ verdict */
-
-static const char *pusher(void)
-{
-	static const char *const vars[] = {
-		"KEYLEAK_PUSHER", "GL_USERNAME", "GITEA_PUSHER_NAME", "GL_USER",
-		"REMOTE_USER", NULL
-	};
-	size_t i;
-
-	for (i = 0; vars[i]; i++)
-		if (getenv(vars[i]) && *getenv(vars[i]))
-			return getenv(vars[i]);
-	return NULL;
-}
 
 /* Server only: append event's lines to push.audit_log, if configured. */
 static int audit(push_cmd *c, const char *event)
 {
 	kl_strlist refs = { 0 }, olds = { 0 }, news = { 0 };
-	char hex[GIT_OID_HEXSZ + 1], *repo;
+	char hex[GIT_OID_HEXSZ + 1], *repo, *who;
 	kl_audit_ctx ac;
 	kl_buf lines = KL_BUF_INIT;
 	kl_error err = { 0 };
@@ -322,7 +323,8 @@ static int audit(push_cmd *c, const char *event)
 						     &c->push.v[i].new_id));
 	}
 	repo = realpath(c->repo, NULL);
-	ac = (kl_audit_ctx){ event, repo ? repo : c->repo, pusher(),
+	who = cli_pusher();
+	ac = (kl_audit_ctx){ event, repo ? repo : c->repo, who,
 			     c->bypass_reason, c->error.data, &refs, &olds,
 			     &news };
 	kl_report_audit(&c->r, &ac, &lines);
@@ -333,6 +335,7 @@ static int audit(push_cmd *c, const char *event)
 		rc = -1;
 	}
 	free(repo);
+	free(who);
 	kl_buf_free(&lines);
 	kl_strlist_free(&refs);
 	kl_strlist_free(&olds);

@@ -24,10 +24,16 @@ static int bad(const kl_config *c, const char *field, const char *want,
 static int check_push_fields(const kl_config *c, const cJSON *push,
 			     kl_error *err)
 {
-	const cJSON *it;
+	const cJSON *it, *v;
 	size_t i;
 
 	cJSON_ArrayForEach(it, push) {
+		for (v = push->child; v != it; v = v->next)
+			if (strcmp(v->string, it->string) == 0) {
+				kl_error_set(err, "%s: field \"push.%s\" appears "
+					     "twice", c->path, it->string);
+				return -1;
+			}
 		for (i = 0; push_fields[i]; i++)
 			if (strcmp(it->string, push_fields[i]) == 0)
 				break;

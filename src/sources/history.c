@@ -329,8 +329,13 @@ int kl_hist_select(kl_hist *h, kl_error *err)
 	rc = collect_selection(h, &s, err);
 	if (rc == 0) {
 		h->range_mode = s.n_hides > 0 || h->o->range;
-		kl_cgraph_mark(&h->g, s.hides, s.n_hides, KL_CN_HIDDEN);
-		kl_cgraph_mark(&h->g, s.tips, s.n_tips, KL_CN_SELECTED);
+		/* A range reads only back to where its sides meet, not the
+		 * excluded side's whole history. */
+		if (s.n_hides)
+			kl_cgraph_select_new(&h->g, s.tips, s.n_tips, s.hides,
+					     s.n_hides);
+		else
+			kl_cgraph_mark(&h->g, s.tips, s.n_tips, KL_CN_SELECTED);
 		kl_hist_order(h);
 	}
 	free(s.tips);
@@ -419,6 +424,16 @@ void kl_hist_walk_commits(kl_hist *h)
 
 /* ------------------------------------------------- full-history scan */
 
+static bool deadline_passed(const kl_hist *h)
+{
+	struct timespec ts;
+
+	if (h->deadline <= 0)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 >= h->deadline;
+}
+
 typedef struct worker {
 	git_repository *repo;
 	git_odb *odb;
@@ -432,6 +447,7 @@ typedef struct scan_job {
 	worker *w;
 	pthread_mutex_t lock; /* guards the progress counters */
 	uint64_t done, bytes;
+	uint64_t late;        /* blobs left unscanned past h->deadline */
 	kl_progress *prog;
 } scan_job;
 
@@ -490,6 +506,12 @@ static void scan_one(void *ctx, int wi, size_t item)
 
 	if (h->o->memo && kl_memo_known(h->o->memo, b->oid.id)) {
 		kl_memo_mark_item(h->o->memo, item, b->oid.id, KL_MEMO_KNOWN);
+		return;
+	}
+	if (deadline_passed(h)) {
+		pthread_mutex_lock(&job->lock);
+		job->late++;
+		pthread_mutex_unlock(&job->lock);
 		return;
 	}
 	if (!worker_ready(job, w))
@@ -558,6 +580,12 @@ static void scan_blobs(kl_hist *h)
 	if (h->r->n_notices > n_notices)
 		qsort(h->r->notices + n_notices, h->r->n_notices - n_notices,
 		      sizeof(kl_notice), cmp_notice);
+	if (job.late) {
+		h->r->incomplete = true;
+		kl_report_notice(h->r, KL_NOTICE_ERROR, NULL, "time budget "
+				 "exceeded: %llu of %zu blobs were not scanned",
+				 (unsigned long long)job.late, h->n_blobs);
+	}
 	pthread_mutex_destroy(&job.lock);
 	free(job.w);
 }
@@ -710,17 +738,6 @@ typedef struct range_job {
 	kl_progress *prog;
 } range_job;
 
-/* A push hook has a time budget: past it, the scan is incomplete. */
-static bool past_deadline(const kl_hist *h)
-{
-	struct timespec ts;
-
-	if (h->deadline <= 0)
-		return false;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 >= h->deadline;
-}
-
 static bool range_worker_ready(range_job *job, int wi, kl_report *rep)
 {
 	range_worker *w = &job->w[wi];
@@ -760,7 +777,7 @@ static void range_one(void *ctx, int wi, size_t item)
 		bool expired;
 
 		pthread_mutex_lock(&job->lock);
-		expired = job->expired = job->expired || past_deadline(job->h);
+		expired = job->expired = job->expired || deadline_passed(job->h);
 		pthread_mutex_unlock(&job->lock);
 		if (expired)
 			return;

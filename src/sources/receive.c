@@ -28,6 +28,17 @@ static int parse_oid(const char *s, size_t n, git_oid *out)
 	return git_oid_fromstrn(out, s, n);
 }
 
+/* git refuses ref names with control characters (NUL included). */
+static bool ref_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return n > 0;
+}
+
 /* Split line (not NUL-terminated) at single spaces into want fields. */
 static size_t split(const char *line, size_t len, const char **f, size_t *flen,
 		    size_t want)
@@ -61,14 +72,15 @@ static int parse_line(kl_push *p, const char *line, size_t len, bool client,
 	}
 	if (client)
 		bad = parse_oid(f[1], fl[1], &u.new_id) ||
-		      parse_oid(f[3], fl[3], &u.old_id) || !fl[0] || !fl[2];
+		      parse_oid(f[3], fl[3], &u.old_id) || !ref_ok(f[0], fl[0]) ||
+		      !ref_ok(f[2], fl[2]);
 	else
 		bad = parse_oid(f[0], fl[0], &u.old_id) ||
-		      parse_oid(f[1], fl[1], &u.new_id) || !fl[2];
+		      parse_oid(f[1], fl[1], &u.new_id) || !ref_ok(f[2], fl[2]);
 	if (bad) {
 		kl_error_set(err, "stdin line %zu: expected 40-digit hex object "
-			     "ids and a ref name (SHA-256 repositories are not "
-			     "supported)", lineno);
+			     "ids and ref names without control characters "
+			     "(SHA-256 repositories are not supported)", lineno);
 		return -1;
 	}
 	u.ref = kl_xstrndup(f[2], fl[2]);
@@ -158,6 +170,8 @@ typedef struct push_scan {
 	extra *extras;
 	size_t n_extras;
 	kl_scanner *sc;      /* for extras, made on first use */
+	kl_oidmap targets;   /* server: what existing refs point at */
+	bool targets_read;
 } push_scan;
 
 static void oids_add(git_oid **v, size_t *n, const git_oid *id)
@@ -177,25 +191,29 @@ static void extra_add(push_scan *s, size_t update, const git_oid *id,
 }
 
 /* Whether an existing ref points straight at id (a tag object the
- * receiving side already has: its message was scanned when it came). */
+ * receiving side already has: its message was scanned when it came). The
+ * refs' direct targets are read once, on the first tag. */
 static bool ref_targets(push_scan *s, size_t update, const git_oid *id)
 {
 	git_reference_iterator *it = NULL;
 	git_reference *ref;
-	bool found = false;
 
 	if (s->po->client)
 		return git_oid_equal(&s->p->v[update].old_id, id);
-	if (git_reference_iterator_new(&it, s->h.repo) < 0)
-		return false;
-	while (!found && git_reference_next(&ref, it) == 0) {
-		const git_oid *t = git_reference_target(ref);
+	if (!s->targets_read) {
+		s->targets_read = true;
+		if (git_reference_iterator_new(&it, s->h.repo) < 0)
+			return false;
+		while (git_reference_next(&ref, it) == 0) {
+			const git_oid *t = git_reference_target(ref);
 
-		found = t && git_oid_equal(t, id);
-		git_reference_free(ref);
+			if (t)
+				kl_oidmap_put(&s->targets, t, 0);
+			git_reference_free(ref);
+		}
+		git_reference_iterator_free(it);
 	}
-	git_reference_iterator_free(it);
-	return found;
+	return kl_oidmap_get(&s->targets, id) != SIZE_MAX;
 }
 
 static int resolve_local(push_scan *s, const kl_ref_update *u, git_oid *out)
@@ -257,6 +275,50 @@ static void peel_update(push_scan *s, size_t i)
 	s->h.r->incomplete = true;
 }
 
+/* The configured remote git means: the name it was given, or, for a push
+ * to a URL (git then passes the URL as the name), the remote with that
+ * URL. Read with git_config_foreach: libgit2 1.5's remote lookup leaks
+ * PCRE2 match data on every config regex that does not match. */
+typedef struct remote_match {
+	const char *want;
+	char *by_name, *by_url;
+} remote_match;
+
+static int remote_entry(const git_config_entry *e, void *payload)
+{
+	remote_match *m = payload;
+	const char *name = e->name + 7, *dot;
+	size_t len;
+
+	if (strncmp(e->name, "remote.", 7) != 0 ||
+	    !(dot = strrchr(name, '.')) ||
+	    (strcmp(dot, ".url") != 0 && strcmp(dot, ".pushurl") != 0))
+		return 0;
+	len = (size_t)(dot - name);
+	if (!m->by_name && strlen(m->want) == len &&
+	    memcmp(name, m->want, len) == 0)
+		m->by_name = kl_xstrndup(name, len);
+	else if (!m->by_url && e->value && strcmp(e->value, m->want) == 0)
+		m->by_url = kl_xstrndup(name, len);
+	return 0;
+}
+
+static char *remote_name(git_repository *repo, const char *name_or_url)
+{
+	remote_match m = { name_or_url, NULL, NULL };
+	git_config *cfg = NULL;
+
+	if (git_repository_config_snapshot(&cfg, repo) < 0)
+		return NULL;
+	git_config_foreach(cfg, remote_entry, &m);
+	git_config_free(cfg);
+	if (m.by_name) {
+		free(m.by_url);
+		return m.by_name;
+	}
+	return m.by_url;
+}
+
 /* What the receiving side already has. Server: every ref as it is before
  * the push (git has not moved any yet). Client: the remote's tracking
  * refs and the ids the remote says its refs have. */
@@ -264,15 +326,19 @@ static void collect_hides(push_scan *s)
 {
 	git_object *obj = NULL, *c = NULL;
 	kl_buf glob = KL_BUF_INIT;
+	char *remote;
 	size_t i;
 
 	if (!s->po->client) {
 		kl_hist_ref_tips(&s->h, NULL, &s->hides, &s->n_hides);
 		return;
 	}
-	if (s->po->remote && *s->po->remote) {
-		kl_buf_printf(&glob, "refs/remotes/%s/*", s->po->remote);
+	remote = s->po->remote && *s->po->remote ?
+		remote_name(s->h.repo, s->po->remote) : NULL;
+	if (remote) {
+		kl_buf_printf(&glob, "refs/remotes/%s/*", remote);
 		kl_hist_ref_tips(&s->h, glob.data, &s->hides, &s->n_hides);
+		free(remote);
 	}
 	/* An id the remote has but this clone lacks hides nothing here. */
 	for (i = 0; i < s->p->n; i++) {
@@ -389,26 +455,56 @@ static void scan_extra(push_scan *s, const extra *x)
 
 /* -------------------------------------------------------------- refs */
 
-/* Mark in seen (one byte per graph node) the scanned commits tip
- * reaches. */
-static void mark_reach(const kl_cgraph *g, size_t tip, unsigned char *seen)
-{
-	size_t *stack = kl_xmalloc(sizeof(size_t)), len = 1, cap = 1, k;
+/* The scanned commits' children, as one flat array (CSR layout). */
+typedef struct kids {
+	size_t *start, *v;
+} kids;
 
-	stack[0] = tip;
+static bool scanned(const kl_cnode *n)
+{
+	return (n->flags & KL_CN_ORDERED) != 0;
+}
+
+static void kids_build(const kl_cgraph *g, kids *k)
+{
+	size_t *fill, i, j;
+
+	k->start = kl_xcalloc(g->len + 2, sizeof(size_t));
+	for (i = 0; i < g->len; i++)
+		for (j = 0; scanned(&g->nodes[i]) && j < g->nodes[i].n_parents; j++)
+			k->start[g->nodes[i].parents[j] + 1]++;
+	for (i = 0; i < g->len; i++)
+		k->start[i + 1] += k->start[i];
+	k->v = kl_xcalloc(k->start[g->len] + 1, sizeof(size_t));
+	fill = kl_xcalloc(g->len + 1, sizeof(size_t));
+	for (i = 0; i < g->len; i++)
+		for (j = 0; scanned(&g->nodes[i]) && j < g->nodes[i].n_parents; j++) {
+			size_t p = g->nodes[i].parents[j];
+
+			k->v[k->start[p] + fill[p]++] = i;
+		}
+	free(fill);
+}
+
+/* Stamp every scanned descendant of node (itself included) with mark. */
+static void stamp_descendants(const kl_cgraph *g, const kids *k, size_t node,
+			      size_t mark, size_t *stamp)
+{
+	size_t *stack = kl_xmalloc(sizeof(size_t)), len = 1, cap = 1, j;
+
+	stack[0] = node;
 	while (len) {
 		size_t cur = stack[--len];
-		const kl_cnode *n = &g->nodes[cur];
 
-		if (seen[cur] || !(n->flags & KL_CN_ORDERED))
+		if (stamp[cur] == mark || !scanned(&g->nodes[cur]))
 			continue;
-		seen[cur] = 1;
-		for (k = 0; k < n->n_parents; k++) {
+		stamp[cur] = mark;
+		for (j = k->start[cur]; j < k->start[cur + 1]; j++) {
 			if (len == cap) {
 				cap *= 2;
 				stack = kl_xrealloc(stack, cap * sizeof(size_t));
 			}
-			stack[len++] = n->parents[k];
+			stack[len++] = k->v[j];
 		}
 	}
 	free(stack);
@@ -424,22 +520,20 @@ static bool has_ref(const kl_strlist *l, const char *ref)
 	return false;
 }
 
-/* Each history finding names the updates whose new commits carry it. */
+/* Each history finding names the updates whose new tip descends from a
+ * commit that carries it: a walk down from each such commit, so the cost
+ * grows with the findings, not with refs x commits (a mirror push). */
 static void name_refs(push_scan *s, size_t from, size_t to)
 {
 	kl_cgraph *g = &s->h.g;
-	unsigned char *seen;
-	size_t i, u, c;
+	size_t *stamp, i, u, c, mark = 0;
+	kids k;
 	git_oid id;
 
 	if (from == to || !g->len)
 		return;
-	seen = kl_xcalloc(s->p->n * g->len, 1);
-	for (u = 0; u < s->p->n; u++)
-		if (s->tip_of[u] != SIZE_MAX)
-			mark_reach(g, kl_oidmap_get(&g->index,
-						    &s->tips[s->tip_of[u]]),
-				   seen + u * g->len);
+	kids_build(g, &k);
+	stamp = kl_xcalloc(g->len + 1, sizeof(size_t));
 	for (i = from; i < to; i++) {
 		kl_finding *f = &s->h.r->findings.items[i];
 
@@ -449,13 +543,21 @@ static void name_refs(push_scan *s, size_t from, size_t to)
 			if (git_oid_fromstr(&id, f->prov.commits.items[c]) < 0 ||
 			    (node = kl_oidmap_get(&g->index, &id)) == SIZE_MAX)
 				continue;
-			for (u = 0; u < s->p->n; u++)
-				if (seen[u * g->len + node] &&
+			stamp_descendants(g, &k, node, ++mark, stamp);
+			for (u = 0; u < s->p->n; u++) {
+				size_t tip = s->tip_of[u] == SIZE_MAX ? SIZE_MAX :
+					kl_oidmap_get(&g->index,
+						      &s->tips[s->tip_of[u]]);
+
+				if (tip != SIZE_MAX && stamp[tip] == mark &&
 				    !has_ref(&f->refs, s->p->v[u].ref))
 					kl_strlist_push(&f->refs, s->p->v[u].ref);
+			}
 		}
 	}
-	free(seen);
+	free(stamp);
+	free(k.start);
+	free(k.v);
 }
 
 /* ------------------------------------------------------------- driver */
@@ -467,6 +569,7 @@ static void push_scan_free(push_scan *s)
 	free(s->tip_of);
 	free(s->extras);
 	kl_scanner_free(s->sc);
+	kl_oidmap_free(&s->targets);
 	kl_hist_free(&s->h);
 }
 

@@ -3,6 +3,7 @@ real bare repositories whose hooks `keyleak install-hook` wrote
 (pre-receive on the server, pre-push on the client)."""
 import json
 import os
+import random
 import subprocess
 
 import lib
@@ -170,6 +171,34 @@ def new_branch_scans_only_new_commits():
 
 
 @test
+def force_push_scans_only_unreached_commits():
+    with lib.TempDir() as d:
+        srv = server(d, hook=False)
+        cl = client(d, srv)
+        old = key(16)
+        lib.commit_file(cl, "kept.py", "K = '%s'\n" % old, "old key, kept")
+        git(cl, "branch", "keep")
+        lib.commit_file(cl, "c.txt", "c\n", "to be rewritten")
+        assert_eq(push(cl, "origin", "main", "keep").returncode, 0, "setup")
+        assert_eq(lib.run(["install-hook", "--pre-receive", srv]).returncode,
+                  0, "install")
+        git(cl, "reset", "-q", "--hard", "HEAD~1")
+        lib.commit_file(cl, "d.txt", "d\n", "rewritten")
+        p = push(cl, "--force", "origin", "main")
+        assert_eq(p.returncode, 0, "rewrite over a known key: %s" % err(p))
+        assert "no secrets in 1 new commit" in err(p), err(p)
+        git(cl, "reset", "-q", "--hard", "HEAD~1")
+        k = key(17)
+        lib.commit_file(cl, "e.py", "K = '%s'\n" % k, "rewritten with a key")
+        p = push(cl, "--force", "origin", "main")
+        refused_for_key(p, "e.py:1", k, "force-push adding a key")
+        assert "kept.py" not in err(p), err(p)
+        p = push(cl, "--force", "origin", "keep:main")
+        assert_eq(p.returncode, 0, "back to a known commit: %s" % err(p))
+        assert "no secrets in 0 new commits" in err(p), err(p)
+
+
+@test
 def key_added_then_removed_in_one_push_refused():
     with lib.TempDir() as d:
         srv = server(d)
@@ -316,10 +345,24 @@ def bypass_not_allowed_is_refused():
         cl = client(d, srv)
         k = key(10)
         lib.commit_file(cl, "fx.py", "K = '%s'\n" % k, "key")
-        p = push(cl, "-o", "keyleak.bypass=please", "origin", "main")
+        # Over SSH with ExposeAuthInfo the pusher is their key's comment.
+        rng = random.Random(10)
+        pub = ["AAAAC3NzaC1lZDI1NTE5" + "".join(
+            rng.choice(lib._CLASSES["b64"]) for _ in range(48))
+            for _ in range(2)]
+        home = os.path.join(d, "home")
+        lib.write(os.path.join(home, ".ssh", "authorized_keys"),
+                  "ssh-ed25519 %s bob@desk\nno-pty,command=\"x y\" "
+                  "ssh-ed25519 %s Ann Author <ann@laptop>\n" % tuple(pub))
+        auth = os.path.join(d, "ssh-user-auth")
+        lib.write(auth, "publickey ssh-ed25519 %s\n" % pub[1])
+        p = push(cl, "-o", "keyleak.bypass=please", "origin", "main",
+                 env={"SSH_USER_AUTH": auth, "HOME": home})
         refused_for_key(p, "fx.py:1", k, "bypass not allowed")
         assert "does not allow" in err(p), err(p)
-        assert_eq([x["event"] for x in log_lines(log)], ["refused"], "log")
+        lines = log_lines(log)
+        assert_eq([x["event"] for x in lines], ["refused"], "log")
+        assert_eq(lines[0]["pusher"], "Ann Author <ann@laptop>", "pusher")
         lib.assert_no_secret(open(log, "rb").read(), [k], "audit log")
 
 
@@ -366,6 +409,28 @@ def corrupt_object_accepted_by_policy():
         lines = log_lines(log)
         assert_eq([x["event"] for x in lines], ["error"], "logged")
         assert_eq(lines[0]["refs"], ["refs/heads/bad"], "refs")
+
+
+@test
+def time_budget_exceeded_fails_closed():
+    with lib.TempDir() as d:
+        # A budget no scan can meet: both scan modes give up at once.
+        srv = server(d, config={"push": {"timeout": 1e-9}})
+        cl = lib.new_repo(d, "cl")
+        git(cl, "remote", "add", "origin", "file://" + srv)
+        lib.commit_file(cl, "README", "hello\n", "init")
+        p = push(cl, "origin", "main")
+        assert p.returncode != 0, "first push within budget?"
+        assert "time budget exceeded" in err(p), err(p)
+        os.remove(os.path.join(srv, "keyleak.json"))
+        assert_eq(push(cl, "origin", "main").returncode, 0, "no budget")
+        lib.write(os.path.join(srv, "keyleak.json"),
+                  json.dumps({"push": {"timeout": 1e-9}}))
+        lib.commit_file(cl, "b.txt", "b\n", "second")
+        p = push(cl, "origin", "main")
+        assert p.returncode != 0, "second push within budget?"
+        assert "time budget exceeded after 0 of 1 commits" in err(p), err(p)
+        assert "not a finding" in err(p), err(p)
 
 
 @test
@@ -422,6 +487,15 @@ def install_pre_receive_keeps_foreign_hook():
         k = key(11)
         lib.commit_file(cl, "k.py", "K = '%s'\n" % k, "key")
         refused_for_key(push(cl, "origin", "main"), "k.py:1", k, "chained")
+        # No scanner on the server: refused, not waved through.
+        p = push(cl, "origin", "main", env={"KEYLEAK": "/nonexistent/keyleak"})
+        assert p.returncode != 0, "accepted without keyleak"
+        assert "not installed" in err(p), err(p)
+        # --print gives the same script for other hook directories.
+        p = lib.run(["install-hook", "--pre-receive", "--print"])
+        assert_eq(p.returncode, 0, "--print")
+        with open(os.path.join(lib.ROOT, "hooks", "pre-receive"), "rb") as g:
+            assert_eq(p.stdout, g.read(), "--print output")
 
 
 @test
@@ -432,12 +506,18 @@ def pre_push_hook_blocks_new_branch_with_key():
         old = key(12)
         lib.commit_file(cl, "old.py", "K = '%s'\n" % old, "old key")
         assert_eq(push(cl, "origin", "main").returncode, 0, "before hook")
-        p = lib.run(["install-hook", "--pre-push", cl])
+        marker = os.path.join(d, "chained-ran")
+        hook = os.path.join(cl, ".git", "hooks", "pre-push")
+        lib.write(hook, "#!/bin/sh\ngrep -q refs/heads/ && touch '%s'\n"
+                  % marker)
+        os.chmod(hook, 0o755)
+        p = lib.run(["install-hook", "--pre-push", "--chain", cl])
         assert_eq(p.returncode, 0, "install: %s" % p.stderr)
         git(cl, "checkout", "-q", "-b", "topic")
         lib.commit_file(cl, "clean.txt", "fine\n", "clean work")
         p = push(cl, "origin", "topic")
         assert_eq(p.returncode, 0, "old key already on the remote: %s" % err(p))
+        assert os.path.exists(marker), "chained hook got the ref lines"
         k = key(13, "openai-project-key")
         lib.commit_file(cl, "new.py", "K = '%s'\n" % k, "new key")
         p = push(cl, "origin", "topic:refs/heads/other")
@@ -447,8 +527,14 @@ def pre_push_hook_blocks_new_branch_with_key():
         assert "old.py" not in e, e
         lib.assert_no_secret(p.stdout + p.stderr, [k], "pre-push output")
         assert_eq(ref(srv, "refs/heads/other"), None, "not pushed")
+        # Pushing to the remote's URL: its tracking refs still count.
+        p = push(cl, "file://" + srv, "topic:refs/heads/third")
+        assert p.returncode != 0, "pushed a key by URL: %s" % err(p)
+        assert "new.py:1" in err(p) and "old.py" not in err(p), err(p)
         p = push(cl, "--no-verify", "origin", "topic:refs/heads/other")
         assert_eq(p.returncode, 0, "--no-verify")
+        p = push(cl, "origin", ":refs/heads/other")
+        assert_eq(p.returncode, 0, "deleting a branch: %s" % err(p))
 
 
 @test
@@ -488,6 +574,16 @@ def bad_stdin_is_an_error():
         assert b"stdin line 1" in p.stderr, p.stderr
         p = lib.run(["pre-receive", "--repo", srv], input=b"")
         assert_eq(p.returncode, 0, "nothing pushed: %s" % p.stderr)
+        for bad, field in (({"on_error": "maybe"}, "push.on_error"),
+                           ({"allow_bypass": "yes"}, "push.allow_bypass"),
+                           ({"timeout": -1}, "push.timeout"),
+                           ({"audit": "x"}, "push.audit")):
+            lib.write(os.path.join(srv, "keyleak.json"),
+                      json.dumps({"push": bad}))
+            p = lib.run(["pre-receive", "--repo", srv], input=b"")
+            assert_eq(p.returncode, 2, "bad config %r" % bad)
+            assert ("\"%s\"" % field).encode() in p.stderr, p.stderr
+            assert b"keyleak.json" in p.stderr, p.stderr
 
 
 if __name__ == "__main__":
