@@ -260,6 +260,8 @@ void kl_matches_free(kl_matches *m);
 typedef struct kl_scanner kl_scanner;
 
 kl_scanner *kl_scanner_new(const kl_ruleset *rs);
+/* The rules a scanner runs. */
+const kl_ruleset *kl_scanner_ruleset(const kl_scanner *sc);
 void kl_scanner_free(kl_scanner *sc);
 
 /* Extra allow-list applied by the scanner (from config). Borrowed. */

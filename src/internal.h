@@ -66,10 +66,13 @@ const char *kl_content_prepare(const kl_scan_opts *o, kl_report *r,
 int kl_scan_fd(kl_scanner *sc, const kl_scan_opts *o, kl_report *r,
 	       const char *path, int fd, int64_t size, kl_buf *buf);
 /* A window owns the matches that start from LEAD bytes after its start
- * (bytes for the rules' look-behinds) to OVERLAP bytes before its end. */
+ * (bytes for the rules' look-behinds) to the overlap before its end: the
+ * farthest any rule's match may reach (a private key block's 70000 bytes)
+ * plus twice LEAD. A piece is at least four overlaps. */
 #define KL_STREAM_LEAD 256
-#define KL_STREAM_OVERLAP (KL_MATCH_WINDOW + 2 * KL_STREAM_LEAD)
-/* The piece size (tests set a small one to put keys across boundaries). */
+size_t kl_stream_overlap(const kl_ruleset *rs);
+/* The piece size (tests set a small one to put keys across boundaries;
+ * 0 restores the default). */
 void kl_stream_set_chunk(size_t bytes);
 
 /* UTF-16 pieces (src/engine/content.c): the byte order of data (1 LE,

@@ -257,6 +257,11 @@ static void locate(const char *data, size_t len, kl_match *ms, size_t n)
 	}
 }
 
+const kl_ruleset *kl_scanner_ruleset(const kl_scanner *sc)
+{
+	return sc->rs;
+}
+
 int kl_scan_buffer(kl_scanner *sc, const char *data, size_t len,
 		   kl_matches *out, kl_strlist *limit_hit)
 {

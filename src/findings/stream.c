@@ -9,7 +9,7 @@
  *   window  |LEAD| owned ......................... |   OVERLAP   |
  *   next                                    |LEAD| owned ...
  *
- * OVERLAP is longer than any match (KL_MATCH_WINDOW); LEAD gives the
+ * OVERLAP is longer than any match (the rules' longest window); LEAD gives the
  * rules' look-behinds the bytes before an owned match. Lines and columns
  * are carried from window to window, so findings read as in a whole-file
  * scan. UTF-16 content is transcoded piece by piece into the window.
@@ -26,16 +26,20 @@
 
 #define DEFAULT_CHUNK ((size_t)8 << 20)
 #define LEAD KL_STREAM_LEAD
-#define OVERLAP KL_STREAM_OVERLAP
-#define MIN_CHUNK (4 * OVERLAP)
 #define SNIFF 8192
 
 static size_t chunk_size = DEFAULT_CHUNK;
 
 void kl_stream_set_chunk(size_t bytes)
 {
-	chunk_size = bytes ? (bytes < MIN_CHUNK ? MIN_CHUNK : bytes)
-			   : DEFAULT_CHUNK;
+	chunk_size = bytes ? bytes : DEFAULT_CHUNK;
+}
+
+size_t kl_stream_overlap(const kl_ruleset *rs)
+{
+	size_t w = kl_ruleset_max_window(rs);
+
+	return (w > KL_MATCH_WINDOW ? w : KL_MATCH_WINDOW) + 2 * LEAD;
 }
 
 typedef struct stream {
@@ -45,6 +49,8 @@ typedef struct stream {
 	const char *path;
 	int fd;
 	int64_t size;      /* bytes at open, or -1 for a stream */
+	size_t chunk;      /* bytes a window holds: at least 4 overlaps */
+	size_t overlap;    /* see the picture above */
 	uint64_t raw_read; /* bytes read from fd */
 	bool eof;          /* fd has nothing more for us */
 	bool over_limit;   /* a stream passed --max-file-size */
@@ -125,10 +131,10 @@ static int fill(stream *s)
 	kl_buf *w = s->win;
 	ssize_t n;
 
-	if (w->len < chunk_size)
-		kl_buf_grow(w, chunk_size - w->len + 8);
-	while (w->len < chunk_size && (!s->eof || s->raw.len)) {
-		size_t room = chunk_size - w->len;
+	if (w->len < s->chunk)
+		kl_buf_grow(w, s->chunk - w->len + 8);
+	while (w->len < s->chunk && (!s->eof || s->raw.len)) {
+		size_t room = s->chunk - w->len;
 
 		if (!s->utf16) {
 			n = read_some(s, w->data + w->len, room);
@@ -231,7 +237,7 @@ static int scan_pieces(stream *s)
 
 	for (;;) {
 		bool last = s->eof && s->raw.len == 0;
-		size_t own_end = last ? w->len : w->len - OVERLAP;
+		size_t own_end = last ? w->len : w->len - s->overlap;
 		size_t next = own_end - LEAD;
 
 		scan_window(s, own_end);
@@ -290,6 +296,8 @@ int kl_scan_fd(kl_scanner *sc, const kl_scan_opts *o, kl_report *r,
 	s.path = path;
 	s.fd = fd;
 	s.size = size;
+	s.overlap = kl_stream_overlap(kl_scanner_ruleset(sc));
+	s.chunk = chunk_size > 4 * s.overlap ? chunk_size : 4 * s.overlap;
 	s.win = buf;
 	kl_buf_reset(buf);
 	if (fill(&s) < 0)

@@ -3,6 +3,7 @@ piece boundaries, at offset 0 and on the last byte, in bounded memory;
 --max-file-size (default 1 GiB, 0 = no limit) and standard input."""
 import json
 import os
+import random
 import subprocess
 
 import lib
@@ -10,7 +11,7 @@ from lib import test, assert_eq
 
 MIB = 1 << 20
 PIECE = 8 * MIB          # src/findings/stream.c
-OVERLAP = 4096 + 512     # KL_STREAM_OVERLAP
+OVERLAP = 70000 + 512    # kl_stream_overlap: the private key block window + 2 LEAD
 LEAD = 256               # KL_STREAM_LEAD
 LINE = b"lorem ipsum dolor sit amet, consectetur adipiscing elit\n"
 
@@ -80,6 +81,34 @@ def keys_across_piece_boundaries_are_found_at_their_place():
         assert_eq(report["summary"]["bytes_scanned"], 2 * PIECE + 5 * MIB,
                   "bytes scanned")
         assert_eq(report["summary"]["skipped_too_large"], 0, "skipped")
+
+
+def long_key_block(seed):
+    """A 6.5 KB RSA key block (100 body lines), its DER header made valid
+    by the test's own completion: longer than the old 4 KiB overlap."""
+    rng = random.Random(seed)
+    body = "\n".join(lib.expand("{64:b64}", rng) for _ in range(100))
+    return lib.complete("private-key", "-----BEGIN RSA PRIVATE KEY-----\n" +
+                        body + "\n-----END RSA PRIVATE KEY-----\n")
+
+
+@test
+def a_private_key_block_across_a_piece_boundary_is_found():
+    """A key block may span 70000 bytes: windows overlap by more than
+    that, so a block starting in one window's owned part and running past
+    its end is read whole by the next window."""
+    with lib.TempDir() as tmp:
+        path = os.path.join(tmp, "backup.txt")
+        big_file(path, PIECE + 2 * MIB, [])
+        block = long_key_block(3).encode()
+        assert len(block) > 4096 + 512 + 200, len(block)
+        with open(path, "r+b") as f:
+            f.seek(PIECE - 4096 - 512 - 100)
+            f.write(b"\n" + block)
+        code, report = lib.run_json(["scan", path])
+        assert_eq(code, 1, "exit status")
+        assert_eq([f["rule_id"] for f in report["findings"]], ["private-key"],
+                  "findings")
 
 
 @test
