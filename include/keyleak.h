@@ -53,6 +53,10 @@ void kl_buf_reset(kl_buf *b);
 char *kl_buf_detach(kl_buf *b); /* caller frees; b is left empty */
 void kl_buf_free(kl_buf *b);
 
+/* `keyleak version`: keyleak's version, then one line per library it runs
+ * with (libgit2, PCRE2 with JIT state, cJSON, zlib, libcurl if built in). */
+void kl_version_text(kl_buf *out);
+
 void *kl_xmalloc(size_t n);
 void *kl_xcalloc(size_t n, size_t size);
 void *kl_xrealloc(void *p, size_t n);

@@ -33,7 +33,8 @@ void cli_usage(FILE *out)
 "  rules [--check] [PATH]  list the active rules; --check verifies each\n"
 "                       against its own examples\n"
 "  install-hook [PATH] [--force] [--chain]  install the pre-commit hook\n"
-"  version              print the version\n"
+"  version              print the version and those of the libraries\n"
+"                       (libgit2, PCRE2 and its JIT, cJSON, zlib)\n"
 "\n"
 "options:\n"
 "  -f, --format FMT     text (default), json or sarif\n"
@@ -282,6 +283,19 @@ void cli_git_ready(void)
 	}
 }
 
+/* `keyleak version` / `--version`: the libraries too, for bug reports. */
+static int cli_version(void)
+{
+	kl_buf out = KL_BUF_INIT;
+	bool ok;
+
+	kl_version_text(&out);
+	ok = fwrite(out.data, 1, out.len, stdout) == out.len &&
+	     fflush(stdout) == 0;
+	kl_buf_free(&out);
+	return ok ? KL_EXIT_CLEAN : KL_EXIT_ERROR;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -294,8 +308,7 @@ int main(int argc, char **argv)
 		return cmd ? KL_EXIT_CLEAN : KL_EXIT_ERROR;
 	}
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("keyleak %s\n", KL_VERSION);
-		return KL_EXIT_CLEAN;
+		return cli_version();
 	}
 	start_git_init();
 	if (strcmp(cmd, "install-hook") == 0) {
