@@ -298,6 +298,7 @@ typedef struct kl_summary {
 	uint64_t baselined;       /* findings silenced by --baseline */
 	uint64_t commits_scanned;
 	uint64_t limit_hits;      /* rule x file pairs that hit a regex limit */
+	uint64_t missing_objects; /* objects absent from the repository */
 } kl_summary;
 
 /* A notice for the report: skips (with --verbose), errors, warnings. */
@@ -313,6 +314,15 @@ typedef struct kl_notice {
 	char *message;
 } kl_notice;
 
+/* An object a git source needed and the repository does not have (a
+ * partial or damaged clone), with where it is referenced when known. */
+typedef struct kl_missing_obj {
+	char *id;
+	char *type;    /* "blob", "tree" or "commit" */
+	char *path;    /* path in the commit below, or NULL */
+	char *commit;  /* a commit that references it, or NULL */
+} kl_missing_obj;
+
 typedef struct kl_report {
 	const char *command;     /* "scan", "staged", "history", "audit" */
 	const char *target;      /* path as given by the user */
@@ -327,6 +337,8 @@ typedef struct kl_report {
 	bool repo_config_ignored; /* --no-repo-config was given */
 	char *baseline_path;
 	bool shallow;            /* history beyond a shallow boundary unseen */
+	kl_missing_obj *missing; /* missing objects (the source summarises) */
+	size_t n_missing, cap_missing;
 } kl_report;
 
 void kl_report_init(kl_report *r, const char *command, const char *target,
@@ -334,6 +346,9 @@ void kl_report_init(kl_report *r, const char *command, const char *target,
 void kl_report_notice(kl_report *r, kl_notice_kind kind, const char *path,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void kl_report_free(kl_report *r);
+/* Record a missing object (strings are copied; path/commit may be NULL). */
+void kl_report_missing(kl_report *r, const char *id, const char *type,
+		       const char *path, const char *commit);
 
 typedef enum kl_format {
 	KL_FORMAT_TEXT,

@@ -52,6 +52,8 @@ void cli_usage(FILE *out)
 "                       suffixes; default 32M)\n"
 "  -j, --threads N      worker threads (default: number of cores)\n"
 "      --allow-incomplete  exit 0/1 even if some data could not be read\n"
+"      --fetch-missing  in a partial clone (--filter=blob:none), fetch\n"
+"                       the objects history/audit need through git\n"
 "      --no-color       no colour (also when NO_COLOR is set)\n"
 "  -q, --quiet          no progress, warnings only in the report\n"
 "  -v, --verbose        list every skipped file\n"
@@ -101,7 +103,8 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 enum {
 	OPT_SHOW_SECRETS = 256, OPT_EXIT_CODE, OPT_RULES, OPT_ONLY_RULES,
 	OPT_MAX_SIZE, OPT_ALL, OPT_RANGE, OPT_ALLOW_INCOMPLETE, OPT_NO_COLOR,
-	OPT_CHECK, OPT_SEED, OPT_CONFIG, OPT_NO_REPO_CONFIG, OPT_BASELINE
+	OPT_CHECK, OPT_SEED, OPT_CONFIG, OPT_NO_REPO_CONFIG, OPT_BASELINE,
+	OPT_FETCH_MISSING
 };
 
 static const struct option long_opts[] = {
@@ -125,6 +128,7 @@ static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "no-repo-config", no_argument, NULL, OPT_NO_REPO_CONFIG },
 	{ "baseline", required_argument, NULL, OPT_BASELINE },
+	{ "fetch-missing", no_argument, NULL, OPT_FETCH_MISSING },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -182,6 +186,7 @@ static int parse_option(int c, const char *arg, cli_opts *o)
 	case OPT_CONFIG: o->config = arg; return 0;
 	case OPT_NO_REPO_CONFIG: o->no_repo_config = true; return 0;
 	case OPT_BASELINE: o->baseline = arg; return 0;
+	case OPT_FETCH_MISSING: o->fetch_missing = true; return 0;
 	default:
 		return -1;
 	}

@@ -20,6 +20,7 @@
 
 #include "policy/policy.h"
 #include "sources/git/diffscan.h"
+#include "sources/git/missing.h"
 #include "sources/history.h"
 #include "sources/git/prov.h"
 
@@ -34,6 +35,8 @@ int kl_hist_open(kl_hist *h, const char *path, const kl_scan_opts *o,
 	h->r = r;
 	h->start = r->findings.len;
 	kl_cgraph_init(&h->g, h->repo, r);
+	if (o->fetch_missing)
+		h->promisor = kl_git_promisor_remote(h->repo);
 	return 0;
 }
 
@@ -47,6 +50,7 @@ void kl_hist_free(kl_hist *h)
 	kl_oidmap_free(&h->trees);
 	kl_oidmap_free(&h->blobs);
 	kl_oidmap_free(&h->gitlinks);
+	free(h->promisor);
 	kl_cgraph_free(&h->g);
 	kl_git_close(h->repo);
 	memset(h, 0, sizeof(*h));
@@ -310,6 +314,28 @@ static void note_gitlink(kl_hist *h, const git_tree_entry *e, const char *path)
 				 "submodule: not scanned");
 }
 
+/* A tree a partial clone lacks (--filter=tree:0) is fetched on the spot
+ * with --fetch-missing; otherwise it joins the missing-object summary. */
+static int lookup_tree(kl_hist *h, git_tree **t, const git_oid *id,
+		       const char *path, size_t node)
+{
+	kl_error err = { 0 };
+	int rc = git_tree_lookup(t, h->repo, id);
+
+	if (rc == GIT_ENOTFOUND && h->promisor) {
+		if (kl_git_fetch_objects(h->repo, h->promisor, id, 1, &err) == 0)
+			rc = git_tree_lookup(t, h->repo, id);
+		kl_error_clear(&err);
+	}
+	if (rc == GIT_ENOTFOUND)
+		kl_git_obj_missing(h->r, id, "tree", *path ? path : NULL,
+				   node != SIZE_MAX ? &h->g.nodes[node].oid
+						    : NULL);
+	else if (rc < 0)
+		kl_git_obj_error(h->r, id, "cannot read tree");
+	return rc;
+}
+
 /* Returns true if a path below was skipped by a glob: such a tree is not
  * marked walked, so the same tree met under another path is walked again. */
 static bool walk_tree(kl_hist *h, const git_oid *id, kl_buf *path, size_t node)
@@ -320,10 +346,8 @@ static bool walk_tree(kl_hist *h, const git_oid *id, kl_buf *path, size_t node)
 
 	if (kl_oidmap_get(&h->trees, id) != SIZE_MAX)
 		return false;
-	if (git_tree_lookup(&t, h->repo, id) < 0) {
-		kl_git_obj_error(h->r, id, "cannot read tree");
+	if (lookup_tree(h, &t, id, path->data, node) < 0)
 		return false;
-	}
 	for (i = 0; i < git_tree_entrycount(t); i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(t, i);
 		git_object_t type = git_tree_entry_type(e);
@@ -443,11 +467,12 @@ static void scan_one(void *ctx, int wi, size_t item)
 	worker *w = &job->w[wi];
 	const kl_hblob *b = &h->blobv[item];
 	git_blob *blob;
-	size_t before, len = 0;
+	size_t before, missing, len = 0;
 
 	if (!worker_ready(job, w))
 		return;
 	before = w->rep.findings.len;
+	missing = w->rep.n_missing;
 	if (kl_git_blob_check(w->odb, &b->oid, h->o, &w->rep, b->path) == 0) {
 		if (git_blob_lookup(&blob, w->repo, &b->oid) < 0) {
 			kl_git_obj_error(&w->rep, &b->oid, "cannot read blob");
@@ -459,6 +484,8 @@ static void scan_one(void *ctx, int wi, size_t item)
 		}
 	}
 	tag_findings(h, &w->rep, before, b);
+	if (w->rep.n_missing > missing && b->node != SIZE_MAX)
+		kl_git_missing_commit(&w->rep, missing, &h->g.nodes[b->node].oid);
 	pthread_mutex_lock(&job->lock);
 	job->done++;
 	job->bytes += len;
@@ -535,6 +562,7 @@ static void scan_commit_diff(kl_hist *h, kl_diffscan *d, size_t node)
 	git_diff *diff = NULL;
 	char hex[GIT_OID_HEXSZ + 1];
 	size_t before = h->r->findings.len, n_others, i;
+	size_t missing = h->r->n_missing;
 
 	git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
 	n_others = parent_trees(h, node, &others);
@@ -549,6 +577,7 @@ static void scan_commit_diff(kl_hist *h, kl_diffscan *d, size_t node)
 	}
 	for (i = before; i < h->r->findings.len; i++)
 		h->r->findings.items[i].prov.commit = kl_xstrdup(hex);
+	kl_git_missing_commit(h->r, missing, &h->g.nodes[node].oid);
 	for (i = 0; i < n_others; i++)
 		git_tree_free(others[i]);
 	free(others);
@@ -572,12 +601,40 @@ static void scan_range(kl_hist *h)
 		kl_progress_free(prog);
 		return;
 	}
+	d.promisor = h->promisor;
 	for (i = 0; i < h->g.n_order; i++) {
 		scan_commit_diff(h, &d, h->g.order[i]);
 		kl_progress_tick(prog, i + 1, 0);
 	}
 	kl_diffscan_free(&d);
 	kl_progress_free(prog);
+}
+
+/* --fetch-missing in a partial clone: every recorded blob the object
+ * database lacks, fetched in one `git fetch` before the scan. */
+static void prefetch_blobs(kl_hist *h)
+{
+	git_odb *odb = NULL;
+	git_oid *ids = NULL;
+	kl_error err = { 0 };
+	size_t i, n = 0;
+
+	if (git_repository_odb(&odb, h->repo) < 0)
+		return;
+	for (i = 0; i < h->n_blobs; i++) {
+		if (git_odb_exists(odb, &h->blobv[i].oid))
+			continue;
+		ids = kl_xrealloc(ids, (n + 1) * sizeof(*ids));
+		git_oid_cpy(&ids[n++], &h->blobv[i].oid);
+	}
+	git_odb_free(odb);
+	if (n && kl_git_fetch_objects(h->repo, h->promisor, ids, n, &err) < 0) {
+		kl_report_notice(h->r, KL_NOTICE_ERROR, NULL, "--fetch-missing: "
+				 "%s", err.message);
+		h->r->incomplete = true;
+		kl_error_clear(&err);
+	}
+	free(ids);
 }
 
 void kl_hist_scan(kl_hist *h)
@@ -588,8 +645,11 @@ void kl_hist_scan(kl_hist *h)
 		scan_range(h);
 	} else {
 		kl_hist_walk_commits(h);
+		if (h->promisor)
+			prefetch_blobs(h);
 		scan_blobs(h);
 	}
+	kl_git_missing_summary(h->repo, h->o, h->r);
 	kl_prov_init(&p, h->repo, h->r, &h->g, h->start);
 	kl_prov_group(&p);
 	kl_prov_resolve(&p);
