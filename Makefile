@@ -86,12 +86,39 @@ test: deps-check
 	@$(MAKE) --no-print-directory all unit
 	@sh tests/run.sh
 
-install: keyleak
+# The man page, completions, hook scripts and CI templates go under
+# $(DATADIR); INSTALL_BIN installs another build of the binary (make deb).
+DATADIR     ?= $(PREFIX)/share
+MANDIR      ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR  ?= $(DATADIR)/zsh/site-functions
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+INSTALL_BIN ?= keyleak
+SHARE_FILES := hooks/pre-commit hooks/pre-commit-framework-pre-push \
+               ci/github-actions.yml ci/gitlab-ci.yml ci/keyleak-ci.sh
+
+install: $(INSTALL_BIN)
 	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 keyleak $(DESTDIR)$(BINDIR)/keyleak
+	install -m 0755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/keyleak
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) \
+	  $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) \
+	  $(DESTDIR)$(DATADIR)/keyleak/hooks $(DESTDIR)$(DATADIR)/keyleak/ci
+	install -m 0644 doc/keyleak.1 $(DESTDIR)$(MANDIR)/man1/keyleak.1
+	install -m 0644 completions/keyleak.bash $(DESTDIR)$(BASHCOMPDIR)/keyleak
+	install -m 0644 completions/_keyleak $(DESTDIR)$(ZSHCOMPDIR)/_keyleak
+	install -m 0644 completions/keyleak.fish $(DESTDIR)$(FISHCOMPDIR)/keyleak.fish
+	for f in $(SHARE_FILES); do \
+	  mode=0644; [ -x "$$f" ] && mode=0755; \
+	  install -m $$mode "$$f" $(DESTDIR)$(DATADIR)/keyleak/$$f || exit 1; \
+	done
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/keyleak
+	rm -f $(DESTDIR)$(BINDIR)/keyleak $(DESTDIR)$(MANDIR)/man1/keyleak.1 \
+	  $(DESTDIR)$(BASHCOMPDIR)/keyleak $(DESTDIR)$(ZSHCOMPDIR)/_keyleak \
+	  $(DESTDIR)$(FISHCOMPDIR)/keyleak.fish
+	rm -f $(SHARE_FILES:%=$(DESTDIR)$(DATADIR)/keyleak/%)
+	-rmdir $(DESTDIR)$(DATADIR)/keyleak/hooks $(DESTDIR)$(DATADIR)/keyleak/ci \
+	  $(DESTDIR)$(DATADIR)/keyleak 2>/dev/null
 
 clean:
 	rm -rf $(BUILD) keyleak

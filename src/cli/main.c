@@ -52,7 +52,7 @@ void cli_usage(FILE *out)
 "                       suffixes; default 32M)\n"
 "  -j, --threads N      worker threads (default: number of cores)\n"
 "      --allow-incomplete  exit 0/1 even if some data could not be read\n"
-"      --fetch-missing  in a partial clone (--filter=blob:none), fetch\n"
+"      --fetch-missing  in a partial clone (cloned with a filter), fetch\n"
 "                       the objects history/audit need through git\n"
 "      --no-color       no colour (also when NO_COLOR is set)\n"
 "  -q, --quiet          no progress, warnings only in the report\n"
