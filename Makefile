@@ -20,7 +20,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # `keyleak version` names libcurl when the build links it.
 PKG_CFLAGS += $(if $(filter libcurl,$(PKGS)),-DKL_HAVE_LIBCURL)
 ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(OPTFLAGS) $(WARNINGS) -Iinclude -Isrc \
-              $(PKG_CFLAGS) $(CFLAGS) $(SANITIZE)
+              $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(SANITIZE)
 ALL_LDFLAGS = $(LDFLAGS) $(SANITIZE) $(PKG_LIBS) -lpthread -lm
 
 LIB_SRCS  := $(sort $(filter-out src/cli/% src/build/%,$(wildcard src/*/*.c src/*/*/*.c)))
@@ -33,7 +33,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 HEADERS   := include/keyleak.h src/internal.h $(wildcard src/*/*.h src/*/*/*.h)
 
-.PHONY: all run test unit install uninstall clean deps deps-check check fuzz bench
+.PHONY: all run test unit install uninstall clean deps deps-check check fuzz bench deb deb-deps
 
 all: keyleak
 
@@ -194,3 +194,33 @@ BENCH_DIR ?= /tmp/keyleak-bench
 bench: all
 	@BENCH_DIR=$(BENCH_DIR) sh bench/setup.sh
 	@BENCH_DIR=$(BENCH_DIR) KEYLEAK=$(CURDIR)/keyleak python3 bench/bench.py
+
+# ------------------------------------------------------- Debian package
+# `make deb`: keyleak_<version>_<arch>.deb (and its -dbgsym) in DEB_DIR,
+# built by dpkg-buildpackage from debian/ in a copy of the files git
+# tracks (plus new, unignored ones), so the tree and its build/ are left
+# alone. Needs debhelper and the build dependencies (`make deb-deps`).
+DEB_DIR  ?= dist
+DEB_DEPS := build-essential debhelper fakeroot $(DEBS)
+
+deb-deps:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	  --no-install-recommends $(DEB_DEPS)
+
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+	  { echo "make deb: needs dpkg-dev and debhelper (make deb-deps)"; exit 2; }
+	rm -rf $(DEB_DIR)/src && mkdir -p $(DEB_DIR)/src/keyleak
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  git ls-files -z --cached --others --exclude-standard | \
+	    tar --null -T - --ignore-failed-read -cf - 2>/dev/null; \
+	else \
+	  tar --exclude=./build --exclude=./$(DEB_DIR) --exclude=./keyleak -cf - .; \
+	fi | tar -xf - -C $(DEB_DIR)/src/keyleak
+	cd $(DEB_DIR)/src/keyleak && \
+	  DEB_BUILD_OPTIONS="parallel=$$(nproc) $(DEB_BUILD_OPTIONS)" \
+	  dpkg-buildpackage -us -uc -b
+	mv $(DEB_DIR)/src/*.deb $(DEB_DIR)/
+	rm -rf $(DEB_DIR)/src
+	@ls -1 $(DEB_DIR)/*.deb

@@ -46,3 +46,6 @@ function __keyleak_define
 end
 __keyleak_define
 functions -e __keyleak_define
+complete -c keyleak -n __fish_use_subcommand -l help -d 'print the usage'
+complete -c keyleak -n __fish_use_subcommand -l version -d 'print the versions'
+

@@ -1,5 +1,6 @@
 """`keyleak version` names keyleak's version and the libraries it runs
 with; the versions must be the installed ones (pkg-config), not made up."""
+import os
 import re
 import subprocess
 
@@ -48,6 +49,27 @@ def dash_dash_version_is_the_same():
     _, a = version_lines("version")
     _, b = version_lines("--version")
     assert_eq(b, a, "--version output")
+
+
+@test
+def packaging_names_the_same_version():
+    """debian/changelog (the .deb's version) and the man page follow
+    KL_VERSION; a release that bumps one must bump all."""
+    _, lines = version_lines("version")
+    want = lines[0].split(" ")[1]
+    with open(lib.ROOT + "/debian/changelog") as f:
+        top = f.readline()
+    m = re.match(r"keyleak \(([^)]+)\) ", top)
+    assert m, "debian/changelog first line: %r" % top
+    assert_eq(m.group(1), want, "debian/changelog version")
+    with open(lib.ROOT + "/doc/keyleak.1") as f:
+        th = [l for l in f if l.startswith(".TH ")][0]
+    assert '"keyleak %s"' % want in th, "doc/keyleak.1 .TH: %r" % th
+    with open(lib.ROOT + "/debian/control") as f:
+        control = f.read()
+    assert "debhelper-compat (= 13)" in control, "debhelper compat 13"
+    assert "${shlibs:Depends}" in control, "Depends from the shared libraries"
+    assert os.access(lib.ROOT + "/debian/rules", os.X_OK), "debian/rules mode"
 
 
 if __name__ == "__main__":
