@@ -136,7 +136,7 @@ CHECK_SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer \
 CHECK_REPORTS  := $(CHECK_BUILD)/sanitizer-reports
 CHECK_ENV      := ASAN_OPTIONS=detect_leaks=1:check_initialization_order=1:strict_string_checks=1:log_path=$(CURDIR)/$(CHECK_REPORTS)/asan \
                   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/$(CHECK_REPORTS)/ubsan \
-                  LSAN_OPTIONS=log_path=$(CURDIR)/$(CHECK_REPORTS)/lsan
+                  LSAN_OPTIONS=log_path=$(CURDIR)/$(CHECK_REPORTS)/lsan:suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 FUZZ_BUILD     ?= build/fuzz
 FUZZ_CC        ?= clang
 FUZZ_SECONDS   ?= 60

@@ -121,12 +121,8 @@ def man_page_has_the_sections_and_renders_cleanly():
 
 def shell_env(d):
     """PATH whose first `keyleak` is the binary under test."""
-    bindir = os.path.join(d, "bin")
-    if not os.path.isdir(bindir):
-        os.makedirs(bindir)
-        os.symlink(lib.KEYLEAK, os.path.join(bindir, "keyleak"))
     env = dict(os.environ)
-    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+    env["PATH"] = lib.keyleak_on_path(d)
     env["HOME"] = d
     env["XDG_CONFIG_HOME"] = os.path.join(d, "config")
     env["XDG_DATA_HOME"] = os.path.join(d, "data")

@@ -22,10 +22,6 @@ def need_pre_commit():
 
 def env_for(d):
     """git identity, no user config, keyleak on PATH, a private cache."""
-    bindir = os.path.join(d, "bin")
-    if not os.path.isdir(bindir):
-        os.makedirs(bindir)
-        os.symlink(lib.KEYLEAK, os.path.join(bindir, "keyleak"))
     env = dict(os.environ)
     env.pop("KEYLEAK", None)  # the hooks must find keyleak on PATH
     env.update({
@@ -33,7 +29,7 @@ def env_for(d):
         "GIT_COMMITTER_NAME": "Ann", "GIT_COMMITTER_EMAIL": "a@x",
         "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1",
         "PRE_COMMIT_HOME": os.path.join(d, "pre-commit-cache"),
-        "PATH": bindir + os.pathsep + env.get("PATH", ""),
+        "PATH": lib.keyleak_on_path(d),
         "NO_COLOR": "1",
     })
     return env

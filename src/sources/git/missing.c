@@ -44,43 +44,45 @@ void kl_git_missing_commit(kl_report *r, size_t from, const git_oid *commit)
 
 /* ------------------------------------------------------ partial clones */
 
-typedef struct promisor_ctx {
-	char *name;
-} promisor_ctx;
-
-static int find_promisor(const git_config_entry *e, void *payload)
+/* "remote.<name>.promisor" set true: that remote's name, else NULL. */
+static char *promisor_of(const git_config_entry *e)
 {
-	promisor_ctx *c = payload;
-	const char *name = e->name + strlen("remote.");
-	const char *dot = strrchr(name, '.');
+	size_t len = strlen(e->name);
+	const char *suffix = ".promisor";
+	size_t slen = strlen(suffix);
 	int on = 0;
 
-	if (c->name || !dot || git_config_parse_bool(&on, e->value) < 0 || !on)
-		return 0;
-	c->name = kl_xstrndup(name, (size_t)(dot - name));
-	return 0;
+	if (strncmp(e->name, "remote.", 7) != 0 || len <= 7 + slen ||
+	    strcmp(e->name + len - slen, suffix) != 0 ||
+	    git_config_parse_bool(&on, e->value) < 0 || !on)
+		return NULL;
+	return kl_xstrndup(e->name + 7, len - 7 - slen);
 }
 
 char *kl_git_promisor_remote(git_repository *repo)
 {
 	git_config *cfg = NULL;
+	git_config_iterator *it = NULL;
+	git_config_entry *e;
 	git_buf buf = { 0 };
-	promisor_ctx c = { NULL };
+	char *name = NULL;
 
 	if (git_repository_config_snapshot(&cfg, repo) < 0)
 		return NULL;
 	/* git's own order: extensions.partialClone names it, else any remote
-	 * marked promisor. */
+	 * marked promisor. A plain iterator: libgit2 1.5's regex-matching
+	 * config walk leaks its match data. */
 	if (git_config_get_string_buf(&buf, cfg, "extensions.partialclone") == 0 &&
 	    buf.ptr && *buf.ptr)
-		c.name = kl_xstrdup(buf.ptr);
-	else
-		git_config_foreach_match(cfg, "^remote\\..*\\.promisor$",
-					 find_promisor, &c);
+		name = kl_xstrdup(buf.ptr);
+	else if (git_config_iterator_new(&it, cfg) == 0)
+		while (!name && git_config_next(&e, it) == 0)
+			name = promisor_of(e);
+	git_config_iterator_free(it);
 	git_buf_dispose(&buf);
 	git_config_free(cfg);
 	git_error_clear();
-	return c.name;
+	return name;
 }
 
 /* ---------------------------------------------------------------- fetch */
@@ -116,6 +118,24 @@ static void first_line(FILE *f, kl_buf *out)
 		kl_buf_puts(out, "no message");
 }
 
+/* The environment for git: ours, but a fetch that needs credentials fails
+ * instead of waiting for someone to type them (keyleak runs in CI and in
+ * hooks, where nobody would). Caller frees the array only. */
+static char **fetch_env(void)
+{
+	size_t n = 0, i, k = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = kl_xcalloc(n + 2, sizeof(*env));
+	for (i = 0; i < n; i++)
+		if (strncmp(environ[i], "GIT_TERMINAL_PROMPT=", 20) != 0)
+			env[k++] = environ[i];
+	env[k] = "GIT_TERMINAL_PROMPT=0";
+	return env;
+}
+
 /*
  * `git fetch` with object ids on stdin, as git does for its own lazy
  * fetches (fetch_objects in promisor-remote.c): one round trip for all of
@@ -128,6 +148,7 @@ static int run_git_fetch(git_repository *repo, const char *remote, FILE *in,
 	char *gitdir = kl_xstrdup(git_repository_path(repo));
 	char *dirarg = NULL;
 	posix_spawn_file_actions_t fa;
+	char **env = fetch_env();
 	pid_t pid;
 	int rc;
 	kl_buf b = KL_BUF_INIT;
@@ -146,9 +167,10 @@ static int run_git_fetch(git_repository *repo, const char *remote, FILE *in,
 		posix_spawn_file_actions_adddup2(&fa, fileno(in), 0);
 		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 		posix_spawn_file_actions_adddup2(&fa, fileno(errf), 2);
-		rc = posix_spawnp(&pid, "git", &fa, NULL, argv, environ);
+		rc = posix_spawnp(&pid, "git", &fa, NULL, argv, env);
 		posix_spawn_file_actions_destroy(&fa);
 	}
+	free(env);
 	free(dirarg);
 	free(gitdir);
 	if (rc != 0) {
