@@ -94,8 +94,8 @@ BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 ZSHCOMPDIR  ?= $(DATADIR)/zsh/site-functions
 FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 INSTALL_BIN ?= keyleak
-SHARE_FILES := hooks/pre-commit hooks/pre-commit-framework-pre-push \
-               ci/github-actions.yml ci/gitlab-ci.yml ci/keyleak-ci.sh
+# Every hook script and CI template, including ones added later.
+SHARE_FILES := $(sort $(wildcard hooks/* ci/*))
 
 install: $(INSTALL_BIN)
 	install -d $(DESTDIR)$(BINDIR)
