@@ -6,8 +6,8 @@ BINDIR  ?= $(PREFIX)/bin
 DESTDIR ?=
 REPO    ?= .
 BUILD   ?= build
-PKGS    := libpcre2-8 libgit2 libcjson zlib
-DEBS    := libpcre2-dev libgit2-dev libcjson-dev zlib1g-dev pkg-config git
+PKGS    := libpcre2-8 libgit2 libcjson zlib libcurl
+DEBS    := libpcre2-dev libgit2-dev libcjson-dev zlib1g-dev libcurl4-openssl-dev pkg-config git
 
 OPTFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -56,8 +56,9 @@ $(BUILD)/embed_files: src/build/embed_files.c
 $(BUILD)/embedded_rules.c: $(BUILD)/embed_files $(RULE_JSON)
 	$(BUILD)/embed_files kl_embedded_rules $(RULE_JSON) > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/embedded_hook.c: $(BUILD)/embed_files hooks/pre-commit
-	$(BUILD)/embed_files kl_embedded_hook hooks/pre-commit > $@.tmp && mv $@.tmp $@
+HOOK_FILES := hooks/pre-commit hooks/pre-push hooks/pre-receive
+$(BUILD)/embedded_hook.c: $(BUILD)/embed_files $(HOOK_FILES)
+	$(BUILD)/embed_files kl_embedded_hook $(HOOK_FILES) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/embedded_%.o: $(BUILD)/embedded_%.c src/internal.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<

@@ -11,7 +11,9 @@ table goes to stdout, everything to bench/results.json.
 Environment: BENCH_DIR (/tmp/keyleak-bench), BENCH_TREE, BENCH_REPO,
 BENCH_RUNS (5), BENCH_PEER_RUNS (3), BENCH_HISTORY_RUNS (2), KEYLEAK
 (./keyleak), BENCH_PEER_TIMEOUT (seconds, 900), BENCH_ONLY (groups to run:
-tree,history,staged,peers).
+tree,history,staged,peers,push; push alone needs only the history
+repository and writes BENCH_DIR/results-push.json, see bench/push.py; or org
+alone: bench/org.py, BENCH_ORG_REPOS, BENCH_ORG_RUNS).
 """
 import json
 import os
@@ -27,10 +29,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import corpus  # noqa: E402
+import push as push_bench  # noqa: E402
 
 BENCH_DIR = os.environ.get("BENCH_DIR", "/tmp/keyleak-bench")
 # Groups to run (comma-separated): tree, history, staged, peers.
-ONLY = set(os.environ.get("BENCH_ONLY", "tree,history,staged,peers")
+ONLY = set(os.environ.get("BENCH_ONLY", "tree,history,staged,peers,push")
            .split(","))
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 PEER_RUNS = int(os.environ.get("BENCH_PEER_RUNS", "3"))
@@ -291,10 +294,65 @@ def staged_cmds(repo):
                prepare=prepare, cleanup=cleanup)
 
 
+def push_only():
+    """BENCH_ONLY=push: the push group on BENCH_REPO or the history
+    repository already built in BENCH_DIR, without the other corpora."""
+    repo = os.environ.get("BENCH_REPO") or os.path.join(BENCH_DIR,
+                                                        "history-repo")
+    if not os.path.isdir(repo):
+        raise SystemExit("bench: push: no repository at %s (set BENCH_REPO "
+                         "or run make bench once)" % repo)
+    repo = os.path.abspath(repo)
+    stats = corpus.repo_stats(repo)
+    rows, ratios, targets, info = push_bench.run(
+        repo, KEYLEAK, BENCH_DIR, RUNS, measure, Cmd, summary, log)
+    res = {"machine": machine(), "versions": tool_versions(), "runs": RUNS,
+           "repo": repo, "corpus": stats, "rows": rows, "ratios": ratios,
+           "targets": targets, "push": info}
+    print("keyleak push benchmark: %s, %d cores; keyleak %s" % (
+        res["machine"]["cpu"], res["machine"]["cores"],
+        res["versions"]["keyleak_commit"]))
+    print("history: %s, %d commits, %d blobs, %.1f MB" % (
+        repo, stats["commits"], stats["blobs"], stats["blob_bytes"] / 1e6))
+    print("medians of %d runs (whole-history rows: %d)" % (
+        RUNS, max(1, min(RUNS, 2))))
+    print()
+    print("%-40s %9s %9s %9s %10s" % ("command", "wall s", "cpu s",
+                                     "RSS MiB", "MB/s"))
+    for key in push_bench.ROW_ORDER:
+        print(fmt_row(rows[key]))
+    print()
+    for k, v in ratios.items():
+        print("%-40s %.3f" % (k, v))
+    print("targets: " + ", ".join("%s=%s" % (k, "yes" if v else "NO")
+                                  for k, v in targets.items()))
+    out = os.path.join(BENCH_DIR, "results-push.json")
+    with open(out, "w") as f:
+        json.dump(res, f, indent=1, sort_keys=True)
+        f.write("\n")
+    log("wrote " + out)
+    return 0
+def org_group():
+    """BENCH_ONLY=org: organisation-wide audits (bench/org.py), on their
+    own corpus; results go to bench/results-org.json."""
+    import org
+    res = org.main(KEYLEAK, BENCH_DIR, log)
+    res["machine"] = machine()
+    org.print_table(res)
+    with open(os.path.join(HERE, "results-org.json"), "w") as f:
+        json.dump(res, f, indent=1, sort_keys=True)
+        f.write("\n")
+    return 0 if res["targets"]["all_planted_found"] else 1
+
+
 def main():
     os.makedirs(BENCH_DIR, exist_ok=True)
     if not os.access(KEYLEAK, os.X_OK):
         raise SystemExit("bench: %s is not built (run make)" % KEYLEAK)
+    if ONLY == {"push"}:
+        return push_only()
+    if ONLY == {"org"}:
+        return org_group()
     results = {"machine": machine(), "versions": tool_versions(),
                "runs": RUNS, "bench_dir": BENCH_DIR, "rows": {},
                "ratios": {}, "checks": {}, "corpora": {}}
@@ -383,6 +441,14 @@ def main():
                           "available": False,
                           "error": "no staged command or no work tree"}
 
+    # Push protection: the pre-receive hook on the history repository.
+    push_targets = {}
+    if "push" in ONLY and keyleak_has("pre-receive"):
+        push_rows, push_ratios, push_targets, _ = push_bench.run(
+            repo, KEYLEAK, BENCH_DIR, RUNS, measure, Cmd, summary, log)
+        rows.update(push_rows)
+        results["ratios"].update(push_ratios)
+
     # Peers on the subset, keyleak and grep alongside.
     log("peers on the subset: %s (%.1f MB)" % (subset, subset_bytes / 1e6))
     ksub = Cmd("keyleak scan (subset)", [KEYLEAK, "scan", "-q", "--format",
@@ -448,6 +514,7 @@ def main():
             c.get("found") == c.get("planted")
             for c in results["checks"].values() if c.get("found") is not None),
     }
+    results["targets"].update(push_targets)
     print_table(results)
     with open(os.path.join(HERE, "results.json"), "w") as f:
         json.dump(results, f, indent=1, sort_keys=True)
@@ -474,7 +541,8 @@ def print_table(res):
                                      "RSS MiB", "MB/s"))
     for key in ("scan_tree", "grep_tree", "history", "cat_file", "git_log_p",
                 "staged", "scan_subset", "grep_subset", "secretlint_subset",
-                "git_secrets_subset", "git_secrets_history"):
+                "git_secrets_subset", "git_secrets_history") + \
+            push_bench.ROW_ORDER:
         if key in res["rows"]:
             print(fmt_row(res["rows"][key]))
     print()

@@ -99,6 +99,26 @@ typedef enum kl_severity {
 
 const char *kl_severity_name(kl_severity s); /* "low", ..., "critical" */
 
+/*
+ * How to ask a provider whether a key still works (rule field "verify",
+ * documented in README.md): one read-only HTTPS request. "{secret}" in a
+ * header value (or, with secret_in_query, in the URL's query) stands for
+ * the key. Used only with --verify.
+ */
+typedef struct kl_verifier {
+	char *method;        /* "GET", "HEAD" or "POST" (no body) */
+	char *url;           /* https://host/path[?query] */
+	kl_strlist headers;  /* "Name: value" lines */
+	int *live;           /* statuses meaning the key works */
+	size_t n_live;
+	int *revoked;        /* statuses meaning it was rejected */
+	size_t n_revoked;
+	kl_strlist live_body;    /* if any, a live answer contains one */
+	kl_strlist revoked_body; /* if any, a revoked answer contains one */
+	bool secret_in_query; /* the provider needs the key in the URL */
+	bool untrusted;      /* from a repository's own config: not used */
+} kl_verifier;
+
 typedef enum kl_rule_kind {
 	KL_RULE_PATTERN, /* a regex over content */
 	KL_RULE_POLICY   /* a repository policy check (.env, .gitignore) */
@@ -129,6 +149,7 @@ typedef struct kl_rule {
 	double min_entropy;  /* Shannon bits/char over the secret; 0 = off */
 	char *marker;        /* literal the secret must contain; NULL = off */
 	kl_strlist checks;   /* names of checks this rule applies, for humans */
+	kl_verifier *verify; /* NULL: no verifier (owned) */
 	void *code;          /* compiled pcre2_code_8 *, owned */
 } kl_rule;
 
@@ -136,6 +157,13 @@ typedef struct kl_ruleset kl_ruleset;
 
 kl_ruleset *kl_ruleset_new(void);
 void kl_ruleset_free(kl_ruleset *rs);
+
+/*
+ * Verifiers in rule files added from now on are not to be trusted (a
+ * repository's own .keyleak.json names them): they are read and checked
+ * but never sent a secret. Built-in rules are always trusted.
+ */
+void kl_ruleset_distrust_verifiers(kl_ruleset *rs, bool distrust);
 
 /* Add the rule files compiled into the binary. */
 int kl_ruleset_add_builtin(kl_ruleset *rs, kl_error *err);
@@ -244,6 +272,22 @@ typedef struct kl_provenance {
 	kl_strlist commits;  /* every commit where it was seen, oldest first */
 } kl_provenance;
 
+/* The provider's answer about a secret (--verify). */
+typedef enum kl_verify_status {
+	KL_VERIFY_NONE,    /* not verified (no --verify, or a policy finding) */
+	KL_VERIFY_LIVE,    /* the provider accepted the key */
+	KL_VERIFY_REVOKED, /* the provider rejected it as invalid or revoked */
+	KL_VERIFY_UNKNOWN  /* anything else; detail says why */
+} kl_verify_status;
+
+typedef struct kl_verification {
+	kl_verify_status status;
+	char *detail;        /* "HTTP 200", "timeout after 10 s", ... */
+	int64_t checked_at;  /* seconds since the epoch; 0: no request made */
+} kl_verification;
+
+const char *kl_verify_status_name(kl_verify_status s); /* "live", ... */
+
 typedef struct kl_finding {
 	const kl_rule *rule;
 	char *path;          /* relative to the scanned root, exact bytes */
@@ -258,6 +302,8 @@ typedef struct kl_finding {
 	size_t count;        /* times seen (blobs/occurrences), >= 1 */
 	kl_provenance prov;
 	bool has_prov;
+	kl_strlist refs;     /* push hooks: the pushed refs that bring it */
+	kl_verification verification; /* with --verify */
 } kl_finding;
 
 typedef struct kl_findings {
@@ -301,6 +347,15 @@ typedef struct kl_summary {
 	uint64_t missing_objects; /* objects absent from the repository */
 } kl_summary;
 
+/* What --verify found, over every finding before --only-live. */
+typedef struct kl_verify_summary {
+	bool ran;            /* --verify was given */
+	bool only_live;      /* --only-live dropped the rest */
+	uint64_t live, revoked, unknown;
+	uint64_t requests;   /* distinct secrets sent to a provider */
+	uint64_t hidden;     /* findings dropped by --only-live */
+} kl_verify_summary;
+
 /* A notice for the report: skips (with --verbose), errors, warnings. */
 typedef enum kl_notice_kind {
 	KL_NOTICE_SKIPPED,
@@ -339,6 +394,7 @@ typedef struct kl_report {
 	bool shallow;            /* history beyond a shallow boundary unseen */
 	kl_missing_obj *missing; /* missing objects (the source summarises) */
 	size_t n_missing, cap_missing;
+	kl_verify_summary verify; /* --verify counts (ran == false without) */
 } kl_report;
 
 void kl_report_init(kl_report *r, const char *command, const char *target,
@@ -353,7 +409,8 @@ void kl_report_missing(kl_report *r, const char *id, const char *type,
 typedef enum kl_format {
 	KL_FORMAT_TEXT,
 	KL_FORMAT_JSON,
-	KL_FORMAT_SARIF
+	KL_FORMAT_SARIF,
+	KL_FORMAT_JSONL  /* JSON Lines: one line per finding, then a summary */
 } kl_format;
 
 typedef struct kl_report_opts {
@@ -375,6 +432,126 @@ void kl_report_render(const kl_report *r, const kl_report_opts *o, kl_buf *out);
 void kl_report_text(const kl_report *r, const kl_report_opts *o, kl_buf *out);
 void kl_report_json(const kl_report *r, const kl_report_opts *o, kl_buf *out);
 void kl_report_sarif(const kl_report *r, const kl_report_opts *o, kl_buf *out);
+
+/* What a pusher sees from a push hook (git shows a server hook's stderr
+ * prefixed with "remote: "): per finding the refs, commit, path:line,
+ * rule and redacted secret, then what to do. Lines fit 80 columns except
+ * for long paths; no colour; never a full secret. */
+typedef struct kl_push_report_opts {
+	const char *verdict;  /* first line, e.g. "push refused: ..." */
+	bool client;          /* pre-push: advice for the local clone */
+	bool bypass_allowed;  /* the server honours -o keyleak.bypass=REASON */
+} kl_push_report_opts;
+
+void kl_report_push(const kl_report *r, const kl_push_report_opts *o,
+		    kl_buf *out);
+
+/* The push hooks' audit log: JSON lines, never a secret. */
+typedef struct kl_audit_ctx {
+	const char *event;       /* "refused", "bypass" or "error" */
+	const char *repository;
+	const char *pusher;      /* as the server names them, or NULL */
+	const char *reason;      /* the bypass reason, or NULL */
+	const char *message;     /* "error": what went wrong */
+	const kl_strlist *refs;  /* the pushed ref updates: names, old and */
+	const kl_strlist *olds;  /* new ids, parallel lists */
+	const kl_strlist *news;
+} kl_audit_ctx;
+
+/* Append the audit lines for r to out: one per (finding, ref) for
+ * "refused" and "bypass", one per push for "error". */
+void kl_report_audit(const kl_report *r, const kl_audit_ctx *c, kl_buf *out);
+/* Append data (whole lines) to path under an exclusive lock, in one
+ * write, so concurrent pushes never interleave lines. */
+int kl_audit_append(const char *path, const char *data, size_t len,
+		    kl_error *err);
+/* ---------------------------------------------------------------- verify */
+
+typedef struct kl_verify_opts {
+	int jobs;            /* parallel requests (>= 1) */
+	long timeout_ms;     /* per request */
+	int attempts;        /* tries per secret on 429/5xx/network errors */
+	/* "http://127.0.0.1:PORT": replaces scheme, host and port of every
+	 * verifier URL (tests, egress gateways); NULL for none. */
+	const char *base_url;
+} kl_verify_opts;
+
+/* Check that base is "http[s]://host[:port]" (an optional trailing "/").
+ * 0, or -1 with err naming the reason. */
+int kl_verify_check_base_url(const char *base, kl_error *err);
+
+/*
+ * Verify every key finding in r: each distinct (verifier, secret) pair is
+ * sent once to its provider, and every finding with that secret gets the
+ * answer in f->verification; r->verify counts them. Findings whose rule
+ * has no (trusted) verifier become unknown with the reason, without any
+ * request. Never fails: a network problem is an unknown status.
+ */
+void kl_verify_report(kl_report *r, const kl_verify_opts *o);
+
+/* --only-live: drop every finding that is not live, counting them in
+ * r->verify.hidden. */
+void kl_verify_only_live(kl_report *r);
+/*
+ * What a JSON Lines summary line says about one repository of an
+ * organisation-wide audit, besides the report itself.
+ */
+typedef struct kl_jsonl_repo {
+	const char *repository; /* as listed (a URL's password masked) */
+	const char *id;         /* stable id: sha256 of the normalised name */
+	const char *status;     /* "ok", "incomplete" or "error" */
+	const char *error;      /* why, for "error"; else NULL */
+	double seconds;
+	const char *head;       /* HEAD's commit id, or NULL */
+	const char *branch;     /* HEAD's branch (refs/heads/...), or NULL */
+	const char *state;      /* --state-dir: "new", "used", "invalidated:
+				 * why"; NULL without a state */
+	uint64_t carried_blobs; /* blobs clean in the last run, not rescanned */
+} kl_jsonl_repo;
+
+/*
+ * JSON Lines: one compact line per finding (the JSON report's finding
+ * plus "type":"finding", "repository" and "repository_id"), then one
+ * "type":"repository" summary line. repo NULL: r->target names it.
+ */
+void kl_report_jsonl(const kl_report *r, const kl_jsonl_repo *repo,
+		     const kl_report_opts *o, kl_buf *out);
+
+/*
+ * A JSON Lines block (kl_report_jsonl) again, with its summary line's
+ * "state" and "seconds" replaced: an unchanged repository's last result.
+ */
+void kl_report_jsonl_restamp(const char *block, size_t len, const char *state,
+			     double seconds, kl_buf *out);
+
+/*
+ * `keyleak merge`: JSON Lines (and JSON) reports of shards read back and
+ * rendered as one report (SARIF: one run per repository). Findings of
+ * rules rs does not know keep the rule fields the input carried.
+ */
+typedef struct kl_merge kl_merge;
+
+kl_merge *kl_merge_new(const kl_ruleset *rs);
+void kl_merge_free(kl_merge *m);
+/* Add one input file's text; file names it in warnings and errors. */
+int kl_merge_add(kl_merge *m, const char *file, const char *data, size_t len,
+		 kl_error *err);
+/* A repository the merge must have (from the list): if no input holds
+ * it, it is reported as an error, not left out. Call after the inputs. */
+void kl_merge_expect(kl_merge *m, const char *id, const char *name);
+/* Inputs that were read but not whole (cut lines, missing summaries). */
+const kl_strlist *kl_merge_warnings(const kl_merge *m);
+bool kl_merge_incomplete(const kl_merge *m); /* a repository not "ok" */
+size_t kl_merge_findings(const kl_merge *m);
+void kl_merge_render(kl_merge *m, const kl_report_opts *o, kl_buf *out);
+/*
+ * For --resume: append to kept the lines of data (JSON Lines) that belong
+ * to repositories whose summary line is there, push those ids to done,
+ * and add their findings and their repositories not "ok" to the counters.
+ * A cut last line and a killed worker's partial block are left out.
+ */
+void kl_jsonl_keep_complete(const char *data, size_t len, kl_buf *kept,
+			    kl_strlist *done, size_t *findings, size_t *not_ok);
 
 /* Write data to path atomically (temp file + rename). */
 int kl_write_file_atomic(const char *path, const char *data, size_t len,

@@ -24,6 +24,9 @@ typedef struct kl_scan_opts {
 	const char *range;     /* "A..B" or "A...B", or NULL */
 	const kl_strlist *revs; /* explicit revisions, or NULL */
 	bool fetch_missing;    /* partial clone: fetch absent blobs via git */
+	/* audit --state-dir: blobs clean in the last run are not scanned
+	 * again (findings/state.h); NULL = scan everything */
+	struct kl_memo *memo;
 } kl_scan_opts;
 
 /*
@@ -124,7 +127,8 @@ typedef struct kl_embedded_file {
 
 extern const kl_embedded_file kl_embedded_rules[];
 extern const size_t kl_embedded_rules_count;
-/* hooks/pre-commit, for `keyleak install-hook`. */
+/* hooks/pre-commit, pre-push and pre-receive (named by their base names),
+ * for `keyleak install-hook`. */
 extern const kl_embedded_file kl_embedded_hook[];
 extern const size_t kl_embedded_hook_count;
 

@@ -3,10 +3,12 @@
 and valgrind must report no invalid access and no leak (definite, indirect
 or possible); any report turns the run's status into 3. Prints TAP lines
 like the other tests. KEYLEAK names the binary (default ./keyleak)."""
+import http.server
 import os
 import shutil
 import subprocess
 import sys
+import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "e2e"))
 import lib  # noqa: E402
@@ -52,6 +54,46 @@ def cases(repo):
     ]
 
 
+class _Provider(http.server.BaseHTTPRequestHandler):
+    """--verify's provider on loopback: the first key live, others 401."""
+    live = None
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        ok = self.headers.get("Authorization", "") == "Bearer %s" % _Provider.live
+        body = b'{"data": []}'
+        self.send_response(200 if ok else 401)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def verify_case(repo, keys, n):
+    """audit --verify against a loopback server: libcurl's and OpenSSL's
+    set-up and clean-up must leak nothing either."""
+    _Provider.live = keys[1]
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Provider)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    env = dict(os.environ, KEYLEAK_VERIFY_BASE_URL="http://127.0.0.1:%d" %
+               srv.server_address[1], NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
+    try:
+        p = subprocess.run(VALGRIND + [lib.KEYLEAK, "audit", repo, "--verify",
+                                       "--verify-jobs", "2", "--format", "json"],
+                           capture_output=True, timeout=900, env=env)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    if p.returncode == 1:
+        print("ok %d - valgrind keyleak audit --verify" % n)
+        return 0
+    print("not ok %d - valgrind keyleak audit --verify: exit %d, want 1" % (n, p.returncode))
+    for line in p.stderr.decode(errors="replace").splitlines()[-60:]:
+        print("#   " + line)
+    return 1
+
+
 def main():
     if not shutil.which("valgrind"):
         print("ok 1 - valgrind # SKIP valgrind is not installed")
@@ -72,6 +114,7 @@ def main():
             for line in p.stderr.decode(errors="replace").splitlines()[-60:]:
                 print("#   " + line)
             sys.stdout.flush()
+        failed += verify_case(repo, keys, len(cases(repo)) + 1)
     return 1 if failed else 0
 
 

@@ -36,6 +36,19 @@ typedef struct cli_opts {
 	bool no_repo_config;
 	const char *baseline;     /* --baseline */
 	bool fetch_missing;       /* --fetch-missing */
+	bool verify;              /* --verify */
+	bool only_live;           /* --only-live */
+	int verify_jobs;          /* --verify-jobs */
+	int verify_timeout;       /* --verify-timeout, seconds */
+	bool verify_opts_given;   /* --verify-jobs or --verify-timeout */
+	/* audit --repos (src/cli/org.c) */
+	const char *repos;        /* --repos FILE */
+	const char *mirror_dir;   /* --mirror-dir */
+	unsigned shard_k, shard_n; /* --shard K/N; shard_n 0 = all */
+	int jobs;                 /* --jobs: repositories at once */
+	bool resume;              /* --resume */
+	const char *state_dir;    /* --state-dir */
+	bool threads_given;       /* -j was on the command line */
 } cli_opts;
 
 void cli_usage(FILE *out);
@@ -44,9 +57,19 @@ void cli_opts_free(cli_opts *o);
 
 int cmd_scan(cli_opts *o);    /* scan, staged, history, audit, baseline */
 int cmd_rules(cli_opts *o);
+int cmd_org_audit(cli_opts *o); /* audit --repos (org.c) */
+int cmd_merge(cli_opts *o);     /* merge FILE... (org.c) */
+/* Check the audit --repos options; prints the error. */
+int cli_check_org(const cli_opts *o);
 
 /* Wait until libgit2 is initialised (it starts on a thread in main). */
 void cli_git_ready(void);
+
+/* In src/cli/verify.c: refuse verification options that make no sense
+ * (and a malformed KEYLEAK_VERIFY_BASE_URL) before scanning; then, after
+ * the scan, verify the report's findings and apply --only-live. */
+int cli_verify_check(const cli_opts *o);
+void cli_verify(const cli_opts *o, kl_report *r);
 
 /* In src/cli/install_hook.c. argv[0] is "install-hook". */
 int kl_cmd_install_hook(int argc, char **argv);
@@ -56,5 +79,16 @@ struct kl_config;
 /* Load the rules the options (and the config, if not NULL) ask for;
  * prints the error and returns NULL. */
 kl_ruleset *cli_load_rules(const cli_opts *o, const struct kl_config *cfg);
+
+/* For the push hooks (src/cli/push.c): cli_load_rules in two halves, so
+ * the first runs while libgit2 initialises; notices on stderr; the report
+ * to stdout or --output (non-zero on failure). */
+kl_ruleset *cli_rules_start(const cli_opts *o);
+kl_ruleset *cli_rules_done(kl_ruleset *rs, const struct kl_config *cfg);
+void cli_print_notices(const cli_opts *o, const kl_report *r);
+int cli_write_report(const cli_opts *o, const kl_report *r);
+
+/* In src/cli/push.c. argv[0] is "pre-receive" or "pre-push". */
+int cmd_push(int argc, char **argv);
 
 #endif

@@ -197,7 +197,9 @@ static int scan_setup_load(const cli_opts *o, scan_setup *s)
 	cli_git_ready();
 	if (!base)
 		return -1;
-	if (load_config(o, s, &err) == 0 &&
+	if (load_config(o, s, &err) == 0 && s->has_cfg && !o->config)
+		kl_ruleset_distrust_verifiers(base, true);
+	if (!err.message &&
 	    (!o->baseline || kl_baseline_load(&s->baseline, o->baseline,
 					      &err) == 0)) {
 		s->rs = cli_rules_finish(base, s->has_cfg ? &s->cfg : NULL);
@@ -246,6 +248,8 @@ int cmd_scan(cli_opts *o)
 	kl_error err = { 0 };
 	int rc;
 
+	if (cli_verify_check(o) != 0)
+		return KL_EXIT_ERROR;
 	if (scan_setup_load(o, &s) != 0) {
 		scan_setup_free(&s);
 		return KL_EXIT_ERROR;
@@ -258,6 +262,7 @@ int cmd_scan(cli_opts *o)
 		rc = KL_EXIT_ERROR;
 	} else {
 		note_setup(o, &s, &r);
+		cli_verify(o, &r);
 		print_notices(o, &r);
 		rc = write_report(o, &r) != 0 ? KL_EXIT_ERROR : exit_status(o, &r);
 	}
@@ -306,4 +311,24 @@ int cmd_rules(cli_opts *o)
 	       failures);
 	kl_ruleset_free(rs);
 	return failures ? KL_EXIT_FINDINGS : KL_EXIT_CLEAN;
+}
+
+kl_ruleset *cli_rules_start(const cli_opts *o)
+{
+	return cli_rules_base(o);
+}
+
+kl_ruleset *cli_rules_done(kl_ruleset *rs, const kl_config *cfg)
+{
+	return cli_rules_finish(rs, cfg);
+}
+
+void cli_print_notices(const cli_opts *o, const kl_report *r)
+{
+	print_notices(o, r);
+}
+
+int cli_write_report(const cli_opts *o, const kl_report *r)
+{
+	return write_report(o, r);
 }

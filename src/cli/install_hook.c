@@ -1,6 +1,7 @@
 /*
- * Owns `keyleak install-hook`: writes hooks/pre-commit into a repository's
- * hooks directory (honouring core.hooksPath), never silently replacing a
+ * Owns `keyleak install-hook`: writes hooks/pre-commit (or, with
+ * --pre-push / --pre-receive, those hooks) into a repository's hooks
+ * directory (honouring core.hooksPath), never silently replacing a
  * different hook: --force replaces it, --chain keeps it and runs it first.
  */
 #include <errno.h>
@@ -12,24 +13,47 @@
 #include "cli/cli.h"
 #include "sources/git/util.h"
 
-/* hooks/pre-commit, compiled in at build time (one source of truth). */
-#define HOOK_SCRIPT (kl_embedded_hook[0].data)
-#define HOOK_LEN (kl_embedded_hook[0].len)
-
 typedef struct hook_args {
 	const char *path;
+	const char *name;   /* "pre-commit", "pre-push" or "pre-receive" */
 	bool force;
 	bool chain;
+	bool print;         /* write the script to stdout, install nothing */
+	const char *script; /* hooks/<name>, compiled in at build time */
+	size_t len;
 } hook_args;
+
+#define HOOK_SCRIPT (a->script)
+#define HOOK_LEN (a->len)
+
+static void find_script(hook_args *a)
+{
+	size_t i;
+
+	for (i = 0; i < kl_embedded_hook_count; i++)
+		if (strcmp(kl_embedded_hook[i].name, a->name) == 0) {
+			a->script = kl_embedded_hook[i].data;
+			a->len = kl_embedded_hook[i].len;
+		}
+}
 
 static void hook_usage(FILE *out)
 {
-	fputs("usage: keyleak install-hook [PATH] [--force] [--chain]\n"
+	fputs("usage: keyleak install-hook [PATH] [--pre-push | --pre-receive]\n"
+	      "                            [--force] [--chain] [--print]\n"
 	      "Install keyleak's pre-commit hook into the repository at PATH\n"
 	      "(default .), in core.hooksPath if set, else .git/hooks.\n"
-	      "  --force  replace an existing, different pre-commit hook\n"
-	      "  --chain  keep an existing hook as pre-commit.chained and run\n"
-	      "           it before keyleak\n", out);
+	      "  --pre-push     install the client pre-push hook instead (scans\n"
+	      "                 the commits a push sends)\n"
+	      "  --pre-receive  install the server pre-receive hook into the\n"
+	      "                 bare repository at PATH (refuses pushes that\n"
+	      "                 add a secret)\n"
+	      "  --force  replace an existing, different hook\n"
+	      "  --chain  keep an existing hook as <hook>.chained and run it\n"
+	      "           before keyleak\n"
+	      "  --print  write the hook script to stdout instead (for hook\n"
+	      "           directories keyleak does not know, e.g. Gitea's\n"
+	      "           hooks/pre-receive.d/ or GitLab's custom_hooks/)\n", out);
 }
 
 /* Returns 1 for --help, 0 to go on, -1 on a usage error. */
@@ -39,8 +63,21 @@ static int parse_hook_args(int argc, char **argv, hook_args *a)
 
 	memset(a, 0, sizeof(*a));
 	a->path = ".";
+	a->name = "pre-commit";
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--force") == 0) {
+		if (strcmp(argv[i], "--pre-push") == 0 ||
+		    strcmp(argv[i], "--pre-receive") == 0) {
+			if (strcmp(a->name, "pre-commit") != 0 &&
+			    strcmp(a->name, argv[i] + 2) != 0) {
+				fprintf(stderr, "keyleak install-hook: "
+					"--pre-push and --pre-receive exclude "
+					"each other\n");
+				return -1;
+			}
+			a->name = argv[i] + 2;
+		} else if (strcmp(argv[i], "--print") == 0) {
+			a->print = true;
+		} else if (strcmp(argv[i], "--force") == 0) {
 			a->force = true;
 		} else if (strcmp(argv[i], "--chain") == 0) {
 			a->chain = true;
@@ -57,6 +94,7 @@ static int parse_hook_args(int argc, char **argv, hook_args *a)
 			a->path = argv[i];
 		}
 	}
+	find_script(a);
 	return 0;
 }
 
@@ -118,7 +156,7 @@ static int read_existing(const char *path, kl_buf *out, kl_error *err)
 	return kl_read_file(path, "hook", 0, out, err) == 0 ? 1 : -1;
 }
 
-static int write_hook(const char *path, kl_error *err)
+static int write_hook(const hook_args *a, const char *path, kl_error *err)
 {
 	if (kl_write_file_atomic(path, HOOK_SCRIPT, HOOK_LEN,
 				 err) < 0)
@@ -163,14 +201,14 @@ static int install(git_repository *repo, const hook_args *a, kl_error *err)
 
 	if (hooks_dir(repo, &hook, err) < 0 || mkdir_p(hook.data, err) < 0)
 		goto out;
-	kl_buf_puts(&hook, "pre-commit");
+	kl_buf_puts(&hook, a->name);
 	exists = read_existing(hook.data, &old, err);
 	if (exists < 0)
 		goto out;
 	if (exists && old.len == HOOK_LEN &&
 	    memcmp(old.data, HOOK_SCRIPT, old.len) == 0) {
-		printf("keyleak: the pre-commit hook in %s is already installed\n",
-		       hook.data);
+		printf("keyleak: the %s hook in %s is already installed\n",
+		       a->name, hook.data);
 		rc = 0;
 		goto out;
 	}
@@ -183,9 +221,9 @@ static int install(git_repository *repo, const hook_args *a, kl_error *err)
 			     "--force to replace it", hook.data);
 		goto out;
 	}
-	if (write_hook(hook.data, err) < 0)
+	if (write_hook(a, hook.data, err) < 0)
 		goto out;
-	printf("keyleak: installed the pre-commit hook in %s\n", hook.data);
+	printf("keyleak: installed the %s hook in %s\n", a->name, hook.data);
 	rc = 0;
 out:
 	kl_buf_free(&hook);
@@ -202,6 +240,9 @@ int kl_cmd_install_hook(int argc, char **argv)
 
 	if (rc != 0)
 		return rc > 0 ? KL_EXIT_CLEAN : KL_EXIT_ERROR;
+	if (a.print)
+		return fwrite(a.script, 1, a.len, stdout) == a.len &&
+		       fflush(stdout) == 0 ? KL_EXIT_CLEAN : KL_EXIT_ERROR;
 	if (kl_git_open(a.path, &repo, &err) == 0) {
 		rc = install(repo, &a, &err);
 		kl_git_close(repo);

@@ -28,16 +28,25 @@ void cli_usage(FILE *out)
 "      --all              every ref: branches, tags, remotes, stash\n"
 "      --range A..B       only what the commits A..B (or A...B) add\n"
 "  audit [PATH]         all refs, unreachable objects and the work tree\n"
+"  audit --repos FILE   audit every repository FILE lists (paths or clone\n"
+"                       URLs, one a line; URLs are mirrored, see below)\n"
+"  merge FILE...        merge JSON Lines (or JSON) reports of shards into\n"
+"                       one report (--format, --output)\n"
 "  baseline [PATH] --output FILE  record the work tree's current findings\n"
 "                       (a JSON report) for --baseline\n"
 "  rules [--check] [PATH]  list the active rules; --check verifies each\n"
 "                       against its own examples\n"
 "  install-hook [PATH] [--force] [--chain]  install the pre-commit hook\n"
+"      --pre-push [PATH]    the client pre-push hook instead\n"
+"      --pre-receive REPO   the server pre-receive hook (bare repository)\n"
+"  pre-receive [--repo PATH]  server push protection: refuse a push that\n"
+"                       adds a secret (git runs it; see pre-receive --help)\n"
+"  pre-push [REMOTE [URL]]  the same check on the client before a push\n"
 "  version              print the version and those of the libraries\n"
 "                       (libgit2, PCRE2 and its JIT, cJSON, zlib)\n"
 "\n"
 "options:\n"
-"  -f, --format FMT     text (default), json or sarif\n"
+"  -f, --format FMT     text (default), json, sarif or jsonl (JSON Lines)\n"
 "  -o, --output FILE    write the report to FILE (atomically)\n"
 "      --show-secrets   print secrets in full (default: redacted)\n"
 "      --exit-code N    exit status when findings remain (default 1)\n"
@@ -54,10 +63,30 @@ void cli_usage(FILE *out)
 "      --allow-incomplete  exit 0/1 even if some data could not be read\n"
 "      --fetch-missing  in a partial clone (cloned with a filter), fetch\n"
 "                       the objects history/audit need through git\n"
+"      --verify         ask each key's provider whether it still works (sends\n"
+"                       each distinct key once, over HTTPS, to the host its\n"
+"                       rule names): live, revoked or unknown\n"
+"      --only-live      with --verify: report only live keys\n"
+"      --verify-jobs N  parallel verification requests (default 4)\n"
+"      --verify-timeout S  seconds per request (default 10)\n"
 "      --no-color       no colour (also when NO_COLOR is set)\n"
 "  -q, --quiet          no progress, warnings only in the report\n"
 "  -v, --verbose        list every skipped file\n"
 "  -h, --help           this help\n"
+"\n"
+"organisation-wide audits (audit --repos FILE):\n"
+"      --shard K/N      audit only shard K of N (0-based): repositories are\n"
+"                       split by a hash of their normalised URL or path\n"
+"      --jobs N         repositories audited at once (default 1); each gets\n"
+"                       --threads/N threads\n"
+"      --mirror-dir DIR  where URLs are cloned as bare mirrors and fetched\n"
+"                       on later runs (default ~/.cache/keyleak/mirrors);\n"
+"                       HTTPS token from KEYLEAK_GIT_TOKEN (user\n"
+"                       KEYLEAK_GIT_USERNAME), SSH keys from the agent\n"
+"      --resume         with --format jsonl --output FILE: keep the\n"
+"                       repositories FILE already has, audit the rest\n"
+"      --state-dir DIR  incremental: remember the blobs scanned clean per\n"
+"                       repository; later runs scan only new ones\n"
 "\n"
 "exit status: 0 no findings, 1 findings, 2 error or incomplete scan.\n"
 "Secrets are never printed in full unless --show-secrets is given.\n",
@@ -104,6 +133,9 @@ enum {
 	OPT_SHOW_SECRETS = 256, OPT_EXIT_CODE, OPT_RULES, OPT_ONLY_RULES,
 	OPT_MAX_SIZE, OPT_ALL, OPT_RANGE, OPT_ALLOW_INCOMPLETE, OPT_NO_COLOR,
 	OPT_CHECK, OPT_SEED, OPT_CONFIG, OPT_NO_REPO_CONFIG, OPT_BASELINE,
+	OPT_VERIFY, OPT_ONLY_LIVE, OPT_VERIFY_JOBS, OPT_VERIFY_TIMEOUT,
+	OPT_REPOS, OPT_MIRROR_DIR, OPT_SHARD, OPT_JOBS, OPT_RESUME,
+	OPT_STATE_DIR,
 	OPT_FETCH_MISSING
 };
 
@@ -129,6 +161,16 @@ static const struct option long_opts[] = {
 	{ "no-repo-config", no_argument, NULL, OPT_NO_REPO_CONFIG },
 	{ "baseline", required_argument, NULL, OPT_BASELINE },
 	{ "fetch-missing", no_argument, NULL, OPT_FETCH_MISSING },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "only-live", no_argument, NULL, OPT_ONLY_LIVE },
+	{ "verify-jobs", required_argument, NULL, OPT_VERIFY_JOBS },
+	{ "verify-timeout", required_argument, NULL, OPT_VERIFY_TIMEOUT },
+	{ "repos", required_argument, NULL, OPT_REPOS },
+	{ "mirror-dir", required_argument, NULL, OPT_MIRROR_DIR },
+	{ "shard", required_argument, NULL, OPT_SHARD },
+	{ "jobs", required_argument, NULL, OPT_JOBS },
+	{ "resume", no_argument, NULL, OPT_RESUME },
+	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -147,8 +189,26 @@ static int parse_format(const char *s, kl_format *out)
 		*out = KL_FORMAT_JSON;
 	else if (strcmp(s, "sarif") == 0)
 		*out = KL_FORMAT_SARIF;
+	else if (strcmp(s, "jsonl") == 0)
+		*out = KL_FORMAT_JSONL;
 	else
-		return bad_value("--format", s, "expected text, json or sarif");
+		return bad_value("--format", s,
+				 "expected text, json, sarif or jsonl");
+	return 0;
+}
+
+/* "K/N": shard K (0-based) of N. */
+static int parse_shard(const char *arg, cli_opts *o)
+{
+	unsigned k, n;
+	char extra;
+
+	if (sscanf(arg, "%u/%u%c", &k, &n, &extra) != 2 || n < 1 ||
+	    n > 1000000 || k >= n)
+		return bad_value("--shard", arg, "expected K/N with 0 <= K < N, "
+				 "e.g. 0/4");
+	o->shard_k = k;
+	o->shard_n = n;
 	return 0;
 }
 
@@ -160,6 +220,7 @@ static int parse_option(int c, const char *arg, cli_opts *o)
 	case 'j':
 		if (parse_int(arg, 1, 256, &o->threads))
 			return bad_value("--threads", arg, "expected 1 to 256");
+		o->threads_given = true;
 		return 0;
 	case 'q': o->quiet = true; return 0;
 	case 'v': o->verbose = true; return 0;
@@ -187,6 +248,28 @@ static int parse_option(int c, const char *arg, cli_opts *o)
 	case OPT_NO_REPO_CONFIG: o->no_repo_config = true; return 0;
 	case OPT_BASELINE: o->baseline = arg; return 0;
 	case OPT_FETCH_MISSING: o->fetch_missing = true; return 0;
+	case OPT_VERIFY: o->verify = true; return 0;
+	case OPT_ONLY_LIVE: o->only_live = true; return 0;
+	case OPT_VERIFY_JOBS:
+		o->verify_opts_given = true;
+		if (parse_int(arg, 1, 64, &o->verify_jobs))
+			return bad_value("--verify-jobs", arg, "expected 1 to 64");
+		return 0;
+	case OPT_VERIFY_TIMEOUT:
+		o->verify_opts_given = true;
+		if (parse_int(arg, 1, 300, &o->verify_timeout))
+			return bad_value("--verify-timeout", arg,
+					 "expected 1 to 300 seconds");
+		return 0;
+	case OPT_REPOS: o->repos = arg; return 0;
+	case OPT_MIRROR_DIR: o->mirror_dir = arg; return 0;
+	case OPT_SHARD: return parse_shard(arg, o);
+	case OPT_JOBS:
+		if (parse_int(arg, 1, 256, &o->jobs))
+			return bad_value("--jobs", arg, "expected 1 to 256");
+		return 0;
+	case OPT_RESUME: o->resume = true; return 0;
+	case OPT_STATE_DIR: o->state_dir = arg; return 0;
 	default:
 		return -1;
 	}
@@ -204,6 +287,9 @@ int cli_parse(int argc, char **argv, cli_opts *o)
 	o->max_file_size = KL_DEFAULT_MAX_FILE_SIZE;
 	o->color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 	o->seed = 1;
+	o->verify_jobs = 4;
+	o->verify_timeout = 10;
+	o->jobs = 1;
 	optind = 1;
 	opterr = 1;
 	while ((c = getopt_long(argc, argv, "f:o:j:qvh", long_opts, NULL)) != -1) {
@@ -319,17 +405,23 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "install-hook") == 0) {
 		cli_git_ready();
 		rc = kl_cmd_install_hook(argc - 1, argv + 1);
-	} else if (!is_scan_command(cmd) && strcmp(cmd, "rules") != 0) {
+	} else if (strcmp(cmd, "pre-receive") == 0 ||
+		   strcmp(cmd, "pre-push") == 0) {
+		rc = cmd_push(argc - 1, argv + 1);
+	} else if (!is_scan_command(cmd) && strcmp(cmd, "rules") != 0 &&
+		   strcmp(cmd, "merge") != 0) {
 		fprintf(stderr, "keyleak: unknown command '%s'\n"
 			"Try 'keyleak --help'.\n", cmd);
 		rc = KL_EXIT_ERROR;
 	} else if (cli_parse(argc - 1, argv + 1, &o) != 0) {
 		rc = KL_EXIT_ERROR;
-	} else if (check_baseline_cmd(&o) != 0) {
+	} else if (check_baseline_cmd(&o) != 0 || cli_check_org(&o) != 0) {
 		rc = KL_EXIT_ERROR;
 		cli_opts_free(&o);
 	} else {
-		rc = strcmp(cmd, "rules") == 0 ? cmd_rules(&o) : cmd_scan(&o);
+		rc = strcmp(cmd, "rules") == 0 ? cmd_rules(&o)
+		     : strcmp(cmd, "merge") == 0 ? cmd_merge(&o)
+		     : o.repos ? cmd_org_audit(&o) : cmd_scan(&o);
 		cli_opts_free(&o);
 	}
 	cli_git_ready();

@@ -19,7 +19,7 @@
 /* The fields a config may have; anything else is rejected. */
 static const char *const config_fields[] = {
 	"version", "skip_paths", "allow_stopwords", "allow_regexes",
-	"disable_rules", "rule_files", NULL
+	"disable_rules", "rule_files", "push", NULL
 };
 
 
@@ -71,7 +71,8 @@ static int check_fields(const char *path, const cJSON *root, kl_error *err)
 		if (!config_fields[i]) {
 			kl_error_set(err, "%s: unknown field \"%s\" (known: "
 				     "version, skip_paths, allow_stopwords, "
-				     "allow_regexes, disable_rules, rule_files)",
+				     "allow_regexes, disable_rules, rule_files, "
+				     "push)",
 				     path, it->string);
 			return -1;
 		}
@@ -143,7 +144,8 @@ static int parse(kl_config *c, const cJSON *root, kl_error *err)
 			 err) ||
 	    read_strings(c->path, root, "disable_rules", &c->disable_rules,
 			 err) ||
-	    read_strings(c->path, root, "rule_files", &c->rule_files, err))
+	    read_strings(c->path, root, "rule_files", &c->rule_files, err) ||
+	    kl_config_read_push(c, root, err))
 		return -1;
 	resolve_rule_files(c);
 	return compile_allow(c, err);
@@ -191,6 +193,7 @@ void kl_config_free(kl_config *c)
 	kl_strlist_free(&c->allow_regexes);
 	kl_strlist_free(&c->disable_rules);
 	kl_strlist_free(&c->rule_files);
+	free(c->push.audit_log);
 	memset(c, 0, sizeof(*c));
 }
 

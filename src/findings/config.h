@@ -12,6 +12,14 @@
 
 #define KL_CONFIG_NAME ".keyleak.json"
 
+/* "push": what the push hooks do besides scanning (server config only). */
+typedef struct kl_push_policy {
+	bool allow_bypass;     /* honour `git push -o keyleak.bypass=REASON` */
+	char *audit_log;       /* refusals and bypasses go here, or NULL */
+	bool accept_on_error;  /* "on_error": "accept" (default: refuse) */
+	double timeout;        /* seconds for the scan, 0 = no limit */
+} kl_push_policy;
+
 typedef struct kl_config {
 	char *path;                /* the file it was read from */
 	kl_strlist skip_paths;     /* fnmatch globs, relative to the scan root */
@@ -21,7 +29,13 @@ typedef struct kl_config {
 	kl_strlist rule_files;     /* resolved against the config's directory */
 	void **compiled;           /* pcre2_code_8 * per allow_regexes item */
 	kl_allowlist allow;        /* points into the above */
+	kl_push_policy push;
 } kl_config;
+
+/* Parse root's "push" object into c->push (src/findings/config_push.c). */
+struct cJSON;
+int kl_config_read_push(kl_config *c, const struct cJSON *root,
+			kl_error *err);
 
 /* Read and validate path into c (zeroed first). */
 int kl_config_load(kl_config *c, const char *path, kl_error *err);

@@ -151,7 +151,9 @@ void kl_finding_clear(kl_finding *f)
 	free(f->fingerprint);
 	free(f->message);
 	free(f->blob);
+	free(f->verification.detail);
 	kl_provenance_clear(&f->prov);
+	kl_strlist_free(&f->refs);
 	memset(f, 0, sizeof(*f));
 }
 

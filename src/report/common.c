@@ -93,7 +93,8 @@ void kl_report_iso_date(int64_t t, int tz_minutes, kl_buf *out)
 
 bool kl_report_is_policy(const kl_finding *f)
 {
-	return f->rule->kind == KL_RULE_POLICY || !f->secret;
+	/* a merged report keeps only the redacted form of a key */
+	return f->rule->kind == KL_RULE_POLICY || (!f->secret && !f->redacted);
 }
 
 size_t kl_report_count_notices(const kl_report *r, kl_notice_kind kind)
@@ -189,6 +190,42 @@ cJSON *kl_report_json_provenance(cJSON *o, const kl_provenance *p)
 	return o;
 }
 
+cJSON *kl_report_json_verification(const kl_verification *v)
+{
+	cJSON *o;
+	kl_buf date = KL_BUF_INIT;
+
+	if (v->status == KL_VERIFY_NONE)
+		return cJSON_CreateNull();
+	o = cJSON_CreateObject();
+	kl_report_json_add_str(o, "status", kl_verify_status_name(v->status));
+	kl_report_json_add_str(o, "detail", v->detail);
+	/* UTC, so runs on machines in other zones compare. */
+	if (v->checked_at)
+		kl_report_iso_date(v->checked_at, 0, &date);
+	kl_report_json_add_str(o, "checked_at", v->checked_at ? date.data
+							       : NULL);
+	kl_buf_free(&date);
+	return o;
+}
+
+/* The --verify counters, or null when --verify was not given. */
+static cJSON *verify_summary(const kl_verify_summary *v)
+{
+	cJSON *o;
+
+	if (!v->ran)
+		return cJSON_CreateNull();
+	o = cJSON_CreateObject();
+	kl_report_json_add_num(o, "live", v->live);
+	kl_report_json_add_num(o, "revoked", v->revoked);
+	kl_report_json_add_num(o, "unknown", v->unknown);
+	kl_report_json_add_num(o, "requests", v->requests);
+	kl_report_json_add_bool(o, "only_live", v->only_live);
+	kl_report_json_add_num(o, "hidden", v->hidden);
+	return o;
+}
+
 cJSON *kl_report_json_summary(const kl_report *r)
 {
 	const kl_summary *s = &r->summary;
@@ -207,6 +244,7 @@ cJSON *kl_report_json_summary(const kl_report *r)
 	kl_report_json_add_num(o, "commits_scanned", s->commits_scanned);
 	kl_report_json_add_num(o, "limit_hits", s->limit_hits);
 	kl_report_json_add_num(o, "missing_objects", s->missing_objects);
+	cJSON_AddItemToObject(o, "verification", verify_summary(&r->verify));
 	return o;
 }
 

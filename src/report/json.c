@@ -46,6 +46,11 @@ static cJSON *finding_json(const kl_finding *f, const kl_report_opts *opts)
 							  &f->prov)
 			      : cJSON_CreateNull());
 	kl_report_json_add_str(o, "blob", f->blob);
+	if (f->refs.len)
+		cJSON_AddItemToObject(o, "refs",
+				      kl_report_json_strlist(&f->refs));
+	cJSON_AddItemToObject(o, "verification",
+			      kl_report_json_verification(&f->verification));
 	return o;
 }
 
@@ -117,4 +122,15 @@ void kl_report_json(const kl_report *r, const kl_report_opts *o, kl_buf *out)
 	kl_report_json_add_bool(root, "shallow", r->shallow);
 	cJSON_AddItemToObject(root, "missing_objects", missing_json(r));
 	kl_report_json_finish(root, out);
+}
+
+/* The pieces the JSON Lines reporter (jsonl.c) shares with this one. */
+cJSON *kl_report_json_finding(const kl_finding *f, const kl_report_opts *o)
+{
+	return finding_json(f, o);
+}
+
+cJSON *kl_report_json_notices(const kl_report *r)
+{
+	return notices_json(r);
 }

@@ -40,8 +40,14 @@ cJSON *kl_report_json_strlist(const kl_strlist *l);
 /* Add a finding's history fields to o (JSON "provenance", SARIF result
  * properties); returns o. */
 cJSON *kl_report_json_provenance(cJSON *o, const kl_provenance *p);
+/* A finding's --verify answer ({status, detail, checked_at}), or JSON
+ * null when it was not verified. */
+cJSON *kl_report_json_verification(const kl_verification *v);
 /* The summary counters, the same object in JSON and SARIF. */
 cJSON *kl_report_json_summary(const kl_report *r);
+/* One finding and the notices, as in the JSON report (json.c). */
+cJSON *kl_report_json_finding(const kl_finding *f, const kl_report_opts *o);
+cJSON *kl_report_json_notices(const kl_report *r);
 /* Print root (indented) plus a newline into out, then delete root. */
 void kl_report_json_finish(cJSON *root, kl_buf *out);
 

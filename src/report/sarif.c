@@ -358,6 +358,12 @@ static cJSON *result_message(const kl_finding *f, const kl_report_opts *o)
 		kl_buf_puts(&b, ": ");
 		kl_buf_puts(&b, o->show_secrets ? f->secret
 			    : f->redacted ? f->redacted : "(redacted)");
+		if (f->verification.status != KL_VERIFY_NONE)
+			kl_buf_printf(&b, " (%s%s)",
+				      f->verification.status == KL_VERIFY_LIVE
+				      ? "verified " : "",
+				      kl_verify_status_name(
+					      f->verification.status));
 	}
 	msg = message_obj("text", b.data);
 	kl_buf_free(&b);
@@ -375,6 +381,10 @@ static cJSON *result_properties(const kl_finding *f)
 		kl_report_json_add_str(props, "blob", f->blob);
 	if (f->has_prov)
 		kl_report_json_provenance(props, &f->prov);
+	if (f->verification.status != KL_VERIFY_NONE)
+		cJSON_AddItemToObject(props, "verification",
+				      kl_report_json_verification(
+					      &f->verification));
 	return props;
 }
 
@@ -385,7 +395,11 @@ static cJSON *result_json(const kl_finding *f, long index,
 
 	kl_report_json_add_str(res, "ruleId", f->rule->id);
 	kl_report_json_add_num(res, "ruleIndex", (uint64_t)index);
-	cJSON_AddStringToObject(res, "level", level_of(f->rule->severity));
+	/* A key the provider still accepts is an error whatever the rule's
+	 * severity: it must be revoked now. */
+	cJSON_AddStringToObject(res, "level",
+				f->verification.status == KL_VERIFY_LIVE
+				? "error" : level_of(f->rule->severity));
 	cJSON_AddItemToObject(res, "message", result_message(f, o));
 	locs = cJSON_AddArrayToObject(res, "locations");
 	cJSON_AddItemToArray(locs, location_json(f));

@@ -178,6 +178,25 @@ static void put_provenance(text_ctx *t, const kl_provenance *p)
 	kl_buf_addch(t->out, '\n');
 }
 
+/* "verified live (HTTP 200)", "revoked (HTTP 401)", "unknown (...)". */
+static void put_verification(text_ctx *t, const kl_verification *v)
+{
+	static const char *const colors[] = { "", C_BRED, C_GREEN, C_YELLOW };
+
+	put_label(t, "status");
+	color(t, colors[v->status]);
+	if (v->status == KL_VERIFY_LIVE)
+		kl_buf_puts(t->out, "verified ");
+	kl_buf_puts(t->out, kl_verify_status_name(v->status));
+	color(t, C_RESET);
+	if (v->detail) {
+		kl_buf_puts(t->out, " (");
+		kl_report_escape(t->out, v->detail);
+		kl_buf_addch(t->out, ')');
+	}
+	kl_buf_addch(t->out, '\n');
+}
+
 static void put_finding(text_ctx *t, const kl_finding *f)
 {
 	const kl_rule *rule = f->rule;
@@ -189,6 +208,8 @@ static void put_finding(text_ctx *t, const kl_finding *f)
 	else
 		put_field(t, "secret", t->o->show_secrets ? f->secret
 							 : f->redacted);
+	if (f->verification.status != KL_VERIFY_NONE)
+		put_verification(t, &f->verification);
 	if (f->fingerprint) {
 		put_label(t, "id");
 		kl_buf_printf(t->out, "%.16s\n", f->fingerprint);
@@ -346,6 +367,20 @@ static void put_config(text_ctx *t, const kl_report *r)
 	}
 }
 
+static void put_verify_summary(text_ctx *t, const kl_verify_summary *v)
+{
+	kl_buf_printf(t->out, "verification: %llu live, %llu revoked, %llu "
+		      "unknown (",
+		      (unsigned long long)v->live, (unsigned long long)v->revoked,
+		      (unsigned long long)v->unknown);
+	put_plural(t->out, v->requests, "request", "requests");
+	kl_buf_addch(t->out, ')');
+	if (v->only_live)
+		kl_buf_printf(t->out, "; %llu not live, not shown (--only-live)",
+			      (unsigned long long)v->hidden);
+	kl_buf_addch(t->out, '\n');
+}
+
 static void put_summary(text_ctx *t, const kl_report *r)
 {
 	const kl_findings *fs = &r->findings;
@@ -361,6 +396,8 @@ static void put_summary(text_ctx *t, const kl_report *r)
 	color(t, C_RESET);
 	put_counters(t->out, &r->summary);
 	kl_buf_addch(t->out, '\n');
+	if (r->verify.ran)
+		put_verify_summary(t, &r->verify);
 	if (r->shallow) {
 		color(t, C_YELLOW);
 		kl_buf_puts(t->out, "WARNING: history beyond the shallow "

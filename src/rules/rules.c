@@ -21,8 +21,10 @@ static const char *const known_fields[] = {
 	"id", "name", "description", "severity", "kind", "regex",
 	"secret_group", "keywords", "stopwords", "references", "tags",
 	"examples", "negative_examples", "min_entropy", "marker",
-	"remediation", NULL
+	"remediation", "verify", NULL
 };
+
+static void verifier_free(kl_verifier *v);
 
 kl_ruleset *kl_ruleset_new(void)
 {
@@ -46,6 +48,7 @@ static void rule_free(kl_rule *r)
 	kl_strlist_free(&r->examples);
 	kl_strlist_free(&r->negative_examples);
 	kl_strlist_free(&r->checks);
+	verifier_free(r->verify);
 	pcre2_code_free(r->code);
 	free(r);
 }
@@ -117,6 +120,7 @@ typedef struct rule_reader {
 	const char *origin;
 	const char *id; /* NULL until known */
 	kl_error *err;
+	bool distrust; /* verifiers read are marked untrusted */
 } rule_reader;
 
 static int __attribute__((format(printf, 2, 3)))
@@ -290,6 +294,8 @@ static void describe_checks(kl_rule *r)
 		kl_strlist_push(&r->checks, "stopwords");
 }
 
+static int read_verify(rule_reader *rd, const cJSON *obj, kl_rule *r);
+
 static kl_rule *read_rule(rule_reader *rd, const cJSON *obj,
 			  const char *provider)
 {
@@ -321,6 +327,8 @@ static kl_rule *read_rule(rule_reader *rd, const cJSON *obj,
 		goto err;
 	if (r->kind == KL_RULE_PATTERN && read_pattern_fields(rd, obj, r))
 		goto err;
+	if (read_verify(rd, obj, r))
+		goto err;
 	describe_checks(r);
 	return r;
 err:
@@ -337,17 +345,46 @@ static void ruleset_push(kl_ruleset *rs, kl_rule *r)
 	rs->compiled = false;
 }
 
-/* A later file may redefine a rule id: the user's file wins. */
+static bool is_builtin(const kl_rule *r)
+{
+	return strncmp(r->origin, "builtin:", 8) == 0;
+}
+
+/* A later file may redefine a rule id: the user's file wins, except for
+ * a built-in rule's verifier, which it keeps (checked by
+ * check_verifier_change), so no rule file can send a provider's keys to
+ * another host. */
 static void ruleset_put(kl_ruleset *rs, kl_rule *r)
 {
+	kl_rule *old = (kl_rule *)kl_ruleset_find(rs, r->id);
+
+	if (old && is_builtin(old) && !is_builtin(r)) {
+		r->verify = old->verify;
+		old->verify = NULL;
+	}
 	kl_ruleset_disable(rs, r->id);
 	ruleset_push(rs, r);
+}
+
+static int check_verifier_change(const kl_ruleset *rs, const kl_rule *r,
+				 kl_error *err)
+{
+	const kl_rule *old = kl_ruleset_find(rs, r->id);
+
+	if (!old || !is_builtin(old) || is_builtin(r) || !r->verify)
+		return 0;
+	kl_error_set(err, "%s: rule %s: redefines a built-in rule and cannot "
+		     "change its verifier (remove \"verify\"; the built-in "
+		     "one is kept)", r->origin, r->id);
+	return -1;
 }
 
 static int read_rule_file(kl_ruleset *rs, const char *origin,
 			  const cJSON *root, kl_error *err)
 {
-	rule_reader rd = { origin, NULL, err };
+	rule_reader rd = { origin, NULL, err,
+			   rs->distrust_verifiers &&
+			   strncmp(origin, "builtin:", 8) != 0 };
 	const cJSON *rules = cJSON_GetObjectItemCaseSensitive(root, "rules");
 	const cJSON *prov = cJSON_GetObjectItemCaseSensitive(root, "provider");
 	const cJSON *item;
@@ -378,6 +415,9 @@ static int read_rule_file(kl_ruleset *rs, const char *origin,
 	/* Compile before accepting, so a bad regex names this file. */
 	if (compile_regexes(tmp, err))
 		goto err;
+	for (i = 0; i < tmp->len; i++)
+		if (check_verifier_change(rs, tmp->rules[i], err))
+			goto err;
 	for (i = 0; i < tmp->len; i++)
 		ruleset_put(rs, tmp->rules[i]);
 	tmp->len = 0;
@@ -543,6 +583,276 @@ int kl_ruleset_compile(kl_ruleset *rs, kl_error *err)
 	rs->prefilter = kl_prefilter_new(rs);
 	rs->compiled = true;
 	return 0;
+}
+
+void kl_ruleset_distrust_verifiers(kl_ruleset *rs, bool distrust)
+{
+	rs->distrust_verifiers = distrust;
+}
+
+/* ------------------------------------------------------------ verifiers */
+/*
+ * The "verify" object of a rule. Checked strictly, because it decides
+ * where a secret is sent: HTTPS only, "{secret}" only in header values
+ * (or in the query when the rule says the provider needs it there), never
+ * in the host or path, and no redirects are ever followed.
+ */
+
+#define SECRET_PLACEHOLDER "{secret}"
+
+static const char *const verify_fields[] = {
+	"method", "url", "headers", "live", "revoked", "live_body",
+	"revoked_body", "secret_in_query", NULL
+};
+
+static void verifier_free(kl_verifier *v)
+{
+	if (!v)
+		return;
+	free(v->method);
+	free(v->url);
+	kl_strlist_free(&v->headers);
+	free(v->live);
+	free(v->revoked);
+	kl_strlist_free(&v->live_body);
+	kl_strlist_free(&v->revoked_body);
+	free(v);
+}
+
+static int verify_known_fields(rule_reader *rd, const cJSON *obj)
+{
+	const cJSON *item;
+	size_t i;
+
+	cJSON_ArrayForEach(item, obj) {
+		for (i = 0; verify_fields[i]; i++)
+			if (strcmp(item->string, verify_fields[i]) == 0)
+				break;
+		if (!verify_fields[i])
+			return fail(rd, "verify: unknown field \"%s\"",
+				    item->string);
+	}
+	return 0;
+}
+
+static int read_statuses(rule_reader *rd, const cJSON *obj, const char *field,
+			 int **out, size_t *n)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field), *item;
+
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) == 0)
+		return fail(rd, "verify: field \"%s\" must be a non-empty "
+			    "array of HTTP status codes", field);
+	*out = kl_xcalloc((size_t)cJSON_GetArraySize(v), sizeof(int));
+	cJSON_ArrayForEach(item, v) {
+		if (!cJSON_IsNumber(item) || item->valuedouble < 100 ||
+		    item->valuedouble > 599 ||
+		    item->valuedouble != (double)item->valueint)
+			return fail(rd, "verify: field \"%s\" must hold HTTP "
+				    "status codes (100-599)", field);
+		(*out)[(*n)++] = item->valueint;
+	}
+	return 0;
+}
+
+static bool has_status(const int *codes, size_t n, int code)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (codes[i] == code)
+			return true;
+	return false;
+}
+
+static bool printable_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+			return false;
+	return true;
+}
+
+/* https://host[:port]/path[?query]: the host is letters, digits, dots and
+ * dashes (no user info, no placeholder), so it is exactly what it says. */
+static int check_url(rule_reader *rd, kl_verifier *v)
+{
+	const char *host = v->url + 8, *p, *secret, *query;
+
+	if (strncmp(v->url, "https://", 8) != 0 || !printable_ascii(v->url))
+		return fail(rd, "verify: url must start with https:// and hold "
+			    "no spaces or control characters");
+	for (p = host; *p && *p != '/' && *p != '?' && *p != ':'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
+			return fail(rd, "verify: url's host may hold only "
+				    "letters, digits, '.' and '-'");
+	if (p == host)
+		return fail(rd, "verify: url names no host");
+	if (strchr(v->url, '#'))
+		return fail(rd, "verify: url must not have a fragment");
+	secret = strstr(v->url, SECRET_PLACEHOLDER);
+	query = strchr(v->url, '?');
+	if (secret && (!query || secret < query))
+		return fail(rd, "verify: " SECRET_PLACEHOLDER " may appear only "
+			    "in the url's query");
+	if (secret && !v->secret_in_query)
+		return fail(rd, "verify: the url puts the secret in its query; "
+			    "set \"secret_in_query\": true to say the provider "
+			    "requires it (proxies may log URLs)");
+	if (!secret && v->secret_in_query)
+		return fail(rd, "verify: \"secret_in_query\" is true but the "
+			    "url has no " SECRET_PLACEHOLDER);
+	return 0;
+}
+
+static bool header_name_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+			return false;
+	return true;
+}
+
+static int check_header(rule_reader *rd, const cJSON *item)
+{
+	const char *c;
+
+	if (!header_name_ok(item->string) || !cJSON_IsString(item))
+		return fail(rd, "verify: header \"%s\" must have a token name "
+			    "and a string value", item->string);
+	for (c = item->valuestring; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return fail(rd, "verify: header \"%s\" holds a control "
+				    "character", item->string);
+	return 0;
+}
+
+static int read_headers(rule_reader *rd, const cJSON *obj, kl_verifier *v)
+{
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(obj, "headers");
+	const cJSON *item;
+	kl_buf line = KL_BUF_INIT;
+
+	if (!h)
+		return 0;
+	if (!cJSON_IsObject(h))
+		return fail(rd, "verify: field \"headers\" must be an object "
+			    "of strings");
+	cJSON_ArrayForEach(item, h) {
+		if (check_header(rd, item)) {
+			kl_buf_free(&line);
+			return -1;
+		}
+		kl_buf_printf(&line, "%s: %s", item->string, item->valuestring);
+		kl_strlist_push(&v->headers, line.data);
+		kl_buf_reset(&line);
+	}
+	kl_buf_free(&line);
+	return 0;
+}
+
+static bool sends_secret(const kl_verifier *v)
+{
+	size_t i;
+
+	if (strstr(v->url, SECRET_PLACEHOLDER))
+		return true;
+	for (i = 0; i < v->headers.len; i++)
+		if (strstr(v->headers.items[i], SECRET_PLACEHOLDER))
+			return true;
+	return false;
+}
+
+static int read_method(rule_reader *rd, const cJSON *obj, kl_verifier *v)
+{
+	if (read_string(rd, obj, "method", false, &v->method))
+		return -1;
+	if (!v->method)
+		v->method = kl_xstrdup("GET");
+	if (strcmp(v->method, "GET") && strcmp(v->method, "HEAD") &&
+	    strcmp(v->method, "POST"))
+		return fail(rd, "verify: method must be GET, HEAD or POST");
+	return 0;
+}
+
+/* A string, or an array of strings of which any one will do. */
+static int read_bodies(rule_reader *rd, const cJSON *obj, const char *field,
+		       kl_strlist *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field), *item;
+
+	if (!v)
+		return 0;
+	if (cJSON_IsString(v) && *v->valuestring) {
+		kl_strlist_push(out, v->valuestring);
+		return 0;
+	}
+	if (cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0) {
+		cJSON_ArrayForEach(item, v) {
+			if (!cJSON_IsString(item) || !*item->valuestring)
+				goto bad;
+			kl_strlist_push(out, item->valuestring);
+		}
+		return 0;
+	}
+bad:
+	return fail(rd, "verify: field \"%s\" must be a non-empty string or "
+		    "array of them", field);
+}
+
+static int check_statuses(rule_reader *rd, const kl_verifier *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->n_live; i++)
+		if (has_status(v->revoked, v->n_revoked, v->live[i]) &&
+		    !v->live_body.len)
+			return fail(rd, "verify: status %d is both live and "
+				    "revoked; set \"live_body\" to tell them "
+				    "apart", v->live[i]);
+	return 0;
+}
+
+static int read_verifier(rule_reader *rd, const cJSON *obj, kl_verifier *v)
+{
+	const cJSON *q = cJSON_GetObjectItemCaseSensitive(obj, "secret_in_query");
+
+	if (q && !cJSON_IsBool(q))
+		return fail(rd, "verify: field \"secret_in_query\" must be a "
+			    "boolean");
+	v->secret_in_query = cJSON_IsTrue(q);
+	if (verify_known_fields(rd, obj) || read_method(rd, obj, v) ||
+	    read_string(rd, obj, "url", true, &v->url) || check_url(rd, v) ||
+	    read_headers(rd, obj, v) ||
+	    read_statuses(rd, obj, "live", &v->live, &v->n_live) ||
+	    read_statuses(rd, obj, "revoked", &v->revoked, &v->n_revoked) ||
+	    read_bodies(rd, obj, "live_body", &v->live_body) ||
+	    read_bodies(rd, obj, "revoked_body", &v->revoked_body) ||
+	    check_statuses(rd, v))
+		return -1;
+	if (!sends_secret(v))
+		return fail(rd, "verify: no header (nor the url) holds "
+			    SECRET_PLACEHOLDER);
+	return 0;
+}
+
+static int read_verify(rule_reader *rd, const cJSON *obj, kl_rule *r)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "verify");
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsObject(v))
+		return fail(rd, "field \"verify\" must be an object");
+	if (r->kind != KL_RULE_PATTERN)
+		return fail(rd, "verify: a policy rule has no secret to verify");
+	r->verify = kl_xcalloc(1, sizeof(*r->verify));
+	r->verify->untrusted = rd->distrust;
+	return read_verifier(rd, v, r->verify);
 }
 
 const char *kl_severity_name(kl_severity s)

@@ -14,6 +14,7 @@ struct kl_ruleset {
 	size_t len;
 	bool compiled;
 	kl_prefilter *prefilter;
+	bool distrust_verifiers; /* see kl_ruleset_distrust_verifiers */
 };
 
 /* A keyword occurrence: where, and which rules it triggers. */

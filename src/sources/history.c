@@ -17,12 +17,15 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "findings/state.h"
 #include "policy/policy.h"
 #include "sources/git/diffscan.h"
 #include "sources/git/missing.h"
 #include "sources/history.h"
 #include "sources/git/prov.h"
+#include "sources/git/treediff.h"
 
 int kl_hist_open(kl_hist *h, const char *path, const kl_scan_opts *o,
 		 kl_report *r, kl_error *err)
@@ -220,6 +223,57 @@ void kl_hist_select_all_refs(kl_hist *h)
 	push_ref_tips(h, &s);
 	kl_cgraph_mark(&h->g, s.tips, s.n_tips, KL_CN_SELECTED);
 	free(s.tips);
+}
+
+void kl_hist_ref_tips(kl_hist *h, const char *glob, git_oid **tips,
+		      size_t *n)
+{
+	git_reference_iterator *it = NULL;
+	selection s = { *tips, NULL, *n, 0 };
+	const char *name;
+
+	if (!glob) {
+		push_ref_tips(h, &s);
+	} else {
+		if (git_reference_iterator_glob_new(&it, h->repo, glob) < 0) {
+			h->r->incomplete = true;
+			kl_report_notice(h->r, KL_NOTICE_ERROR, NULL, "cannot "
+					 "list refs %s: %s", glob,
+					 kl_git_lasterr());
+		}
+		while (it && git_reference_next_name(&name, it) == 0)
+			push_ref(h, &s, name);
+		git_reference_iterator_free(it);
+	}
+	*tips = s.tips;
+	*n = s.n_tips;
+}
+
+static bool builds_on_hidden(const kl_cgraph *g)
+{
+	size_t i, k;
+
+	for (i = 0; i < g->n_order; i++) {
+		const kl_cnode *n = &g->nodes[g->order[i]];
+
+		for (k = 0; k < n->n_parents; k++)
+			if (g->nodes[n->parents[k]].flags & KL_CN_HIDDEN)
+				return true;
+	}
+	return false;
+}
+
+void kl_hist_select_new(kl_hist *h, const git_oid *tips, size_t n_tips,
+			const git_oid *hides, size_t n_hides)
+{
+	h->range_mode = true;
+	kl_cgraph_select_new(&h->g, tips, n_tips, hides, n_hides);
+	kl_hist_order(h);
+	/* When no selected commit has a parent outside the selection (a
+	 * first push into an empty repository), every line of every blob
+	 * was added by one of them: the whole-blob scan (each distinct blob
+	 * once, in parallel) reports the same findings, faster. */
+	h->range_mode = builds_on_hidden(&h->g);
 }
 
 static int collect_selection(kl_hist *h, selection *s, kl_error *err)
@@ -467,12 +521,18 @@ static void scan_one(void *ctx, int wi, size_t item)
 	worker *w = &job->w[wi];
 	const kl_hblob *b = &h->blobv[item];
 	git_blob *blob;
+	kl_memo_snapshot snap;
 	size_t before, missing, len = 0;
 
+	if (h->o->memo && kl_memo_known(h->o->memo, b->oid.id)) {
+		kl_memo_mark_item(h->o->memo, item, b->oid.id, KL_MEMO_KNOWN);
+		return;
+	}
 	if (!worker_ready(job, w))
 		return;
 	before = w->rep.findings.len;
 	missing = w->rep.n_missing;
+	kl_memo_snap(&snap, &w->rep);
 	if (kl_git_blob_check(w->odb, &b->oid, h->o, &w->rep, b->path) == 0) {
 		if (git_blob_lookup(&blob, w->repo, &b->oid) < 0) {
 			kl_git_obj_error(&w->rep, &b->oid, "cannot read blob");
@@ -486,6 +546,9 @@ static void scan_one(void *ctx, int wi, size_t item)
 	tag_findings(h, &w->rep, before, b);
 	if (w->rep.n_missing > missing && b->node != SIZE_MAX)
 		kl_git_missing_commit(&w->rep, missing, &h->g.nodes[b->node].oid);
+	if (h->o->memo)
+		kl_memo_mark_item(h->o->memo, item, b->oid.id,
+				  kl_memo_snap_clean(&snap, &w->rep));
 	pthread_mutex_lock(&job->lock);
 	job->done++;
 	job->bytes += len;
@@ -513,6 +576,8 @@ static void scan_blobs(kl_hist *h)
 	job.h = h;
 	job.w = kl_xcalloc((size_t)threads, sizeof(worker));
 	pthread_mutex_init(&job.lock, NULL);
+	if (h->o->memo)
+		kl_memo_begin(h->o->memo, h->n_blobs);
 	job.prog = kl_progress_new("scanning blobs", h->n_blobs, h->o->progress);
 	kl_parallel_for(h->n_blobs, threads, scan_one, &job);
 	kl_progress_free(job.prog);
@@ -554,6 +619,71 @@ static size_t parent_trees(kl_hist *h, size_t node, git_tree ***out)
 	return len;
 }
 
+/* A changed path of a commit, from the cheap tree walk. */
+typedef struct change {
+	char *path;
+	git_oid old_id, new_id;
+	bool has_old;
+	uint32_t mode;
+} change;
+
+typedef struct changes {
+	change *v;
+	size_t n;
+	bool deletes; /* some path lost its blob: a rename is possible */
+} changes;
+
+static void note_change(void *ctx, const char *path, const git_tree_entry *o,
+			const git_tree_entry *n)
+{
+	changes *c = ctx;
+	change *x;
+
+	if (!n) {
+		c->deletes = true;
+		return;
+	}
+	c->v = kl_xrealloc(c->v, (c->n + 1) * sizeof(*c->v));
+	x = &c->v[c->n++];
+	x->path = kl_xstrdup(path);
+	git_oid_cpy(&x->new_id, git_tree_entry_id(n));
+	x->mode = (uint32_t)git_tree_entry_filemode(n);
+	/* A submodule's commit is no old version of a file. */
+	x->has_old = o && git_tree_entry_filemode(o) != GIT_FILEMODE_COMMIT;
+	if (x->has_old)
+		git_oid_cpy(&x->old_id, git_tree_entry_id(o));
+}
+
+/*
+ * The common case without libgit2's tree diff, which reads both trees
+ * whole (most of a one-commit push into a large repository): a commit with
+ * one parent whose changes delete nothing holds no rename, so each changed
+ * blob is compared with the blob its path had. Returns false, having
+ * scanned nothing, when the full diff is needed.
+ */
+static bool scan_commit_quick(kl_hist *h, kl_diffscan *d, size_t node)
+{
+	const kl_cnode *n = &h->g.nodes[node];
+	changes c = { 0 };
+	kl_treediff td = { h->repo, h->r, NULL, note_change, &c };
+	size_t i;
+	bool quick;
+
+	if (n->n_parents > 1)
+		return false;
+	kl_treediff_run(&td, kl_cgraph_base_tree(&h->g, node), &n->tree);
+	quick = !c.deletes;
+	for (i = 0; i < c.n; i++) {
+		if (quick)
+			kl_diffscan_blob(d, c.v[i].path, &c.v[i].new_id,
+					 c.v[i].mode, &c.v[i].old_id,
+					 c.v[i].has_old ? 1 : 0);
+		free(c.v[i].path);
+	}
+	free(c.v);
+	return quick;
+}
+
 static void scan_commit_diff(kl_hist *h, kl_diffscan *d, size_t node)
 {
 	const git_oid *base = kl_cgraph_base_tree(&h->g, node);
@@ -564,9 +694,14 @@ static void scan_commit_diff(kl_hist *h, kl_diffscan *d, size_t node)
 	size_t before = h->r->findings.len, n_others, i;
 	size_t missing = h->r->n_missing;
 
+	git_oid_tostr(hex, sizeof(hex), &h->g.nodes[node].oid);
+	if (scan_commit_quick(h, d, node)) {
+		for (i = before; i < h->r->findings.len; i++)
+			h->r->findings.items[i].prov.commit = kl_xstrdup(hex);
+		return;
+	}
 	git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
 	n_others = parent_trees(h, node, &others);
-	git_oid_tostr(hex, sizeof(hex), &h->g.nodes[node].oid);
 	if ((base && git_tree_lookup(&old, h->repo, base) < 0) ||
 	    git_tree_lookup(&new_tree, h->repo, &h->g.nodes[node].tree) < 0 ||
 	    git_diff_tree_to_tree(&diff, h->repo, old, new_tree, &opts) < 0 ||
@@ -586,6 +721,23 @@ static void scan_commit_diff(kl_hist *h, kl_diffscan *d, size_t node)
 	git_tree_free(new_tree);
 }
 
+/* A push hook has a time budget: past it, the scan is incomplete. */
+static bool past_deadline(kl_hist *h, size_t done)
+{
+	struct timespec ts;
+
+	if (h->deadline <= 0)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9 < h->deadline)
+		return false;
+	h->r->incomplete = true;
+	kl_report_notice(h->r, KL_NOTICE_ERROR, NULL, "time budget exceeded "
+			 "after %zu of %zu commits; the rest was not scanned",
+			 done, h->g.n_order);
+	return true;
+}
+
 static void scan_range(kl_hist *h)
 {
 	kl_progress *prog = kl_progress_new("scanning commits", h->g.n_order,
@@ -603,6 +755,8 @@ static void scan_range(kl_hist *h)
 	}
 	d.promisor = h->promisor;
 	for (i = 0; i < h->g.n_order; i++) {
+		if (past_deadline(h, i))
+			break;
 		scan_commit_diff(h, &d, h->g.order[i]);
 		kl_progress_tick(prog, i + 1, 0);
 	}

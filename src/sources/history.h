@@ -31,6 +31,7 @@ typedef struct kl_hist {
 	bool range_mode;         /* report only what the commits add */
 	bool saw_env_file;       /* some walked tree holds a .env-like file */
 	char *promisor;          /* --fetch-missing: the promisor remote */
+	double deadline;         /* range scan: CLOCK_MONOTONIC s, 0 = none */
 } kl_hist;
 
 int kl_hist_open(kl_hist *h, const char *path, const kl_scan_opts *o,
@@ -41,6 +42,14 @@ void kl_hist_free(kl_hist *h);
 int kl_hist_select(kl_hist *h, kl_error *err);
 /* Mark every ref's tip (and HEAD) as selected; does not sort. */
 void kl_hist_select_all_refs(kl_hist *h);
+/* The commits each ref matching glob (NULL: every ref, and HEAD) peels
+ * to, appended to *tips; a ref that cannot be read is an error notice. */
+void kl_hist_ref_tips(kl_hist *h, const char *glob, git_oid **tips,
+		      size_t *n);
+/* Select what tips add to hides (`git rev-list TIPS --not HIDES`), in
+ * range mode: each commit is scanned for the lines it adds. */
+void kl_hist_select_new(kl_hist *h, const git_oid *tips, size_t n_tips,
+			const git_oid *hides, size_t n_hides);
 /* Append newly selected commits to the order (HEAD's line, shallow
  * warning, commit count). */
 void kl_hist_order(kl_hist *h);

@@ -72,6 +72,12 @@ static void add_finding(fuzz_reader *in, kl_report *r, const kl_ruleset *rs)
 					f->secret ? strlen(f->secret) : 0);
 	if (how & 2)
 		fill_provenance(in, f);
+	if (how & 4) {
+		f->verification.status =
+			(kl_verify_status)(1 + fuzz_byte(in) % 3);
+		f->verification.detail = field(in);
+		f->verification.checked_at = fuzz_u32(in);
+	}
 }
 
 static void build(fuzz_reader *in, kl_report *r, const kl_ruleset *rs)
@@ -86,6 +92,9 @@ static void build(fuzz_reader *in, kl_report *r, const kl_ruleset *rs)
 	r->incomplete = n & 1;
 	r->shallow = n & 2;
 	r->repo_config_ignored = n & 4;
+	r->verify.ran = n & 32;
+	r->verify.only_live = n & 64;
+	r->verify.live = n & 128;
 	if (n & 8)
 		r->config_path = field(in);
 	if (n & 16)

@@ -42,6 +42,7 @@ int kl_git_open(const char *path, git_repository **repo, kl_error *err)
 		return -1;
 	}
 	kl_git_guard_loose(*repo);
+	kl_git_env_objects(*repo);
 	return 0;
 }
 

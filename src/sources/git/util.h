@@ -20,6 +20,11 @@ void kl_git_close(git_repository *repo);
  * error instead of a hang in libgit2 (git/guard.c). kl_git_open does. */
 void kl_git_guard_loose(git_repository *repo);
 
+/* Read the objects directories git's environment names too
+ * (GIT_OBJECT_DIRECTORY, GIT_ALTERNATE_OBJECT_DIRECTORIES): a pre-receive
+ * hook's quarantine (git/objenv.c). kl_git_open does. */
+void kl_git_env_objects(git_repository *repo);
+
 /* The directory path names, relative to repo's work tree: "" for the
  * root (or a path outside it), else "a/b/". Caller frees. */
 char *kl_git_scan_prefix(git_repository *repo, const char *path);

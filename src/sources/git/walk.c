@@ -283,3 +283,147 @@ const git_oid *kl_cgraph_base_tree(const kl_cgraph *g, size_t node)
 		return NULL;
 	return &p->tree;
 }
+
+/* ------------------------------------- new commits, bounded by dates */
+
+/* A max-heap of node indices by commit time: the newest comes first. */
+typedef struct tqueue {
+	size_t *v;
+	size_t len, cap;
+	size_t interesting; /* queued nodes not HIDDEN */
+} tqueue;
+
+static void tq_push(kl_cgraph *g, tqueue *q, size_t node)
+{
+	size_t i;
+
+	if (q->len == q->cap) {
+		q->cap = q->cap ? q->cap * 2 : 64;
+		q->v = kl_xrealloc(q->v, q->cap * sizeof(size_t));
+	}
+	i = q->len++;
+	q->v[i] = node;
+	/* heap_less orders oldest first: swap its arguments for newest. */
+	while (i && heap_less(g, q->v[(i - 1) / 2], q->v[i])) {
+		size_t p = (i - 1) / 2, t = q->v[p];
+
+		q->v[p] = q->v[i];
+		q->v[i] = t;
+		i = p;
+	}
+	g->nodes[node].flags |= KL_CN_QUEUED;
+	if (!(g->nodes[node].flags & KL_CN_HIDDEN))
+		q->interesting++;
+}
+
+static size_t tq_pop(kl_cgraph *g, tqueue *q)
+{
+	size_t top = q->v[0], i = 0;
+
+	q->v[0] = q->v[--q->len];
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i, t;
+
+		if (l < q->len && heap_less(g, q->v[m], q->v[l]))
+			m = l;
+		if (r < q->len && heap_less(g, q->v[m], q->v[r]))
+			m = r;
+		if (m == i)
+			break;
+		t = q->v[m];
+		q->v[m] = q->v[i];
+		q->v[i] = t;
+		i = m;
+	}
+	g->nodes[top].flags &= ~(unsigned)KL_CN_QUEUED;
+	if (!(g->nodes[top].flags & KL_CN_HIDDEN))
+		q->interesting--;
+	return top;
+}
+
+/* Load and queue a node met for the first time. */
+static void tq_visit(kl_cgraph *g, tqueue *q, size_t node)
+{
+	unsigned f = g->nodes[node].flags;
+
+	if (f & (KL_CN_QUEUED | KL_CN_POPPED))
+		return;
+	if (!(f & KL_CN_LOADED))
+		node_load(g, node);
+	if (g->nodes[node].flags & KL_CN_MISSING) {
+		g->nodes[node].flags |= KL_CN_POPPED;
+		return;
+	}
+	tq_push(g, q, node);
+}
+
+/* Hide node and, through commits already popped, its ancestors; queued
+ * or new ones carry the mark until they are popped. */
+static void tq_hide(kl_cgraph *g, tqueue *q, size_t node)
+{
+	size_t *stack = kl_xmalloc(sizeof(size_t)), len = 1, cap = 1, k;
+
+	stack[0] = node;
+	while (len) {
+		size_t cur = stack[--len];
+		kl_cnode *n = &g->nodes[cur];
+
+		if (n->flags & KL_CN_HIDDEN)
+			continue;
+		n->flags |= KL_CN_HIDDEN;
+		if (n->flags & KL_CN_QUEUED) {
+			q->interesting--;
+			continue;
+		}
+		if (!(n->flags & KL_CN_POPPED)) {
+			tq_visit(g, q, cur);
+			continue;
+		}
+		for (k = 0; k < n->n_parents; k++) {
+			if (len == cap) {
+				cap *= 2;
+				stack = kl_xrealloc(stack, cap * sizeof(size_t));
+			}
+			stack[len++] = n->parents[k];
+		}
+	}
+	free(stack);
+}
+
+/* Commits popped after only hidden ones remain: git's "slop" against
+ * committer dates that go backwards. */
+#define SKEW_SLOP 5
+
+void kl_cgraph_select_new(kl_cgraph *g, const git_oid *tips, size_t n_tips,
+			  const git_oid *hides, size_t n_hides)
+{
+	tqueue q = { 0 };
+	size_t i, k, slop = SKEW_SLOP;
+
+	for (i = 0; i < n_hides; i++)
+		tq_hide(g, &q, node_get(g, &hides[i]));
+	for (i = 0; i < n_tips; i++) {
+		size_t n = node_get(g, &tips[i]);
+
+		g->nodes[n].flags |= KL_CN_SELECTED;
+		tq_visit(g, &q, n);
+	}
+	while (q.len && slop) {
+		size_t cur = tq_pop(g, &q);
+		kl_cnode *n = &g->nodes[cur];
+
+		n->flags |= KL_CN_POPPED;
+		for (k = 0; k < g->nodes[cur].n_parents; k++) {
+			size_t p = g->nodes[cur].parents[k];
+
+			if (g->nodes[cur].flags & KL_CN_HIDDEN) {
+				tq_hide(g, &q, p);
+			} else {
+				g->nodes[p].flags |= KL_CN_SELECTED;
+				tq_visit(g, &q, p);
+			}
+		}
+		slop = q.interesting ? SKEW_SLOP : slop - 1;
+	}
+	free(q.v);
+}

@@ -16,7 +16,9 @@ enum {
 	KL_CN_LOADED = 1 << 3,
 	KL_CN_MISSING = 1 << 4,  /* could not be read */
 	KL_CN_BOUNDARY = 1 << 5, /* a shallow commit: parents not fetched */
-	KL_CN_ORDERED = 1 << 6   /* placed in g->order */
+	KL_CN_ORDERED = 1 << 6,  /* placed in g->order */
+	KL_CN_QUEUED = 1 << 7,   /* kl_cgraph_select_new: in its queue */
+	KL_CN_POPPED = 1 << 8    /* kl_cgraph_select_new: parents visited */
 };
 
 typedef struct kl_cnode {
@@ -55,6 +57,17 @@ void kl_cgraph_mark(kl_cgraph *g, const git_oid *tips, size_t n,
  * yet, parents first, ties broken by commit time then id so the order is
  * deterministic. */
 void kl_cgraph_sort(kl_cgraph *g);
+
+/*
+ * Mark SELECTED the commits reachable from tips and HIDDEN those reachable
+ * from hides, like `git rev-list TIPS --not HIDES`: newest first by
+ * committer time, stopping once only hidden commits remain queued (plus a
+ * few more for clock skew), so a push of one commit onto a long history
+ * loads a handful of commits, not all of them. Skewed dates can only make
+ * it select too much, never hide a new commit.
+ */
+void kl_cgraph_select_new(kl_cgraph *g, const git_oid *tips, size_t n_tips,
+			  const git_oid *hides, size_t n_hides);
 
 /* Whether any selected commit sits on a shallow boundary. */
 bool kl_cgraph_hits_boundary(const kl_cgraph *g);

@@ -1,0 +1,588 @@
+#!/usr/bin/env python3
+"""--verify end to end: real repositories, the real ./keyleak, and a local
+HTTP server on 127.0.0.1 (reached through KEYLEAK_VERIFY_BASE_URL) that plays
+the provider. Each generated key tells the server how to answer: live,
+revoked, rate limited then live, hanging, garbage, ... The server records
+every request, so the tests can count them (one per distinct secret, none
+without --verify). No test uses the network beyond loopback."""
+import http.server
+import json
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lib  # noqa: E402
+
+RULE = "groq-api-key"  # Bearer auth, "data" in a live answer
+VALIDATE = os.path.join(lib.ROOT, "tests", "sarif-validate.sh")
+
+
+def key(seed):
+    return lib.make_key(RULE, "verify-%s" % seed)
+
+
+class Provider:
+    """A fake provider: behaviour per secret, a log of requests."""
+
+    def __init__(self):
+        self.behaviour = {}   # secret -> name
+        self.requests = []    # (path, secret or None)
+        self.lock = threading.Lock()
+        self.release = threading.Event()
+        self.barrier = threading.Barrier(2, timeout=20)
+        self.tries = {}
+        provider = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                provider.answer(self)
+
+            do_POST = do_GET
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.server.server_address[1]
+
+    def add(self, secret, behaviour):
+        self.behaviour[secret] = behaviour
+        return secret
+
+    def count(self, secret=None):
+        with self.lock:
+            return sum(1 for _, s in self.requests if secret is None or s == secret)
+
+    def answer(self, h):
+        auth = h.headers.get("Authorization", "")
+        secret = auth[7:] if auth.startswith("Bearer ") else None
+        with self.lock:
+            self.requests.append((h.path, secret))
+            n = self.tries[secret] = self.tries.get(secret, 0) + 1
+        what = self.behaviour.get(secret, "revoked")
+        if what == "hang":
+            self.release.wait(30)
+            return
+        if what == "garbage":
+            h.wfile.write(b"\x00\x17garbage, not HTTP\r\n\r\n")
+            h.close_connection = True
+            return
+        if what == "barrier":
+            try:
+                self.barrier.wait()
+            except threading.BrokenBarrierError:
+                return self.send(h, 503, b"{}")
+            return self.send(h, 200, b'{"data": []}')
+        codes = {
+            "live": (200, b'{"object": "list", "data": []}'),
+            "revoked": (401, b'{"error": {"message": "Invalid API Key"}}'),
+            "html200": (200, b"<html>captive portal</html>"),
+            "teapot": (418, b"{}"),
+            "always429": (429, b"{}"),
+            "slow429": (429, b"{}"),
+            "server500": (500, b"{}"),
+            "slack_ok": (200, b'{"ok":true,"user":"u"}'),
+            "slack_revoked": (200, b'{"ok":false,"error":"token_revoked"}'),
+            "slack_other": (200, b'{"ok":false,"error":"not_allowed_token_type"}'),
+        }
+        if h.command == "POST" and h.headers.get("Content-Length") not in ("0", None):
+            return self.send(h, 400, b"{}")
+        if what == "429then_live":
+            code, body = (429, b"{}") if n == 1 else codes["live"]
+        else:
+            code, body = codes[what]
+        extra = {}
+        if code == 429:
+            extra["Retry-After"] = "3600" if what == "slow429" else "0"
+        self.send(h, code, body, extra)
+
+    @staticmethod
+    def send(h, code, body, extra=None):
+        h.send_response(code)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(body)))
+        for k, v in (extra or {}).items():
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(body)
+
+
+def closed_port_url():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return "http://127.0.0.1:%d" % port
+
+
+def env_for(url):
+    env = {"KEYLEAK_VERIFY_BASE_URL": url}
+    # A proxy in the environment must not carry loopback traffic.
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                "all_proxy", "ALL_PROXY"):
+        env[var] = ""
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1"
+    return env
+
+
+def repo_with(base, secrets, name="repo"):
+    repo = lib.new_repo(base, name)
+    body = "".join("KEY_%d=%s\n" % (i, s) for i, s in enumerate(secrets))
+    lib.commit_file(repo, "config.env.txt", body)
+    return repo
+
+
+def by_secret(report, secrets, shown=True):
+    """Map each secret to its finding, via the redacted form (full secrets
+    are never printed)."""
+    out = {}
+    for f in report["findings"]:
+        for s in secrets:
+            if f["secret_redacted"][:6] == s[:6] and f["secret_redacted"].endswith(s[-4:]):
+                out[s] = f
+    return out
+
+
+def verify_json(repo, url, *args, secrets=(), command="scan"):
+    p = lib.run([command, repo, "--verify", "--format", "json"] + list(args),
+                env=env_for(url), timeout=120)
+    lib.assert_no_secret(p.stdout, secrets, "stdout")
+    lib.assert_no_secret(p.stderr, secrets, "stderr")
+    try:
+        report = json.loads(p.stdout.decode("utf-8"))
+    except ValueError:
+        raise AssertionError("not JSON (exit %d): %r %r" % (p.returncode, p.stdout[:500], p.stderr[:500]))
+    return p.returncode, report
+
+
+def status(f):
+    return f["verification"]["status"], f["verification"]["detail"]
+
+
+@lib.test
+def live_and_revoked_keys_get_their_status():
+    with lib.TempDir() as base, Provider() as prov:
+        live = prov.add(key("live"), "live")
+        dead = prov.add(key("dead"), "revoked")
+        repo = repo_with(base, [live, dead])
+        rc, rep = verify_json(repo, prov.url, secrets=[live, dead], command="audit")
+        lib.assert_eq(rc, 1, "exit code")
+        f = by_secret(rep, [live, dead])
+        lib.assert_eq(status(f[live]), ("live", "HTTP 200"), "live key")
+        lib.assert_eq(status(f[dead]), ("revoked", "HTTP 401"), "revoked key")
+        when = f[live]["verification"]["checked_at"]
+        if not re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$", when or ""):
+            raise AssertionError("checked_at %r" % when)
+        v = rep["summary"]["verification"]
+        lib.assert_eq((v["live"], v["revoked"], v["unknown"], v["requests"]),
+                      (1, 1, 0, 2), "summary counts")
+        # Only the path the rule names, with the key in the header.
+        paths = sorted(p for p, _ in prov.requests)
+        lib.assert_eq(paths, ["/openai/v1/models"] * 2, "request paths")
+
+
+@lib.test
+def rate_limited_then_live_is_retried():
+    with lib.TempDir() as base, Provider() as prov:
+        k = prov.add(key("429"), "429then_live")
+        repo = repo_with(base, [k])
+        rc, rep = verify_json(repo, prov.url, secrets=[k])
+        lib.assert_eq(status(rep["findings"][0]), ("live", "HTTP 200"), "status")
+        lib.assert_eq(prov.count(k), 2, "requests (one retry)")
+
+
+@lib.test
+def rate_limit_that_never_ends_is_unknown_after_the_attempts():
+    with lib.TempDir() as base, Provider() as prov:
+        k = prov.add(key("always429"), "always429")
+        repo = repo_with(base, [k])
+        rc, rep = verify_json(repo, prov.url, secrets=[k])
+        lib.assert_eq(status(rep["findings"][0]),
+                      ("unknown", "rate limited (HTTP 429) after 3 attempts"), "status")
+        lib.assert_eq(prov.count(k), 3, "requests")
+
+
+@lib.test
+def retry_after_beyond_the_budget_is_not_waited_for():
+    with lib.TempDir() as base, Provider() as prov:
+        k = prov.add(key("slow429"), "slow429")
+        repo = repo_with(base, [k])
+        rc, rep = verify_json(repo, prov.url, secrets=[k])
+        lib.assert_eq(status(rep["findings"][0]),
+                      ("unknown", "rate limited (HTTP 429)"), "status")
+        lib.assert_eq(prov.count(k), 1, "requests")
+
+
+@lib.test
+def server_errors_are_retried_then_unknown():
+    with lib.TempDir() as base, Provider() as prov:
+        k = prov.add(key("500"), "server500")
+        repo = repo_with(base, [k])
+        rc, rep = verify_json(repo, prov.url, secrets=[k])
+        lib.assert_eq(status(rep["findings"][0]),
+                      ("unknown", "server error (HTTP 500) after 3 attempts"), "status")
+        lib.assert_eq(prov.count(k), 3, "requests")
+
+
+@lib.test
+def hanging_server_times_out_as_unknown():
+    with lib.TempDir() as base, Provider() as prov:
+        k = prov.add(key("hang"), "hang")
+        repo = repo_with(base, [k])
+        rc, rep = verify_json(repo, prov.url, "--verify-timeout", "1", secrets=[k])
+        lib.assert_eq(rc, 1, "exit code")
+        lib.assert_eq(status(rep["findings"][0]), ("unknown", "timeout after 1 s"), "status")
+
+
+@lib.test
+def garbage_answer_is_unknown():
+    with lib.TempDir() as base, Provider() as prov:
+        k = prov.add(key("garbage"), "garbage")
+        html = prov.add(key("html"), "html200")
+        odd = prov.add(key("teapot"), "teapot")
+        repo = repo_with(base, [k, html, odd])
+        rc, rep = verify_json(repo, prov.url, secrets=[k, html, odd])
+        f = by_secret(rep, [k, html, odd])
+        st, detail = status(f[k])
+        lib.assert_eq(st, "unknown", "not HTTP")
+        if not detail.startswith("no answer: "):
+            raise AssertionError("detail %r" % detail)
+        # 200 without the provider's answer shape (a captive portal).
+        lib.assert_eq(status(f[html]), ("unknown", "HTTP 200: not an answer this "
+                                        "rule's verifier knows"), "html 200")
+        lib.assert_eq(status(f[odd])[0], "unknown", "418")
+
+
+@lib.test
+def connection_refused_is_unknown():
+    with lib.TempDir() as base:
+        k = key("refused")
+        repo = repo_with(base, [k])
+        rc, rep = verify_json(repo, closed_port_url(), secrets=[k])
+        lib.assert_eq(rc, 1, "exit code")
+        st, detail = status(rep["findings"][0])
+        lib.assert_eq(st, "unknown", "status")
+        if not detail.startswith("no answer: ") or "onnect" not in detail:
+            raise AssertionError("detail %r" % detail)
+        lib.assert_eq(rep["summary"]["verification"]["unknown"], 1, "count")
+
+
+@lib.test
+def same_secret_in_30_commits_is_verified_once():
+    with lib.TempDir() as base, Provider() as prov:
+        k = prov.add(key("thirty"), "live")
+        repo = lib.new_repo(base)
+        for i in range(30):
+            lib.commit_file(repo, "svc%02d/settings.txt" % i,
+                            "# service %d\nGROQ=%s\n" % (i, k),
+                            message="add service %d" % i)
+        rc, rep = verify_json(repo, prov.url, secrets=[k], command="history")
+        lib.assert_eq(len(rep["findings"]), 30, "findings")
+        for f in rep["findings"]:
+            lib.assert_eq(status(f), ("live", "HTTP 200"), f["path"])
+        lib.assert_eq(prov.count(), 1, "requests")
+        lib.assert_eq(rep["summary"]["verification"]["live"], 30, "live count")
+
+
+@lib.test
+def only_live_reports_only_live_keys():
+    with lib.TempDir() as base, Provider() as prov:
+        live = prov.add(key("ol-live"), "live")
+        dead = prov.add(key("ol-dead"), "revoked")
+        repo = repo_with(base, [live, dead])
+        rc, rep = verify_json(repo, prov.url, "--only-live", secrets=[live, dead])
+        lib.assert_eq(rc, 1, "exit code")
+        lib.assert_eq(len(rep["findings"]), 1, "findings")
+        lib.assert_eq(status(rep["findings"][0]), ("live", "HTTP 200"), "kept")
+        v = rep["summary"]["verification"]
+        lib.assert_eq((v["only_live"], v["hidden"], v["revoked"]), (True, 1, 1), "summary")
+        # Nothing live: nothing reported, exit 0.
+        repo2 = repo_with(base, [dead], "repo2")
+        rc, rep = verify_json(repo2, prov.url, "--only-live", secrets=[dead])
+        lib.assert_eq((rc, len(rep["findings"])), (0, 0), "only revoked")
+
+
+@lib.test
+def without_verify_no_request_is_made():
+    with lib.TempDir() as base, Provider() as prov:
+        k = prov.add(key("quiet"), "live")
+        repo = repo_with(base, [k])
+        for cmd in ("scan", "history", "audit", "staged"):
+            p = lib.run([cmd, repo, "--format", "json"], env=env_for(prov.url))
+            rep = json.loads(p.stdout.decode("utf-8"))
+            for f in rep["findings"]:
+                lib.assert_eq(f["verification"], None, cmd + " verification")
+            lib.assert_eq(rep["summary"]["verification"], None, cmd + " summary")
+        lib.assert_eq(prov.count(), 0, "requests without --verify")
+
+
+@lib.test
+def text_and_sarif_carry_the_status_without_the_secret():
+    with lib.TempDir() as base, Provider() as prov:
+        live = prov.add(key("t-live"), "live")
+        dead = prov.add(key("t-dead"), "revoked")
+        repo = repo_with(base, [live, dead])
+        p = lib.run(["scan", repo, "--verify", "--no-color"], env=env_for(prov.url))
+        text = p.stdout.decode("utf-8")
+        for want in ("status  verified live (HTTP 200)", "status  revoked (HTTP 401)",
+                     "verification: 1 live, 1 revoked, 0 unknown (2 requests)"):
+            if want not in text:
+                raise AssertionError("text lacks %r:\n%s" % (want, text))
+        lib.assert_no_secret(p.stdout + p.stderr, [live, dead], "text")
+        out = os.path.join(base, "r.sarif")
+        p = lib.run(["scan", repo, "--verify", "--format", "sarif", "-o", out],
+                    env=env_for(prov.url))
+        lib.assert_eq(p.returncode, 1, "sarif exit")
+        raw = open(out, encoding="utf-8").read()
+        lib.assert_no_secret(raw, [live, dead], "sarif")
+        results = json.loads(raw)["runs"][0]["results"]
+        got = sorted((r["properties"]["verification"]["status"], r["level"]) for r in results)
+        lib.assert_eq(got, [("live", "error"), ("revoked", "error")], "sarif results")
+        validate(out)
+
+
+@lib.test
+def live_key_raises_sarif_level_to_error():
+    # A rule of low severity (a user rule with a verifier) still gives an
+    # "error" result when its key is live.
+    with lib.TempDir() as base, Provider() as prov:
+        k = prov.add(key("low"), "live")
+        rules = os.path.join(base, "low.json")
+        lib.write(rules, json.dumps({"provider": "Local", "rules": [{
+            "id": "local-low-key", "name": "Local key", "description": "d",
+            "remediation": "r", "severity": "low",
+            "regex": "LOWKEY=(gsk_[A-Za-z0-9]{52})", "secret_group": 1,
+            "keywords": ["LOWKEY="],
+            "verify": {"url": "https://api.local.invalid/v1/whoami",
+                       "headers": {"Authorization": "Bearer {secret}"},
+                       "live": [200], "revoked": [401]}}]}))
+        repo = lib.new_repo(base)
+        lib.commit_file(repo, "x.txt", "LOWKEY=%s\n" % k)
+        out = os.path.join(base, "r.sarif")
+        p = lib.run(["scan", repo, "--only-rules", rules, "--verify", "--format",
+                     "sarif", "-o", out], env=env_for(prov.url))
+        lib.assert_eq(p.returncode, 1, "exit")
+        res = json.load(open(out, encoding="utf-8"))["runs"][0]["results"]
+        lib.assert_eq([(r["level"], r["properties"]["verification"]["status"]) for r in res],
+                      [("error", "live")], "level")
+        lib.assert_eq([p for p, _ in prov.requests], ["/v1/whoami"], "path kept")
+
+
+@lib.test
+def post_verifier_with_answers_told_apart_by_body():
+    # Slack-like: POST without a body, HTTP 200 either way, the body says.
+    with lib.TempDir() as base, Provider() as prov:
+        ok = prov.add(key("s-ok"), "slack_ok")
+        dead = prov.add(key("s-dead"), "slack_revoked")
+        odd = prov.add(key("s-odd"), "slack_other")
+        rules = os.path.join(base, "slackish.json")
+        lib.write(rules, json.dumps({"provider": "Local", "rules": [{
+            "id": "local-token", "name": "Local token", "description": "d",
+            "remediation": "r", "severity": "high",
+            "regex": "(?<![A-Za-z0-9_])(gsk_[A-Za-z0-9]{52})", "secret_group": 1,
+            "keywords": ["gsk_"],
+            "verify": {"method": "POST", "url": "https://chat.local.invalid/api/auth.test",
+                       "headers": {"Authorization": "Bearer {secret}"},
+                       "live": [200], "revoked": [200],
+                       "live_body": "\"ok\":true",
+                       "revoked_body": ["invalid_auth", "token_revoked"]}}]}))
+        repo = repo_with(base, [ok, dead, odd])
+        rc, rep = verify_json(repo, prov.url, "--only-rules", rules, secrets=[ok, dead, odd])
+        f = by_secret(rep, [ok, dead, odd])
+        lib.assert_eq(status(f[ok]), ("live", "HTTP 200"), "ok")
+        lib.assert_eq(status(f[dead]), ("revoked", "HTTP 200"), "revoked")
+        lib.assert_eq(status(f[odd])[0], "unknown", "other error")
+        lib.assert_eq(sorted(p for p, _ in prov.requests), ["/api/auth.test"] * 3, "paths")
+
+
+@lib.test
+def parallel_requests_with_verify_jobs():
+    # Two keys the server answers only when both requests are in flight at
+    # once: they are live only if keyleak sends them in parallel.
+    with lib.TempDir() as base, Provider() as prov:
+        a = prov.add(key("par-a"), "barrier")
+        b = prov.add(key("par-b"), "barrier")
+        repo = repo_with(base, [a, b])
+        rc, rep = verify_json(repo, prov.url, "--verify-jobs", "2", secrets=[a, b])
+        lib.assert_eq(sorted(status(f)[0] for f in rep["findings"]), ["live", "live"], "both")
+
+
+@lib.test
+def rules_without_verifier_are_unknown_without_a_request():
+    with lib.TempDir() as base, Provider() as prov:
+        k = lib.make_key("perplexity-api-key", "verify")
+        repo = repo_with(base, [k])
+        rc, rep = verify_json(repo, prov.url, secrets=[k])
+        lib.assert_eq(status(rep["findings"][0]), ("unknown", "no verifier for this rule"),
+                      "status")
+        lib.assert_eq(rep["findings"][0]["verification"]["checked_at"], None, "checked_at")
+        lib.assert_eq(prov.count(), 0, "requests")
+
+
+@lib.test
+def user_rule_cannot_change_a_builtin_verifier():
+    with lib.TempDir() as base, Provider() as prov:
+        rules = os.path.join(base, "groq.json")
+        rule = dict(lib.RULES[RULE])
+        rule["verify"] = {"url": "https://elsewhere.invalid/steal",
+                          "headers": {"Authorization": "Bearer {secret}"},
+                          "live": [200], "revoked": [401]}
+        lib.write(rules, json.dumps({"provider": "Groq", "rules": [rule]}))
+        repo = repo_with(base, [key("x")])
+        p = lib.run(["scan", repo, "--rules", rules, "--verify"], env=env_for(prov.url))
+        lib.assert_eq(p.returncode, 2, "exit")
+        if b"cannot change its verifier" not in p.stderr:
+            raise AssertionError(p.stderr)
+        # Redefined without "verify": the built-in verifier is kept.
+        del rule["verify"]
+        rule["name"] = "Groq key (local copy)"
+        lib.write(rules, json.dumps({"provider": "Groq", "rules": [rule]}))
+        k = prov.add(key("x"), "live")
+        rc, rep = verify_json(repo, prov.url, "--rules", rules, secrets=[k])
+        lib.assert_eq(rep["findings"][0]["rule_name"], "Groq key (local copy)", "redefined")
+        lib.assert_eq(status(rep["findings"][0]), ("live", "HTTP 200"), "kept verifier")
+        lib.assert_eq([p for p, _ in prov.requests], ["/openai/v1/models"], "built-in path")
+
+
+@lib.test
+def repository_config_cannot_bring_a_verifier():
+    with lib.TempDir() as base, Provider() as prov:
+        k = prov.add(lib.expand("rk_{30:lower}", random.Random(7)), "live")
+        repo = lib.new_repo(base)
+        lib.write(os.path.join(repo, "tools", "r.json"), json.dumps({"provider": "X", "rules": [{
+            "id": "repo-key", "name": "Repo key", "description": "d",
+            "remediation": "r", "severity": "high",
+            "regex": "REPOKEY=(rk_[a-z]{30})", "secret_group": 1,
+            "keywords": ["REPOKEY="],
+            "verify": {"url": "https://collector.invalid/c",
+                       "headers": {"Authorization": "Bearer {secret}"},
+                       "live": [200], "revoked": [401]}}]}))
+        lib.write(os.path.join(repo, ".keyleak.json"),
+                  json.dumps({"rule_files": ["tools/r.json"]}))
+        lib.write(os.path.join(repo, "local.txt"), "REPOKEY=%s\n" % k)
+        rc, rep = verify_json(repo, prov.url, secrets=[k])
+        f = [f for f in rep["findings"] if f["rule_id"] == "repo-key"]
+        lib.assert_eq(len(f), 1, "finding")
+        st, detail = status(f[0])
+        lib.assert_eq(st, "unknown", "status")
+        if "repository's own configuration" not in detail:
+            raise AssertionError(detail)
+        lib.assert_eq(prov.count(), 0, "requests")
+
+
+@lib.test
+def verifier_schema_is_strict():
+    bad = [
+        ({"url": "http://api.example.invalid/x", "headers": {"A": "{secret}"}}, "https://"),
+        ({"url": "https://{secret}.example.invalid/x"}, "host"),
+        ({"url": "https://api.example.invalid/{secret}"}, "query"),
+        ({"url": "https://api.example.invalid/x?key={secret}"}, "secret_in_query"),
+        ({"url": "https://user@api.example.invalid/x", "headers": {"A": "{secret}"}}, "host"),
+        ({"url": "https://api.example.invalid/x", "headers": {"A": "no secret"}}, "{secret}"),
+        ({"url": "https://api.example.invalid/x", "headers": {"A": "{secret}"},
+          "method": "DELETE"}, "method"),
+        ({"url": "https://api.example.invalid/x", "headers": {"A": "{secret}"},
+          "live": [200], "revoked": [200]}, "both live and revoked"),
+        ({"url": "https://api.example.invalid/x", "headers": {"A": "{secret}"},
+          "surprise": 1}, "unknown field"),
+    ]
+    with lib.TempDir() as base:
+        for i, (verify, want) in enumerate(bad):
+            v = {"live": [200], "revoked": [401]}
+            v.update(verify)
+            path = os.path.join(base, "r%d.json" % i)
+            lib.write(path, json.dumps({"provider": "X", "rules": [{
+                "id": "x-key", "name": "X", "description": "d", "remediation": "r",
+                "severity": "high", "regex": "(xk_[a-z]{20})", "secret_group": 1,
+                "keywords": ["xk_"], "verify": v}]}))
+            p = lib.run(["rules", "--only-rules", path])
+            lib.assert_eq(p.returncode, 2, "exit for %r" % verify)
+            err = p.stderr.decode()
+            if "rule x-key: verify" not in err or want not in err:
+                raise AssertionError("error for %r: %s" % (verify, err))
+        # The query form is accepted when the rule says so.
+        path = os.path.join(base, "ok.json")
+        lib.write(path, json.dumps({"provider": "X", "rules": [{
+            "id": "x-key", "name": "X", "description": "d", "remediation": "r",
+            "severity": "high", "regex": "(xk_[a-z]{20})", "secret_group": 1,
+            "keywords": ["xk_"], "verify": {
+                "url": "https://api.example.invalid/x?key={secret}",
+                "secret_in_query": True, "live": [200], "revoked": [401]}}]}))
+        lib.assert_eq(lib.run(["rules", "--only-rules", path]).returncode, 0, "query ok")
+
+
+@lib.test
+def option_errors_are_refused_before_scanning():
+    with lib.TempDir() as base:
+        repo = repo_with(base, [key("opt")])
+        cases = [
+            (["--only-live"], {}, "needs --verify"),
+            (["--verify-jobs", "3"], {}, "needs --verify"),
+            (["--verify", "--verify-jobs", "0"], {}, "--verify-jobs"),
+            (["--verify", "--verify-timeout", "x"], {}, "--verify-timeout"),
+            (["--verify"], {"KEYLEAK_VERIFY_BASE_URL": "ftp://127.0.0.1:1"},
+             "KEYLEAK_VERIFY_BASE_URL"),
+            (["--verify"], {"KEYLEAK_VERIFY_BASE_URL": "http://127.0.0.1:1/path"},
+             "KEYLEAK_VERIFY_BASE_URL"),
+        ]
+        for args, env, want in cases:
+            p = lib.run(["scan", repo] + args, env=env)
+            lib.assert_eq(p.returncode, 2, "exit for %r" % args)
+            if want.encode() not in p.stderr:
+                raise AssertionError("%r: %s" % (args, p.stderr))
+
+
+@lib.test
+def builtin_verifiers_are_https_read_only_requests():
+    # Every built-in verifier: GET over HTTPS, key in a header.
+    n = 0
+    for rid, rule in lib.RULES.items():
+        v = rule.get("verify")
+        if not v:
+            continue
+        n += 1
+        if not v["url"].startswith("https://") or v.get("method", "GET") != "GET":
+            raise AssertionError(rid)
+        if "{secret}" in v["url"] or not any("{secret}" in h for h in v["headers"].values()):
+            raise AssertionError(rid + ": secret not in a header")
+    if n < 15:
+        raise AssertionError("only %d verifiers" % n)
+
+
+def validate(path):
+    """The SARIF must still pass GitHub's ingestion rules (as in
+    test_reports.py); skipped without npm outside CI."""
+    import shutil
+    if not shutil.which("npm") or not shutil.which("node"):
+        if os.environ.get("CI"):
+            raise AssertionError("CI must validate SARIF, but npm/node is missing")
+        print("# SARIF validation skipped: npm/node not installed")
+        return
+    v = subprocess.run(["sh", VALIDATE, path], capture_output=True)
+    if v.returncode != 0:
+        raise AssertionError("sarif-validate failed:\n%s%s" % (
+            v.stdout.decode(errors="replace"), v.stderr.decode(errors="replace")))
+
+
+if __name__ == "__main__":
+    lib.main()
