@@ -24,6 +24,14 @@ _keyleak_options()
     printf '%s\n' "$help" | sed -nE 's/^ +(-[a-zA-Z]), --.*/\1/p'
 }
 
+# The report formats: the lowercase words on the --format line
+# ("text (default), json, sarif or jsonl (JSON Lines)").
+_keyleak_formats()
+{
+    sed -n 's/.*, --format FMT//p' | head -n 1 | grep -oE '\b[a-z]+\b' |
+        grep -vxE 'default|or'
+}
+
 # The metavariable an option takes (FILE, PATH, FMT, N, ...), if any.
 _keyleak_metavar()
 {
@@ -53,7 +61,11 @@ _keyleak()
     if [[ $prev == -* ]]; then
         meta=$(printf '%s\n' "$help" | _keyleak_metavar "$prev")
         case $meta in
-        FMT) COMPREPLY=($(compgen -W 'text json sarif' -- "$cur")); return ;;
+        FMT)
+            COMPREPLY=($(compgen -W "$(printf '%s\n' "$help" |
+                _keyleak_formats)" -- "$cur"))
+            return
+            ;;
         FILE | PATH) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         ?*) return ;;
         esac

@@ -6,6 +6,8 @@
 function __keyleak_define
     set -l help (command keyleak --help 2>/dev/null)
     or return
+    # The report formats: the lowercase words on the --format line.
+    set -l formats (string replace -rf '.*, --format FMT(.*)' '$1' -- $help | string match -ar '\b[a-z]+\b' | string match -rv '^(default|or)$')
     set -l in_commands 0
     set -l seen
     for line in $help
@@ -28,7 +30,7 @@ function __keyleak_define
             test -n "$o[1]"; and set args $args -s $o[1]
             switch "$o[3]"
                 case FMT
-                    set args $args -x -a 'text json sarif'
+                    set args $args -x -a "$formats"
                 case FILE PATH
                     set args $args -r -F
                 case ''

@@ -43,7 +43,7 @@ void cli_usage(FILE *out)
 "                       adds a secret (git runs it; see pre-receive --help)\n"
 "  pre-push [REMOTE [URL]]  the same check on the client before a push\n"
 "  version              print the version and those of the libraries\n"
-"                       (libgit2, PCRE2 and its JIT, cJSON, zlib)\n"
+"                       (libgit2, PCRE2 and its JIT, cJSON, zlib, libcurl)\n"
 "\n"
 "options:\n"
 "  -f, --format FMT     text (default), json, sarif or jsonl (JSON Lines)\n"

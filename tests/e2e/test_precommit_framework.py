@@ -1,8 +1,8 @@
 """End-to-end tests of .pre-commit-hooks.yaml with the pre-commit framework
 Debian ships (3.0.4 in Debian 12): a real `git commit` and a real `git push`
 through hooks that `pre-commit install` wrote, in temporary repositories.
-The hook repository is a copy of this checkout's manifest and hook scripts,
-so uncommitted edits are what is tested."""
+The hook repository is a copy of this checkout's manifest, so uncommitted
+edits are what is tested."""
 import os
 import shutil
 import subprocess
@@ -12,7 +12,6 @@ from lib import Skip, assert_eq, git, test
 
 RULE = "anthropic-api-key"
 MANIFEST = os.path.join(lib.ROOT, ".pre-commit-hooks.yaml")
-PUSH_SHIM = os.path.join(lib.ROOT, "hooks", "pre-commit-framework-pre-push")
 
 
 def need_pre_commit():
@@ -41,12 +40,9 @@ def sh(args, cwd, env):
 
 
 def hook_repo(d):
-    """A git repository holding this checkout's manifest and push shim."""
+    """A git repository holding this checkout's manifest."""
     repo = lib.new_repo(d, "hooks-repo")
     shutil.copy(MANIFEST, os.path.join(repo, ".pre-commit-hooks.yaml"))
-    os.makedirs(os.path.join(repo, "hooks"))
-    shutil.copy2(PUSH_SHIM, os.path.join(repo, "hooks",
-                                         os.path.basename(PUSH_SHIM)))
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "hooks")
     return repo, git(repo, "rev-parse", "HEAD")
@@ -81,7 +77,6 @@ def manifest_validates():
     p = subprocess.run(["pre-commit", "validate-manifest", MANIFEST],
                        capture_output=True)
     assert_eq(p.returncode, 0, "validate-manifest: %s" % out(p))
-    assert os.access(PUSH_SHIM, os.X_OK), "push shim is not executable"
 
 
 @test

@@ -35,11 +35,21 @@ def version_names_every_library():
     assert re.search(r"JIT: (yes|no)", by_name["PCRE2"]), by_name["PCRE2"]
 
 
+def links_libcurl():
+    p = subprocess.run(["ldd", lib.KEYLEAK], capture_output=True)
+    return b"libcurl" in p.stdout
+
+
 @test
 def versions_match_the_installed_libraries():
     by_name, _ = version_lines("version")
-    for name, pkg in (("libgit2", "libgit2"), ("PCRE2", "libpcre2-8"),
-                      ("cJSON", "libcjson"), ("zlib", "zlib")):
+    libs = [("libgit2", "libgit2"), ("PCRE2", "libpcre2-8"),
+            ("cJSON", "libcjson"), ("zlib", "zlib")]
+    if links_libcurl():
+        libs.append(("libcurl", "libcurl"))
+    else:
+        assert "libcurl" not in by_name, "libcurl named but not linked"
+    for name, pkg in libs:
         got = by_name[name].split(" ")[1]
         assert_eq(got, pkg_version(pkg), "%s version" % name)
 
