@@ -135,7 +135,7 @@ CHECK_CC       ?= $(shell command -v clang >/dev/null 2>&1 && echo clang || echo
 CHECK_SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer \
                   -fno-sanitize-recover=all
 CHECK_REPORTS  := $(CHECK_BUILD)/sanitizer-reports
-CHECK_ENV      := ASAN_OPTIONS=detect_leaks=1:check_initialization_order=1:strict_string_checks=1:log_path=$(CURDIR)/$(CHECK_REPORTS)/asan \
+CHECK_ENV      := ASAN_OPTIONS=detect_leaks=1:check_initialization_order=1:strict_string_checks=1:fast_unwind_on_malloc=0:log_path=$(CURDIR)/$(CHECK_REPORTS)/asan \
                   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/$(CHECK_REPORTS)/ubsan \
                   LSAN_OPTIONS=log_path=$(CURDIR)/$(CHECK_REPORTS)/lsan:suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 FUZZ_BUILD     ?= build/fuzz
