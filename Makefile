@@ -17,10 +17,10 @@ WARNINGS += -Werror
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libcurl is not linked: src/verify/http.c loads it (dlopen) only for
-# --verify, sparing every other run its start-up cost.
+# --verify (and `keyleak version`), sparing every other run its start-up cost.
 PKG_LIBS   := $(filter-out -lcurl,$(shell pkg-config --libs $(PKGS) 2>/dev/null))
 ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(OPTFLAGS) $(WARNINGS) -Iinclude -Isrc \
-              $(PKG_CFLAGS) $(CFLAGS) $(SANITIZE)
+              $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(SANITIZE)
 ALL_LDFLAGS = $(LDFLAGS) $(SANITIZE) $(PKG_LIBS) -lpthread -lm -ldl
 
 LIB_SRCS  := $(sort $(filter-out src/cli/% src/build/%,$(wildcard src/*/*.c src/*/*/*.c)))
@@ -33,7 +33,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 HEADERS   := include/keyleak.h src/internal.h $(wildcard src/*/*.h src/*/*/*.h)
 
-.PHONY: all run test unit install uninstall clean deps deps-check check fuzz bench
+.PHONY: all run test unit install uninstall clean deps deps-check check fuzz bench deb deb-deps
 
 all: keyleak
 
@@ -87,12 +87,39 @@ test: deps-check
 	@$(MAKE) --no-print-directory all unit
 	@sh tests/run.sh
 
-install: keyleak
+# The man page, completions, hook scripts and CI templates go under
+# $(DATADIR); INSTALL_BIN installs another build of the binary (make deb).
+DATADIR     ?= $(PREFIX)/share
+MANDIR      ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR  ?= $(DATADIR)/zsh/site-functions
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+INSTALL_BIN ?= keyleak
+# Every hook script and CI template, including ones added later.
+SHARE_FILES := $(sort $(wildcard hooks/* ci/*))
+
+install: $(INSTALL_BIN)
 	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 keyleak $(DESTDIR)$(BINDIR)/keyleak
+	install -m 0755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/keyleak
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) \
+	  $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) \
+	  $(DESTDIR)$(DATADIR)/keyleak/hooks $(DESTDIR)$(DATADIR)/keyleak/ci
+	install -m 0644 doc/keyleak.1 $(DESTDIR)$(MANDIR)/man1/keyleak.1
+	install -m 0644 completions/keyleak.bash $(DESTDIR)$(BASHCOMPDIR)/keyleak
+	install -m 0644 completions/_keyleak $(DESTDIR)$(ZSHCOMPDIR)/_keyleak
+	install -m 0644 completions/keyleak.fish $(DESTDIR)$(FISHCOMPDIR)/keyleak.fish
+	for f in $(SHARE_FILES); do \
+	  mode=0644; [ -x "$$f" ] && mode=0755; \
+	  install -m $$mode "$$f" $(DESTDIR)$(DATADIR)/keyleak/$$f || exit 1; \
+	done
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/keyleak
+	rm -f $(DESTDIR)$(BINDIR)/keyleak $(DESTDIR)$(MANDIR)/man1/keyleak.1 \
+	  $(DESTDIR)$(BASHCOMPDIR)/keyleak $(DESTDIR)$(ZSHCOMPDIR)/_keyleak \
+	  $(DESTDIR)$(FISHCOMPDIR)/keyleak.fish
+	rm -f $(SHARE_FILES:%=$(DESTDIR)$(DATADIR)/keyleak/%)
+	-rmdir $(DESTDIR)$(DATADIR)/keyleak/hooks $(DESTDIR)$(DATADIR)/keyleak/ci \
+	  $(DESTDIR)$(DATADIR)/keyleak 2>/dev/null
 
 clean:
 	rm -rf $(BUILD) keyleak
@@ -108,9 +135,9 @@ CHECK_CC       ?= $(shell command -v clang >/dev/null 2>&1 && echo clang || echo
 CHECK_SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer \
                   -fno-sanitize-recover=all
 CHECK_REPORTS  := $(CHECK_BUILD)/sanitizer-reports
-CHECK_ENV      := ASAN_OPTIONS=detect_leaks=1:check_initialization_order=1:strict_string_checks=1:log_path=$(CURDIR)/$(CHECK_REPORTS)/asan \
+CHECK_ENV      := ASAN_OPTIONS=detect_leaks=1:check_initialization_order=1:strict_string_checks=1:fast_unwind_on_malloc=0:log_path=$(CURDIR)/$(CHECK_REPORTS)/asan \
                   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/$(CHECK_REPORTS)/ubsan \
-                  LSAN_OPTIONS=log_path=$(CURDIR)/$(CHECK_REPORTS)/lsan
+                  LSAN_OPTIONS=log_path=$(CURDIR)/$(CHECK_REPORTS)/lsan:suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 FUZZ_BUILD     ?= build/fuzz
 FUZZ_CC        ?= clang
 FUZZ_SECONDS   ?= 60
@@ -174,3 +201,33 @@ bench: all
 .PHONY: accuracy
 accuracy: all
 	@python3 tests/accuracy/check.py --repos "$(REPOS)" --keyleak $(CURDIR)/keyleak
+
+# ------------------------------------------------------- Debian package
+# `make deb`: keyleak_<version>_<arch>.deb (and its -dbgsym) in DEB_DIR,
+# built by dpkg-buildpackage from debian/ in a copy of the files git
+# tracks (plus new, unignored ones), so the tree and its build/ are left
+# alone. Needs debhelper and the build dependencies (`make deb-deps`).
+DEB_DIR  ?= dist
+DEB_DEPS := build-essential debhelper fakeroot $(DEBS)
+
+deb-deps:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	  --no-install-recommends $(DEB_DEPS)
+
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+	  { echo "make deb: needs dpkg-dev and debhelper (make deb-deps)"; exit 2; }
+	rm -rf $(DEB_DIR)/src && mkdir -p $(DEB_DIR)/src/keyleak
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  git ls-files -z --cached --others --exclude-standard | \
+	    tar --null -T - --ignore-failed-read -cf - 2>/dev/null; \
+	else \
+	  tar --exclude=./build --exclude=./$(DEB_DIR) --exclude=./keyleak -cf - .; \
+	fi | tar -xf - -C $(DEB_DIR)/src/keyleak
+	cd $(DEB_DIR)/src/keyleak && \
+	  DEB_BUILD_OPTIONS="parallel=$$(nproc) $(DEB_BUILD_OPTIONS)" \
+	  dpkg-buildpackage -us -uc -b
+	mv $(DEB_DIR)/src/*.deb $(DEB_DIR)/
+	rm -rf $(DEB_DIR)/src
+	@ls -1 $(DEB_DIR)/*.deb

@@ -53,6 +53,10 @@ void kl_buf_reset(kl_buf *b);
 char *kl_buf_detach(kl_buf *b); /* caller frees; b is left empty */
 void kl_buf_free(kl_buf *b);
 
+/* `keyleak version`: keyleak's version, then one line per library it runs
+ * with (libgit2, PCRE2 with JIT state, cJSON, zlib, libcurl if built in). */
+void kl_version_text(kl_buf *out);
+
 void *kl_xmalloc(size_t n);
 void *kl_xcalloc(size_t n, size_t size);
 void *kl_xrealloc(void *p, size_t n);
@@ -389,6 +393,7 @@ typedef struct kl_summary {
 	uint64_t baselined;       /* findings silenced by --baseline */
 	uint64_t commits_scanned;
 	uint64_t limit_hits;      /* rule x file pairs that hit a regex limit */
+	uint64_t missing_objects; /* objects absent from the repository */
 } kl_summary;
 
 /* What --verify found, over every finding before --only-live. */
@@ -413,6 +418,15 @@ typedef struct kl_notice {
 	char *message;
 } kl_notice;
 
+/* An object a git source needed and the repository does not have (a
+ * partial or damaged clone), with where it is referenced when known. */
+typedef struct kl_missing_obj {
+	char *id;
+	char *type;    /* "blob", "tree" or "commit" */
+	char *path;    /* path in the commit below, or NULL */
+	char *commit;  /* a commit that references it, or NULL */
+} kl_missing_obj;
+
 typedef struct kl_report {
 	const char *command;     /* "scan", "staged", "history", "audit" */
 	const char *target;      /* path as given by the user */
@@ -427,6 +441,8 @@ typedef struct kl_report {
 	bool repo_config_ignored; /* --no-repo-config was given */
 	char *baseline_path;
 	bool shallow;            /* history beyond a shallow boundary unseen */
+	kl_missing_obj *missing; /* missing objects (the source summarises) */
+	size_t n_missing, cap_missing;
 	kl_verify_summary verify; /* --verify counts (ran == false without) */
 } kl_report;
 
@@ -435,6 +451,9 @@ void kl_report_init(kl_report *r, const char *command, const char *target,
 void kl_report_notice(kl_report *r, kl_notice_kind kind, const char *path,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void kl_report_free(kl_report *r);
+/* Record a missing object (strings are copied; path/commit may be NULL). */
+void kl_report_missing(kl_report *r, const char *id, const char *type,
+		       const char *path, const char *commit);
 
 typedef enum kl_format {
 	KL_FORMAT_TEXT,

@@ -25,6 +25,7 @@ typedef struct kl_scan_opts {
 	bool all_refs;         /* --all */
 	const char *range;     /* "A..B" or "A...B", or NULL */
 	const kl_strlist *revs; /* explicit revisions, or NULL */
+	bool fetch_missing;    /* partial clone: fetch absent blobs via git */
 	/* audit --state-dir: blobs clean in the last run are not scanned
 	 * again (findings/state.h); NULL = scan everything */
 	struct kl_memo *memo;

@@ -35,6 +35,7 @@ typedef struct cli_opts {
 	const char *config;       /* --config */
 	bool no_repo_config;
 	const char *baseline;     /* --baseline */
+	bool fetch_missing;       /* --fetch-missing */
 	bool verify;              /* --verify */
 	bool only_live;           /* --only-live */
 	int verify_jobs;          /* --verify-jobs */

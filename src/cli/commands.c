@@ -224,6 +224,7 @@ static void fill_scan_opts(const cli_opts *o, const scan_setup *s,
 	so->all_refs = o->all_refs;
 	so->range = o->range;
 	so->revs = &o->revs;
+	so->fetch_missing = o->fetch_missing;
 	if (s->has_cfg) {
 		so->allow = &s->cfg.allow;
 		so->skip_globs = &s->cfg.skip_paths;

@@ -43,7 +43,8 @@ void cli_usage(FILE *out)
 "  pre-receive [--repo PATH]  server push protection: refuse a push that\n"
 "                       adds a secret (git runs it; see pre-receive --help)\n"
 "  pre-push [REMOTE [URL]]  the same check on the client before a push\n"
-"  version              print the version\n"
+"  version              print the version and those of the libraries\n"
+"                       (libgit2, PCRE2 and its JIT, cJSON, zlib, libcurl)\n"
 "\n"
 "options:\n"
 "  -f, --format FMT     text (default), json, sarif or jsonl (JSON Lines)\n"
@@ -62,6 +63,8 @@ void cli_usage(FILE *out)
 "                       are read in 8 MiB pieces, in bounded memory\n"
 "  -j, --threads N      worker threads (default: number of cores)\n"
 "      --allow-incomplete  exit 0/1 even if some data could not be read\n"
+"      --fetch-missing  in a partial clone (cloned with a filter), fetch\n"
+"                       the objects history/audit need through git\n"
 "      --verify         ask each key's provider whether it still works (sends\n"
 "                       each distinct key once, over HTTPS, to the host its\n"
 "                       rule names): live, revoked or unknown\n"
@@ -137,7 +140,8 @@ enum {
 	OPT_CHECK, OPT_SEED, OPT_CONFIG, OPT_NO_REPO_CONFIG, OPT_BASELINE,
 	OPT_VERIFY, OPT_ONLY_LIVE, OPT_VERIFY_JOBS, OPT_VERIFY_TIMEOUT,
 	OPT_REPOS, OPT_MIRROR_DIR, OPT_SHARD, OPT_JOBS, OPT_RESUME,
-	OPT_STATE_DIR
+	OPT_STATE_DIR,
+	OPT_FETCH_MISSING
 };
 
 static const struct option long_opts[] = {
@@ -161,6 +165,7 @@ static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "no-repo-config", no_argument, NULL, OPT_NO_REPO_CONFIG },
 	{ "baseline", required_argument, NULL, OPT_BASELINE },
+	{ "fetch-missing", no_argument, NULL, OPT_FETCH_MISSING },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "only-live", no_argument, NULL, OPT_ONLY_LIVE },
 	{ "verify-jobs", required_argument, NULL, OPT_VERIFY_JOBS },
@@ -247,6 +252,7 @@ static int parse_option(int c, const char *arg, cli_opts *o)
 	case OPT_CONFIG: o->config = arg; return 0;
 	case OPT_NO_REPO_CONFIG: o->no_repo_config = true; return 0;
 	case OPT_BASELINE: o->baseline = arg; return 0;
+	case OPT_FETCH_MISSING: o->fetch_missing = true; return 0;
 	case OPT_VERIFY: o->verify = true; return 0;
 	case OPT_ONLY_LIVE: o->only_live = true; return 0;
 	case OPT_VERIFY_JOBS:
@@ -373,6 +379,19 @@ void cli_git_ready(void)
 	}
 }
 
+/* `keyleak version` / `--version`: the libraries too, for bug reports. */
+static int cli_version(void)
+{
+	kl_buf out = KL_BUF_INIT;
+	bool ok;
+
+	kl_version_text(&out);
+	ok = fwrite(out.data, 1, out.len, stdout) == out.len &&
+	     fflush(stdout) == 0;
+	kl_buf_free(&out);
+	return ok ? KL_EXIT_CLEAN : KL_EXIT_ERROR;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -385,8 +404,7 @@ int main(int argc, char **argv)
 		return cmd ? KL_EXIT_CLEAN : KL_EXIT_ERROR;
 	}
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("keyleak %s\n", KL_VERSION);
-		return KL_EXIT_CLEAN;
+		return cli_version();
 	}
 	start_git_init();
 	if (strcmp(cmd, "install-hook") == 0) {

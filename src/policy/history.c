@@ -161,7 +161,7 @@ void kl_policy_history(git_repository *repo, const kl_cgraph *g,
 		       const kl_scan_opts *o, kl_report *r)
 {
 	hist_ctx h = { repo, g, o, r, 0, NULL, 0, 0 };
-	kl_treediff d = { repo, r, NULL, visit_entry, &h, NULL };
+	kl_treediff d = { repo, r, NULL, visit_entry, &h, NULL, NULL };
 	kl_error err = { 0 };
 	git_tree *head = NULL;
 	size_t i;

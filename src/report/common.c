@@ -243,6 +243,7 @@ cJSON *kl_report_json_summary(const kl_report *r)
 	kl_report_json_add_num(o, "baselined", s->baselined);
 	kl_report_json_add_num(o, "commits_scanned", s->commits_scanned);
 	kl_report_json_add_num(o, "limit_hits", s->limit_hits);
+	kl_report_json_add_num(o, "missing_objects", s->missing_objects);
 	cJSON_AddItemToObject(o, "verification", verify_summary(&r->verify));
 	return o;
 }

@@ -92,6 +92,25 @@ static cJSON *head_json(const kl_report *r)
 	return root;
 }
 
+/* Objects the repository lacks, each with where it is referenced. */
+static cJSON *missing_json(const kl_report *r)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; i < r->n_missing; i++) {
+		const kl_missing_obj *m = &r->missing[i];
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "id", m->id);
+		cJSON_AddStringToObject(o, "type", m->type);
+		kl_report_json_add_path(o, "path", m->path);
+		kl_report_json_add_path(o, "commit", m->commit);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
 void kl_report_json(const kl_report *r, const kl_report_opts *o, kl_buf *out)
 {
 	cJSON *root = head_json(r);
@@ -105,6 +124,7 @@ void kl_report_json(const kl_report *r, const kl_report_opts *o, kl_buf *out)
 	cJSON_AddItemToObject(root, "notices", notices_json(r));
 	kl_report_json_add_bool(root, "incomplete", r->incomplete);
 	kl_report_json_add_bool(root, "shallow", r->shallow);
+	cJSON_AddItemToObject(root, "missing_objects", missing_json(r));
 	kl_report_json_finish(root, out);
 }
 

@@ -518,6 +518,7 @@ static void read_summary(const cJSON *s, kl_summary *o)
 	o->baselined = (uint64_t)num_of(s, "baselined");
 	o->commits_scanned = (uint64_t)num_of(s, "commits_scanned");
 	o->limit_hits = (uint64_t)num_of(s, "limit_hits");
+	o->missing_objects = (uint64_t)num_of(s, "missing_objects");
 }
 
 static void read_notices(const cJSON *arr, kl_report *r)

@@ -65,12 +65,58 @@ static void free_notices(kl_report *r)
 	r->n_notices = r->cap_notices = 0;
 }
 
+void kl_report_missing(kl_report *r, const char *id, const char *type,
+		       const char *path, const char *commit)
+{
+	kl_missing_obj *m;
+
+	if (r->n_missing == r->cap_missing) {
+		r->cap_missing = r->cap_missing ? r->cap_missing * 2 : 16;
+		r->missing = kl_xrealloc(r->missing,
+					 r->cap_missing * sizeof(*m));
+	}
+	m = &r->missing[r->n_missing++];
+	m->id = kl_xstrdup(id);
+	m->type = kl_xstrdup(type);
+	m->path = path ? kl_xstrdup(path) : NULL;
+	m->commit = commit ? kl_xstrdup(commit) : NULL;
+}
+
+static void free_missing(kl_report *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_missing; i++) {
+		free(r->missing[i].id);
+		free(r->missing[i].type);
+		free(r->missing[i].path);
+		free(r->missing[i].commit);
+	}
+	free(r->missing);
+	r->missing = NULL;
+	r->n_missing = r->cap_missing = 0;
+}
+
+/* Workers' missing objects join the main report's list. */
+static void move_missing(kl_report *dst, kl_report *src)
+{
+	size_t i;
+
+	for (i = 0; i < src->n_missing; i++) {
+		kl_missing_obj *m = &src->missing[i];
+
+		kl_report_missing(dst, m->id, m->type, m->path, m->commit);
+	}
+	free_missing(src);
+}
+
 void kl_report_free(kl_report *r)
 {
 	if (!r)
 		return;
 	kl_findings_free(&r->findings);
 	free_notices(r);
+	free_missing(r);
 	free(r->config_path);
 	free(r->baseline_path);
 	r->config_path = r->baseline_path = NULL;
@@ -107,6 +153,7 @@ static void add_summary(kl_summary *d, kl_summary *s)
 	d->baselined += s->baselined;
 	d->commits_scanned += s->commits_scanned;
 	d->limit_hits += s->limit_hits;
+	d->missing_objects += s->missing_objects;
 	memset(s, 0, sizeof(*s));
 }
 
@@ -123,6 +170,7 @@ void kl_report_merge(kl_report *dst, kl_report *src)
 	src->notices = NULL;
 	src->n_notices = src->cap_notices = 0;
 	add_summary(&dst->summary, &src->summary);
+	move_missing(dst, src);
 	dst->incomplete |= src->incomplete;
 	dst->shallow |= src->shallow;
 	src->incomplete = src->shallow = false;

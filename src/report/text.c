@@ -334,6 +334,7 @@ static void put_counters(kl_buf *out, const kl_summary *s)
 	put_optional(out, s->suppressed, "suppressed");
 	put_optional(out, s->baselined, "baselined");
 	put_optional(out, s->limit_hits, "regex limit hits");
+	put_optional(out, s->missing_objects, "missing");
 }
 
 static void put_incomplete(text_ctx *t, const kl_report *r)

@@ -24,6 +24,7 @@
 #include "findings/state.h"
 #include "policy/policy.h"
 #include "sources/git/diffscan.h"
+#include "sources/git/missing.h"
 #include "sources/history.h"
 #include "sources/git/parwalk.h"
 #include "sources/git/prov.h"
@@ -40,6 +41,8 @@ int kl_hist_open(kl_hist *h, const char *path, const kl_scan_opts *o,
 	h->r = r;
 	h->start = r->findings.len;
 	kl_cgraph_init(&h->g, h->repo, r);
+	if (o->fetch_missing)
+		h->promisor = kl_git_promisor_remote(h->repo);
 	return 0;
 }
 
@@ -53,6 +56,7 @@ void kl_hist_free(kl_hist *h)
 	kl_oidmap_free(&h->trees);
 	kl_oidmap_free(&h->blobs);
 	kl_oidmap_free(&h->gitlinks);
+	free(h->promisor);
 	kl_cgraph_free(&h->g);
 	kl_git_close(h->repo);
 	memset(h, 0, sizeof(*h));
@@ -372,6 +376,28 @@ static void note_gitlink(kl_hist *h, const git_tree_entry *e, const char *path)
 				 "submodule: not scanned");
 }
 
+/* A tree a partial clone lacks (--filter=tree:0) is fetched on the spot
+ * with --fetch-missing; otherwise it joins the missing-object summary. */
+static int lookup_tree(kl_hist *h, git_tree **t, const git_oid *id,
+		       const char *path, size_t node)
+{
+	kl_error err = { 0 };
+	int rc = git_tree_lookup(t, h->repo, id);
+
+	if (rc == GIT_ENOTFOUND && h->promisor) {
+		if (kl_git_fetch_objects(h->repo, h->promisor, id, 1, &err) == 0)
+			rc = git_tree_lookup(t, h->repo, id);
+		kl_error_clear(&err);
+	}
+	if (rc == GIT_ENOTFOUND)
+		kl_git_obj_missing(h->r, id, "tree", *path ? path : NULL,
+				   node != SIZE_MAX ? &h->g.nodes[node].oid
+						    : NULL);
+	else if (rc < 0)
+		kl_git_obj_error(h->r, id, "cannot read tree");
+	return rc;
+}
+
 /* Returns true if a path below was skipped by a glob: such a tree is not
  * marked walked, so the same tree met under another path is walked again. */
 static bool walk_tree(kl_hist *h, const git_oid *id, kl_buf *path, size_t node)
@@ -382,10 +408,8 @@ static bool walk_tree(kl_hist *h, const git_oid *id, kl_buf *path, size_t node)
 
 	if (kl_oidmap_get(&h->trees, id) != SIZE_MAX)
 		return false;
-	if (git_tree_lookup(&t, h->repo, id) < 0) {
-		kl_git_obj_error(h->r, id, "cannot read tree");
+	if (lookup_tree(h, &t, id, path->data, node) < 0)
 		return false;
-	}
 	for (i = 0; i < git_tree_entrycount(t); i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(t, i);
 		git_object_t type = git_tree_entry_type(e);
@@ -502,7 +526,7 @@ static void scan_one(void *ctx, int wi, size_t item)
 	const kl_hblob *b = &h->blobv[item];
 	git_blob *blob;
 	kl_memo_snapshot snap;
-	size_t before, len = 0;
+	size_t before, missing, len = 0;
 
 	if (h->o->memo && kl_memo_known(h->o->memo, b->oid.id)) {
 		kl_memo_mark_item(h->o->memo, item, b->oid.id, KL_MEMO_KNOWN);
@@ -517,6 +541,7 @@ static void scan_one(void *ctx, int wi, size_t item)
 	if (!worker_ready(job, w))
 		return;
 	before = w->rep.findings.len;
+	missing = w->rep.n_missing;
 	kl_memo_snap(&snap, &w->rep);
 	if (kl_git_blob_check(w->odb, &b->oid, h->o, &w->rep, b->path) == 0) {
 		if (git_blob_lookup(&blob, w->repo, &b->oid) < 0) {
@@ -529,6 +554,8 @@ static void scan_one(void *ctx, int wi, size_t item)
 		}
 	}
 	tag_findings(h, &w->rep, before, b);
+	if (w->rep.n_missing > missing && b->node != SIZE_MAX)
+		kl_git_missing_commit(&w->rep, missing, &h->g.nodes[b->node].oid);
 	if (h->o->memo)
 		kl_memo_mark_item(h->o->memo, item, b->oid.id,
 				  kl_memo_snap_clean(&snap, &w->rep));
@@ -655,7 +682,8 @@ static bool scan_commit_quick(kl_hist *h, kl_diffscan *d, size_t node)
 {
 	const kl_cnode *n = &h->g.nodes[node];
 	changes c = { 0 };
-	kl_treediff td = { d->repo, d->r, NULL, note_change, &c, NULL };
+	kl_treediff td = { d->repo, d->r, NULL, note_change, &c, NULL,
+			   d->promisor };
 	size_t i;
 	bool quick;
 
@@ -683,11 +711,13 @@ static void scan_commit_diff(kl_hist *h, kl_diffscan *d, size_t node)
 	git_diff *diff = NULL;
 	char hex[GIT_OID_HEXSZ + 1];
 	size_t before = d->r->findings.len, n_others, i;
+	size_t missing = d->r->n_missing;
 
 	git_oid_tostr(hex, sizeof(hex), &h->g.nodes[node].oid);
 	if (scan_commit_quick(h, d, node)) {
 		for (i = before; i < d->r->findings.len; i++)
 			d->r->findings.items[i].prov.commit = kl_xstrdup(hex);
+		kl_git_missing_commit(d->r, missing, &h->g.nodes[node].oid);
 		return;
 	}
 	git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
@@ -702,6 +732,7 @@ static void scan_commit_diff(kl_hist *h, kl_diffscan *d, size_t node)
 	}
 	for (i = before; i < d->r->findings.len; i++)
 		d->r->findings.items[i].prov.commit = kl_xstrdup(hex);
+	kl_git_missing_commit(d->r, missing, &h->g.nodes[node].oid);
 	for (i = 0; i < n_others; i++)
 		git_tree_free(others[i]);
 	free(others);
@@ -752,6 +783,7 @@ static bool range_worker_ready(range_job *job, int wi, kl_report *rep)
 		w->repo = NULL;
 	if (w->repo && kl_diffscan_init(&w->d, w->repo, job->h->o, rep,
 					&err) == 0) {
+		w->d.promisor = job->h->promisor;
 		w->ok = true;
 		return true;
 	}
@@ -830,6 +862,33 @@ static void scan_range(kl_hist *h)
 	free(job.share);
 }
 
+/* --fetch-missing in a partial clone: every recorded blob the object
+ * database lacks, fetched in one `git fetch` before the scan. */
+static void prefetch_blobs(kl_hist *h)
+{
+	git_odb *odb = NULL;
+	git_oid *ids = NULL;
+	kl_error err = { 0 };
+	size_t i, n = 0;
+
+	if (git_repository_odb(&odb, h->repo) < 0)
+		return;
+	for (i = 0; i < h->n_blobs; i++) {
+		if (git_odb_exists(odb, &h->blobv[i].oid))
+			continue;
+		ids = kl_xrealloc(ids, (n + 1) * sizeof(*ids));
+		git_oid_cpy(&ids[n++], &h->blobv[i].oid);
+	}
+	git_odb_free(odb);
+	if (n && kl_git_fetch_objects(h->repo, h->promisor, ids, n, &err) < 0) {
+		kl_report_notice(h->r, KL_NOTICE_ERROR, NULL, "--fetch-missing: "
+				 "%s", err.message);
+		h->r->incomplete = true;
+		kl_error_clear(&err);
+	}
+	free(ids);
+}
+
 void kl_hist_scan(kl_hist *h)
 {
 	kl_prov p;
@@ -838,8 +897,11 @@ void kl_hist_scan(kl_hist *h)
 		scan_range(h);
 	} else {
 		kl_hist_walk_commits(h);
+		if (h->promisor)
+			prefetch_blobs(h);
 		scan_blobs(h);
 	}
+	kl_git_missing_summary(h->repo, h->o, h->r);
 	kl_prov_init(&p, h->repo, h->r, &h->g, h->start);
 	p.threads = h->o->threads;
 	p.path = h->path;

@@ -30,6 +30,7 @@ typedef struct kl_hist {
 	size_t start;            /* this scan's first finding in r */
 	bool range_mode;         /* report only what the commits add */
 	bool saw_env_file;       /* some walked tree holds a .env-like file */
+	char *promisor;          /* --fetch-missing: the promisor remote */
 	double deadline;         /* range scan: CLOCK_MONOTONIC s, 0 = none */
 	bool keep_trees;         /* fill trees for a later walk (audit) */
 } kl_hist;

@@ -103,6 +103,25 @@ kl_http *kl_http_open(kl_error *err)
 	return h;
 }
 
+int kl_http_curl_version(const char **version, const char **ssl)
+{
+	void *dl = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+	curl_version_info_data *(*info)(CURLversion) = NULL;
+	const curl_version_info_data *v;
+
+	if (!dl)
+		return -1;
+	if (!load_one(dl, "curl_version_info", &info)) {
+		dlclose(dl);
+		return -1;
+	}
+	/* Stays loaded, like kl_http_open's: the strings live in it. */
+	v = info(CURLVERSION_NOW);
+	*version = v->version;
+	*ssl = v->ssl_version;
+	return 0;
+}
+
 void kl_http_close(kl_http *h)
 {
 	if (!h)

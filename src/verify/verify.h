@@ -26,6 +26,10 @@ typedef struct kl_http kl_http;
 
 /* Load and initialise libcurl; NULL with err set when it cannot be. */
 kl_http *kl_http_open(kl_error *err);
+/* For `keyleak version`: the version of the libcurl --verify would load
+ * and of its TLS library (NULL when unknown), read without initialising
+ * it; -1 when libcurl is not installed. */
+int kl_http_curl_version(const char **version, const char **ssl);
 void kl_http_close(kl_http *h);
 
 /* A connection handle (a CURL *) for one worker; NULL on failure. */

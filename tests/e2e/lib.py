@@ -295,6 +295,16 @@ def git(repo, *args, env=None):
     return p.stdout.decode("utf-8", errors="replace").strip()
 
 
+def keyleak_on_path(d):
+    """PATH with d/bin first, where `keyleak` is the binary under test: for
+    hooks and shells that look keyleak up by name. Idempotent per d."""
+    bindir = os.path.join(d, "bin")
+    if not os.path.isdir(bindir):
+        os.makedirs(bindir)
+        os.symlink(KEYLEAK, os.path.join(bindir, "keyleak"))
+    return bindir + os.pathsep + os.environ.get("PATH", "")
+
+
 class TempDir:
     def __enter__(self):
         self.path = tempfile.mkdtemp(prefix="keyleak-test-")

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sources/git/diffscan.h"
+#include "sources/git/missing.h"
 
 /* Sorted 1-based line numbers of added lines. */
 typedef struct lineset {
@@ -123,7 +124,13 @@ static int keep_added(kl_diffscan *d, const git_oid *old_id,
 	size_t i, kept = 0;
 	int rc;
 
-	if (git_blob_lookup(&old, d->repo, old_id) < 0) {
+	kl_git_fetch_absent(d->repo, d->odb, d->promisor, old_id);
+	rc = git_blob_lookup(&old, d->repo, old_id);
+	if (rc == GIT_ENOTFOUND) {
+		kl_git_obj_missing(d->r, old_id, "blob", NULL, NULL);
+		return -1;
+	}
+	if (rc < 0) {
 		kl_git_obj_error(d->r, old_id, "cannot read blob");
 		return -1;
 	}
@@ -228,6 +235,7 @@ size_t kl_diffscan_blob(kl_diffscan *d, const char *path, const git_oid *new_id,
 					 "submodule: not scanned");
 		return 0;
 	}
+	kl_git_fetch_absent(d->repo, d->odb, d->promisor, new_id);
 	if (kl_git_blob_check(d->odb, new_id, d->o, d->r, path))
 		return 0;
 	if (git_blob_lookup(&blob, d->repo, new_id) < 0) {

@@ -13,6 +13,7 @@ typedef struct kl_diffscan {
 	const kl_scan_opts *o;
 	kl_scanner *sc;        /* owned */
 	kl_report *r;          /* borrowed: findings and counters go here */
+	const char *promisor;  /* --fetch-missing: fetch absent blobs from it */
 } kl_diffscan;
 
 int kl_diffscan_init(kl_diffscan *d, git_repository *repo,

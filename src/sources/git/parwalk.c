@@ -19,6 +19,7 @@
 
 #include "policy/policy.h"
 #include "sources/git/parwalk.h"
+#include "sources/git/missing.h"
 #include "sources/git/treediff.h"
 
 typedef struct gitlink {
@@ -128,7 +129,7 @@ static void walk_segment(void *ctx, int worker, size_t item)
 	segment *s = &job->seg[item];
 	seg_ctx sc = { h, s };
 	kl_treediff d = { NULL, &s->rep, NULL, on_entry, &sc,
-			  h->keep_trees ? on_tree : NULL };
+			  h->keep_trees ? on_tree : NULL, h->promisor };
 	kl_error err = { 0 };
 	size_t i;
 
@@ -144,9 +145,13 @@ static void walk_segment(void *ctx, int worker, size_t item)
 	}
 	d.repo = s->repo;
 	for (i = s->from; i < s->to; i++) {
+		size_t missing = s->rep.n_missing;
+
 		s->node = h->g.order[i];
 		kl_treediff_run(&d, base_tree(&h->g, s->node),
 				&h->g.nodes[s->node].tree);
+		kl_git_missing_commit(&s->rep, missing,
+				      &h->g.nodes[s->node].oid);
 		pthread_mutex_lock(&job->lock);
 		kl_progress_tick(job->prog, ++job->done, 0);
 		pthread_mutex_unlock(&job->lock);

@@ -410,7 +410,8 @@ static void pass_segment(void *ctx, int worker, size_t item)
 	kl_prov *p = ctx;
 	pass_seg *s = &p->segs[item];
 	pass_ctx pc = { p, s };
-	kl_treediff d = { NULL, &s->rep, pass_descend, pass_entry, &pc, NULL };
+	kl_treediff d = { NULL, &s->rep, pass_descend, pass_entry, &pc, NULL,
+			  NULL };
 	kl_error err = { 0 };
 	size_t i;
 

@@ -2,6 +2,7 @@
  * Owns the tree comparison shared by provenance and the .env history
  * check: descend only where the two sides differ (see git/treediff.h).
  */
+#include "sources/git/missing.h"
 #include "sources/git/treediff.h"
 #include "sources/git/util.h"
 
@@ -45,21 +46,32 @@ static void compare_entry(const kl_treediff *d, const git_tree_entry *o,
 	truncate_to(path, len);
 }
 
-static git_tree *lookup(const kl_treediff *d, const git_oid *id)
+static git_tree *lookup(const kl_treediff *d, const git_oid *id,
+		      const kl_buf *path)
 {
 	git_tree *t = NULL;
+	kl_error err = { 0 };
+	int rc;
 
-	if (id && git_tree_lookup(&t, d->repo, id) < 0) {
+	if (!id)
+		return NULL;
+	rc = git_tree_lookup(&t, d->repo, id);
+	if (rc == GIT_ENOTFOUND && d->promisor &&
+	    kl_git_fetch_objects(d->repo, d->promisor, id, 1, &err) == 0)
+		rc = git_tree_lookup(&t, d->repo, id);
+	kl_error_clear(&err);
+	if (rc == GIT_ENOTFOUND)
+		kl_git_obj_missing(d->r, id, "tree",
+				   path->len ? path->data : NULL, NULL);
+	else if (rc < 0)
 		kl_git_obj_error(d->r, id, "cannot read tree");
-		t = NULL;
-	}
-	return t;
+	return rc < 0 ? NULL : t;
 }
 
 static void walk(const kl_treediff *d, const git_oid *old_id,
 		 const git_oid *new_id, kl_buf *path)
 {
-	git_tree *o = lookup(d, old_id), *n = lookup(d, new_id);
+	git_tree *o = lookup(d, old_id, path), *n = lookup(d, new_id, path);
 	size_t i;
 
 	if (n && d->tree)

@@ -25,6 +25,10 @@ typedef struct kl_treediff {
 	void *ctx;
 	/* Optional: told the id of every tree read on the new side. */
 	void (*tree)(void *ctx, const git_oid *id);
+	/* Optional: a partial clone's promisor remote, to fetch a tree the
+	 * clone lacks (--fetch-missing). A tree still absent joins r's
+	 * missing-object summary. */
+	const char *promisor;
 } kl_treediff;
 
 /* Walk the differences between trees old_id and new_id (either may be

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sources/git/missing.h"
 #include "sources/git/util.h"
 
 /*
@@ -241,10 +242,17 @@ int kl_git_blob_check(git_odb *odb, const git_oid *id, const kl_scan_opts *o,
 {
 	git_object_t type;
 	size_t size;
+	int rc;
 
 	/* The header gives the size without inflating the blob, so a huge
 	 * blob costs nothing to skip. */
-	if (git_odb_read_header(&size, &type, odb, id) < 0) {
+	rc = git_odb_read_header(&size, &type, odb, id);
+
+	if (rc == GIT_ENOTFOUND) {
+		kl_git_obj_missing(r, id, "blob", path, NULL);
+		return -1;
+	}
+	if (rc < 0) {
 		kl_git_obj_error(r, id, "cannot read blob");
 		return -1;
 	}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sources/git/missing.h"
 #include "sources/git/walk.h"
 
 static void read_shallow_file(kl_cgraph *g)
@@ -73,12 +74,17 @@ static void node_load(kl_cgraph *g, size_t i)
 	git_commit *c;
 	git_oid id;
 	size_t k, n;
+	int rc;
 
 	g->nodes[i].flags |= KL_CN_LOADED;
 	git_oid_cpy(&id, &g->nodes[i].oid);
-	if (git_commit_lookup(&c, g->repo, &id) < 0) {
+	rc = git_commit_lookup(&c, g->repo, &id);
+	if (rc < 0) {
 		g->nodes[i].flags |= KL_CN_MISSING;
-		kl_git_obj_error(g->report, &id, "cannot read commit");
+		if (rc == GIT_ENOTFOUND)
+			kl_git_obj_missing(g->report, &id, "commit", NULL, NULL);
+		else
+			kl_git_obj_error(g->report, &id, "cannot read commit");
 		return;
 	}
 	g->nodes[i].time = (int64_t)git_commit_time(c);
