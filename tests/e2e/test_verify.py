@@ -37,6 +37,8 @@ class Provider:
         self.release = threading.Event()
         self.barrier = threading.Barrier(2, timeout=20)
         self.tries = {}
+        self.by_path = {}     # path -> (code, body), whatever the key
+        self.auth = []        # (path, Authorization or PRIVATE-TOKEN)
         provider = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -80,7 +82,11 @@ class Provider:
         with self.lock:
             self.requests.append((h.path, secret))
             self.targets.append(h.headers.get("X-Keyleak-Target"))
+            self.auth.append((h.command, h.path, h.headers.get("Authorization")
+                              or h.headers.get("PRIVATE-TOKEN")))
             n = self.tries[secret] = self.tries.get(secret, 0) + 1
+        if h.path in self.by_path:
+            return self.send(h, *self.by_path[h.path])
         what = self.behaviour.get(secret, "revoked")
         if what == "hang":
             self.release.wait(30)
@@ -590,16 +596,69 @@ def a_broken_libcurl_makes_every_key_unknown():
 
 
 @lib.test
+def non_ai_verifiers_send_each_providers_request():
+    # Each built-in rule's key goes to its provider's endpoint, in the
+    # header that provider documents; the answers are told apart per rule.
+    answers = {  # path -> (code, body, expected status)
+        "/user": (200, b'{"login": "octocat", "id": 1}', "live"),
+        "/api/auth.test": (200, b'{"ok":false,"error":"token_revoked"}', "revoked"),
+        "/v1/balance": (200, b'{"object": "balance", "available": []}', "live"),
+        "/v3/scopes": (401, b'{"errors": [{"message": "authorization required"}]}', "revoked"),
+        "/-/whoami": (200, b'{"username": "someone"}', "live"),
+        "/api/v10/users/@me": (401, b'{"message": "401: Unauthorized", "code": 0}', "revoked"),
+        # gitlab.com refusing a token may mean another GitLab's: unknown.
+        "/api/v4/personal_access_tokens/self": (401, b'{"message": "401 Unauthorized"}', "unknown"),
+    }
+    scheme = {"/user": "Bearer ", "/api/auth.test": "Bearer ", "/v1/balance": "Bearer ",
+              "/v3/scopes": "Bearer ", "/-/whoami": "Bearer ",
+              "/api/v10/users/@me": "Bot ", "/api/v4/personal_access_tokens/self": ""}
+    rules = [r for r in lib.RULES if lib.RULES[r].get("verify") and
+             lib.RULES[r]["verify"]["url"].split("/")[2] in
+             ("api.github.com", "slack.com", "api.stripe.com", "api.sendgrid.com",
+              "registry.npmjs.org", "discord.com", "gitlab.com")]
+    if len(rules) != 11:
+        raise AssertionError("non-AI verifiers: %r" % rules)
+    with lib.TempDir() as base, Provider() as prov:
+        prov.by_path = {k: v[:2] for k, v in answers.items()}
+        repo = lib.new_repo(base, "repo")
+        keys = {}
+        for i, rid in enumerate(sorted(rules)):
+            keys[rid] = lib.make_key(rid, "non-ai")
+            lib.write(os.path.join(repo, "f%02d.txt" % i), keys[rid] + "\n")
+        lib.git(repo, "add", "-A")
+        lib.git(repo, "commit", "-qm", "keys")
+        rc, rep = verify_json(repo, prov.url, secrets=list(keys.values()))
+        got = {f["rule_id"]: f for f in rep["findings"]}
+        lib.assert_eq(sorted(got), sorted(rules), "rules found")
+        for rid in rules:
+            path = lib.RULES[rid]["verify"]["url"].split("/", 3)[3]
+            path = "/" + path.split("?")[0]
+            lib.assert_eq(status(got[rid])[0], answers[path][2], rid)
+        sent = {(m, p, a) for m, p, a in prov.auth}
+        lib.assert_eq(len(prov.auth), len(rules), "one request per key")
+        for m, p, a in sent:
+            if not a or not a.startswith(scheme[p]) or \
+                    not any(a[len(scheme[p]):] in k for k in keys.values()):
+                raise AssertionError("%s %s sent %r" % (m, p, a))
+            lib.assert_eq(m, "POST" if p == "/api/auth.test" else "GET", p)
+
+
+@lib.test
 def builtin_verifiers_are_https_read_only_requests():
-    # Every built-in verifier: GET over HTTPS, key in a header.
+    # Every built-in verifier: GET over HTTPS (POST without a body only
+    # where the provider's method takes no other, Slack's auth.test, and
+    # then the body decides), key in a header.
     n = 0
     for rid, rule in lib.RULES.items():
         v = rule.get("verify")
         if not v:
             continue
         n += 1
-        if not v["url"].startswith("https://") or v.get("method", "GET") != "GET":
+        method = v.get("method", "GET")
+        if not v["url"].startswith("https://") or method not in ("GET", "POST"):
             raise AssertionError(rid)
+        if method == "POST" and not (v.get("live_body") and v.get("revoked_body")):
+            raise AssertionError(rid + ": a POST verifier must read the body")
         if "{secret}" in v["url"] or not any("{secret}" in h for h in v["headers"].values()):
             raise AssertionError(rid + ": secret not in a header")
     if n < 15:
