@@ -348,6 +348,95 @@ def without_verify_no_request_is_made():
 
 
 @lib.test
+def staged_verify_gives_the_status():
+    with lib.TempDir() as base, Provider() as prov:
+        k = prov.add(key("staged"), "live")
+        repo = lib.new_repo(base, "repo")
+        lib.commit_file(repo, "README", "hello\n")
+        lib.write(os.path.join(repo, "app.env.txt"), "KEY=%s\n" % k)
+        lib.git(repo, "add", "app.env.txt")
+        rc, rep = verify_json(repo, prov.url, secrets=[k], command="staged")
+        lib.assert_eq(rc, 1, "exit")
+        lib.assert_eq([status(f) for f in rep["findings"]], [("live", "HTTP 200")], "status")
+        lib.assert_eq(prov.count(k), 1, "requests")
+
+
+def hook_repo(base, name, hook, args):
+    """A repository whose hooks/HOOK runs `keyleak HOOK ARGS` (as an admin
+    edits the installed hook's last line)."""
+    path = os.path.join(base, name)
+    lib.write(os.path.join(path, "hooks", hook),
+              "#!/bin/sh\nexec '%s' %s %s\n" % (lib.KEYLEAK, hook, " ".join(args)))
+    os.chmod(os.path.join(path, "hooks", hook), 0o755)
+    return path
+
+
+def git_push(repo, url, *args):
+    env = dict(os.environ, GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1",
+               **env_for(url))
+    env.pop("NO_COLOR", None)
+    return subprocess.run(["git", "-C", repo, "push"] + list(args),
+                          capture_output=True, env=env, timeout=120)
+
+
+@lib.test
+def push_hooks_verify_when_asked():
+    # A real git push into bare repositories whose pre-receive hook runs
+    # with --verify, then with --verify --only-live; a client's pre-push
+    # with --verify. The pusher sees each key's status, never the key.
+    with lib.TempDir() as base, Provider() as prov:
+        live = prov.add(key("push-live"), "live")
+        dead = prov.add(key("push-dead"), "revoked")
+        for name in ("srv.git", "lax.git"):
+            subprocess.run(["git", "init", "-q", "--bare", os.path.join(base, name)],
+                           check=True, capture_output=True)
+        hook_repo(base, "srv.git", "pre-receive", ["--verify"])
+        hook_repo(base, "lax.git", "pre-receive", ["--verify", "--only-live"])
+        cl = lib.new_repo(base, "cl")
+        lib.commit_file(cl, "README", "hello\n", "init")
+        lib.commit_file(cl, "old.env.txt", "KEY=%s\n" % dead, "old key")
+
+        # --only-live: a revoked key alone passes, and is said to.
+        p = git_push(cl, prov.url, "file://" + os.path.join(base, "lax.git"), "HEAD:refs/heads/main")
+        e = p.stderr.decode(errors="replace")
+        lib.assert_no_secret(p.stdout + p.stderr, [live, dead], "lax push")
+        lib.assert_eq(p.returncode, 0, "lax push: " + e)
+        if "no live secrets" not in e or "1 finding not live" not in e:
+            raise AssertionError(e)
+
+        lib.commit_file(cl, "new.env.txt", "KEY=%s\n" % live, "new key")
+        for srv in ("srv.git", "lax.git"):
+            p = git_push(cl, prov.url, "file://" + os.path.join(base, srv), "HEAD:refs/heads/main")
+            e = p.stderr.decode(errors="replace")
+            lib.assert_no_secret(p.stdout + p.stderr, [live, dead], srv)
+            if p.returncode == 0 or "pre-receive hook declined" not in e:
+                raise AssertionError("%s accepted: %s" % (srv, e))
+            if "status  verified live (HTTP 200)" not in e:
+                raise AssertionError(e)
+            want_dead = srv == "srv.git"
+            if ("status  revoked (HTTP 401)" in e) != want_dead:
+                raise AssertionError(e)
+        lib.assert_eq(prov.count(live), 2, "live key: once per push")
+
+        # pre-push on the client, with --verify.
+        hook_repo(cl, ".git", "pre-push", ["--verify"])
+        subprocess.run(["git", "init", "-q", "--bare", os.path.join(base, "plain.git")],
+                       check=True, capture_output=True)
+        p = git_push(cl, prov.url, "file://" + os.path.join(base, "plain.git"), "HEAD:refs/heads/main")
+        e = p.stderr.decode(errors="replace")
+        lib.assert_no_secret(p.stdout + p.stderr, [live, dead], "pre-push")
+        if p.returncode == 0 or "status  verified live (HTTP 200)" not in e or \
+                "status  revoked (HTTP 401)" not in e:
+            raise AssertionError("pre-push: " + e)
+
+        # The verification options need --verify, as for the other commands.
+        p = lib.run(["pre-receive", "--only-live"], input=b"")
+        lib.assert_eq(p.returncode, 2, "--only-live alone")
+        if b"needs --verify" not in p.stderr:
+            raise AssertionError(p.stderr)
+
+
+@lib.test
 def text_and_sarif_carry_the_status_without_the_secret():
     with lib.TempDir() as base, Provider() as prov:
         live = prov.add(key("t-live"), "live")
