@@ -579,7 +579,8 @@ void kl_merge_render(kl_merge *m, const kl_report_opts *o, kl_buf *out);
 void kl_jsonl_keep_complete(const char *data, size_t len, kl_buf *kept,
 			    kl_strlist *done, size_t *findings, size_t *not_ok);
 
-/* Write data to path atomically (temp file + rename). */
+/* Write data to path atomically (temp file + rename); an existing device
+ * or FIFO is written in place, never replaced. */
 int kl_write_file_atomic(const char *path, const char *data, size_t len,
 			 kl_error *err);
 

@@ -213,14 +213,53 @@ static int fill_temp(int fd, const char *data, size_t len, mode_t mode)
 	return 0;
 }
 
+/*
+ * A device or FIFO (-o /dev/stdout, -o /dev/null, a named pipe) is a
+ * destination, not a file to replace: renaming over it would put a regular
+ * file in its place (as root, /dev/null itself). Write into it.
+ */
+static bool is_special(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+	       !S_ISDIR(st.st_mode);
+}
+
+static int write_in_place(const char *path, const char *data, size_t len,
+			  kl_error *err)
+{
+	int fd, saved;
+
+	do
+		fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0 || write_all(fd, data, len) != 0) {
+		saved = errno;
+		if (fd >= 0)
+			close(fd);
+		kl_error_set(err, "cannot write %s: %s", path, strerror(saved));
+		return -1;
+	}
+	if (close(fd) != 0 && errno != EINTR) {
+		kl_error_set(err, "cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int kl_write_file_atomic(const char *path, const char *data, size_t len,
 			 kl_error *err)
 {
-	char *dir = dir_of(path);
+	char *dir;
 	kl_buf tmp = KL_BUF_INIT;
-	mode_t mode = target_mode(path);
+	mode_t mode;
 	int fd, saved, rc = -1;
 
+	if (is_special(path))
+		return write_in_place(path, data, len, err);
+	dir = dir_of(path);
+	mode = target_mode(path);
 	if (check_dir(path, dir, err) != 0)
 		goto out;
 	kl_buf_printf(&tmp, "%s/.keyleak-tmp-XXXXXX", dir);

@@ -225,6 +225,35 @@ def output_file_is_written_atomically():
 
 
 @lib.test
+def output_into_a_fifo_writes_through_it():
+    # -o to a FIFO (or a device: /dev/null as root) must write into it, not
+    # rename a regular file over it.
+    import stat
+    import threading
+    with lib.TempDir() as base:
+        repo, _ = plant(base)
+        fifo = os.path.join(base, "report.pipe")
+        os.mkfifo(fifo)
+        got = []
+
+        def reader():
+            with open(fifo, "rb") as f:
+                got.append(f.read())
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        p = scan(repo, "--format", "json", "--output", fifo)
+        t.join(60)
+        lib.assert_eq(p.returncode, 1, "exit code: %r" % p.stderr)
+        if not stat.S_ISFIFO(os.lstat(fifo).st_mode):
+            raise AssertionError("the FIFO was replaced by a regular file")
+        lib.assert_eq(len(got), 1, "the reader got the report")
+        report = json.loads(got[0].decode("utf-8"))
+        lib.assert_eq(report["summary"]["findings"] > 0, True, "findings")
+        leftovers = [n for n in os.listdir(base) if n.startswith(".keyleak-tmp")]
+        lib.assert_eq(leftovers, [], "temporary files left")
+
+
+@lib.test
 def history_provenance_in_json_and_sarif():
     with lib.TempDir() as base:
         repo = lib.new_repo(base)
