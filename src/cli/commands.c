@@ -271,6 +271,15 @@ int cmd_scan(cli_opts *o)
 	return rc;
 }
 
+/* "verify: api.github.com": the host --verify would send this rule's key
+ * to (the loader made sure the url is https://host...). */
+static void list_verifier(const kl_verifier *v)
+{
+	const char *host = v->url + strlen("https://");
+
+	printf("  verify: %.*s", (int)strcspn(host, "/?:"), host);
+}
+
 static void list_rule(const kl_rule *r)
 {
 	size_t j;
@@ -282,6 +291,8 @@ static void list_rule(const kl_rule *r)
 			printf("%s%s", j ? ", " : "", r->checks.items[j]);
 		printf("]");
 	}
+	if (r->verify)
+		list_verifier(r->verify);
 	printf("\n");
 }
 
@@ -299,10 +310,12 @@ static int cmp_provider(const void *a, const void *b)
 }
 
 /* Rules grouped by provider, each with the checks it applies; a rule
- * with a structure check (checksum, key encoding) says which. */
+ * with a structure check (checksum, key encoding) says which, a rule with
+ * a verifier the host --verify asks. */
 static void list_rules(const kl_ruleset *rs)
 {
 	size_t n = kl_ruleset_count(rs), i, j, k, groups = 0, structured = 0;
+	size_t verified = 0;
 	listed_rule *sorted = kl_xcalloc(n ? n : 1, sizeof(*sorted));
 
 	for (i = 0; i < n; i++)
@@ -312,8 +325,10 @@ static void list_rules(const kl_ruleset *rs)
 		const char *provider = sorted[i].r->provider;
 
 		for (j = i; j < n && strcasecmp(sorted[j].r->provider,
-						provider) == 0; j++)
+						provider) == 0; j++) {
 			structured += sorted[j].r->check != NULL;
+			verified += sorted[j].r->verify != NULL;
+		}
 		printf("%s%s (%zu rule%s)\n", i ? "\n" : "",
 		       *provider ? provider : "(no provider)", j - i,
 		       j - i == 1 ? "" : "s");
@@ -321,8 +336,9 @@ static void list_rules(const kl_ruleset *rs)
 			list_rule(sorted[k].r);
 		groups++;
 	}
-	printf("\n%zu rules from %zu providers; %zu with a structure check\n",
-	       n, groups, structured);
+	printf("\n%zu rules from %zu providers; %zu with a structure check, "
+	       "%zu with a verifier (--verify)\n", n, groups, structured,
+	       verified);
 	free(sorted);
 }
 

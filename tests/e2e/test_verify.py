@@ -733,6 +733,23 @@ def non_ai_verifiers_send_each_providers_request():
 
 
 @lib.test
+def rules_list_shows_each_verifier():
+    p = lib.run(["rules"])
+    lib.assert_eq(p.returncode, 0, "exit")
+    out = p.stdout.decode()
+    listing = {l.split()[0]: l for l in out.splitlines() if l.startswith("  ")}
+    n = 0
+    for rid, rule in lib.RULES.items():
+        v = rule.get("verify")
+        host = v["url"].split("/")[2] if v else None
+        got = re.search(r"  verify: (\S+)$", listing[rid])
+        lib.assert_eq(got.group(1) if got else None, host, rid)
+        n += bool(v)
+    if ", %d with a verifier (--verify)" % n not in out.splitlines()[-1]:
+        raise AssertionError(out.splitlines()[-1])
+
+
+@lib.test
 def builtin_verifiers_are_https_read_only_requests():
     # Every built-in verifier: GET over HTTPS (POST without a body only
     # where the provider's method takes no other, Slack's auth.test, and
