@@ -95,23 +95,32 @@ static void print_notices(const cli_opts *o, const kl_report *r)
 		return;
 	for (i = 0; i < r->n_notices; i++) {
 		const kl_notice *n = &r->notices[i];
-		kl_buf line = KL_BUF_INIT;
 
 		if (n->kind == KL_NOTICE_SKIPPED && !o->verbose)
 			continue;
 		if (n->kind == KL_NOTICE_WARNING && o->quiet)
 			continue;
-		kl_buf_puts(&line, n->kind == KL_NOTICE_ERROR ? "error: " :
-			    n->kind == KL_NOTICE_WARNING ? "warning: " :
-			    "skipped: ");
-		if (n->path) {
-			kl_report_escape(&line, n->path);
-			kl_buf_puts(&line, ": ");
-		}
-		kl_report_escape(&line, n->message);
-		fprintf(stderr, "keyleak: %s\n", line.data);
-		kl_buf_free(&line);
+		cli_print_notice(NULL, n);
 	}
+}
+
+void cli_print_notice(const char *repo, const kl_notice *n)
+{
+	kl_buf line = KL_BUF_INIT;
+
+	if (repo) {
+		kl_report_escape(&line, repo);
+		kl_buf_puts(&line, ": ");
+	}
+	kl_buf_puts(&line, n->kind == KL_NOTICE_ERROR ? "error: " :
+		    n->kind == KL_NOTICE_WARNING ? "warning: " : "skipped: ");
+	if (n->path) {
+		kl_report_escape(&line, n->path);
+		kl_buf_puts(&line, ": ");
+	}
+	kl_report_escape(&line, n->message);
+	fprintf(stderr, "keyleak: %s\n", line.data);
+	kl_buf_free(&line);
 }
 
 static int write_report(const cli_opts *o, const kl_report *r)

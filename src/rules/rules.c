@@ -810,7 +810,7 @@ static int read_statuses(rule_reader *rd, const cJSON *obj, const char *field,
 	return 0;
 }
 
-static bool has_status(const int *codes, size_t n, int code)
+bool kl_verify_has_status(const int *codes, size_t n, long code)
 {
 	size_t i;
 
@@ -964,7 +964,8 @@ static int check_statuses(rule_reader *rd, const kl_verifier *v)
 	size_t i;
 
 	for (i = 0; i < v->n_live; i++)
-		if (has_status(v->revoked, v->n_revoked, v->live[i]) &&
+		if (kl_verify_has_status(v->revoked, v->n_revoked,
+					 v->live[i]) &&
 		    !v->live_body.len)
 			return fail(rd, "verify: status %d is both live and "
 				    "revoked; set \"live_body\" to tell them "

@@ -393,7 +393,7 @@ static void scan_extra(push_scan *s, const extra *x)
  * reaches. */
 static void mark_reach(const kl_cgraph *g, size_t tip, unsigned char *seen)
 {
-	size_t *stack = kl_xmalloc(sizeof(size_t)), len = 1, cap = 1, k;
+	size_t *stack = kl_xmalloc(sizeof(size_t)), len = 1, cap = 1;
 
 	stack[0] = tip;
 	while (len) {
@@ -403,13 +403,7 @@ static void mark_reach(const kl_cgraph *g, size_t tip, unsigned char *seen)
 		if (seen[cur] || !(n->flags & KL_CN_ORDERED))
 			continue;
 		seen[cur] = 1;
-		for (k = 0; k < n->n_parents; k++) {
-			if (len == cap) {
-				cap *= 2;
-				stack = kl_xrealloc(stack, cap * sizeof(size_t));
-			}
-			stack[len++] = n->parents[k];
-		}
+		kl_cgraph_push_parents(n, &stack, &len, &cap);
 	}
 	free(stack);
 }

@@ -8,14 +8,11 @@ ingestion rules (tests/sarif-validate.sh; skipped when npm is missing).
 """
 import json
 import os
-import shutil
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
 
-VALIDATE = os.path.join(lib.ROOT, "tests", "sarif-validate.sh")
 PREFIX = "token = \""  # the key starts right after this on its line
 
 
@@ -134,20 +131,6 @@ def no_full_secret_without_show_secrets():
                 raise AssertionError("text lacks a secret with --show-secrets")
 
 
-def validate(path):
-    """tests/sarif-validate.sh; skipped (with a note) without node/npm,
-    except in CI, where a missing validator is a failure."""
-    if not shutil.which("npm") or not shutil.which("node"):
-        if os.environ.get("CI"):
-            raise AssertionError("CI must validate SARIF, but npm/node is missing")
-        print("# SARIF validation skipped: npm/node not installed")
-        return
-    v = subprocess.run(["sh", VALIDATE, path], capture_output=True)
-    if v.returncode != 0:
-        raise AssertionError("sarif-validate failed:\n%s%s" % (
-            v.stdout.decode(errors="replace"), v.stderr.decode(errors="replace")))
-
-
 @lib.test
 def sarif_passes_github_validation():
     with lib.TempDir() as base:
@@ -170,7 +153,7 @@ def sarif_passes_github_validation():
             pos = expected_position(example, secrets[res["ruleId"]])
             lib.assert_eq((region["startLine"], region["startColumn"],
                            region["endColumn"]), pos, rel + " region")
-        validate(out)
+        lib.validate_sarif(out)
 
 
 @lib.test
@@ -195,7 +178,7 @@ def odd_file_names_stay_exact():
                                     "quo%22te%5C.txt", "-dash.txt",
                                     "sp%20ace.txt", "%2541.txt", "a%3Ab.txt",
                                     "bad%FF.txt"]), "SARIF uris")
-        validate(out)
+        lib.validate_sarif(out)
         text = scan(repo).stdout
         if b"\x1b" in text:
             raise AssertionError("raw escape byte in text output")
@@ -281,7 +264,7 @@ def history_provenance_in_json_and_sarif():
         with open(out, encoding="utf-8") as f:
             props = json.load(f)["runs"][0]["results"][0]["properties"]
         lib.assert_eq(props["commit"], first, "SARIF commit property")
-        validate(out)
+        lib.validate_sarif(out)
 
 
 @lib.test

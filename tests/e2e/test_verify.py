@@ -19,7 +19,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
 
 RULE = "groq-api-key"  # Bearer auth, "data" in a live answer
-VALIDATE = os.path.join(lib.ROOT, "tests", "sarif-validate.sh")
 
 
 def key(seed):
@@ -458,7 +457,7 @@ def text_and_sarif_carry_the_status_without_the_secret():
         results = json.loads(raw)["runs"][0]["results"]
         got = sorted((r["properties"]["verification"]["status"], r["level"]) for r in results)
         lib.assert_eq(got, [("live", "error"), ("revoked", "error")], "sarif results")
-        validate(out)
+        lib.validate_sarif(out)
 
 
 @lib.test
@@ -769,21 +768,6 @@ def builtin_verifiers_are_https_read_only_requests():
             raise AssertionError(rid + ": secret not in a header")
     if n < 15:
         raise AssertionError("only %d verifiers" % n)
-
-
-def validate(path):
-    """The SARIF must still pass GitHub's ingestion rules (as in
-    test_reports.py); skipped without npm outside CI."""
-    import shutil
-    if not shutil.which("npm") or not shutil.which("node"):
-        if os.environ.get("CI"):
-            raise AssertionError("CI must validate SARIF, but npm/node is missing")
-        print("# SARIF validation skipped: npm/node not installed")
-        return
-    v = subprocess.run(["sh", VALIDATE, path], capture_output=True)
-    if v.returncode != 0:
-        raise AssertionError("sarif-validate failed:\n%s%s" % (
-            v.stdout.decode(errors="replace"), v.stderr.decode(errors="replace")))
 
 
 if __name__ == "__main__":
