@@ -163,6 +163,10 @@ typedef struct kl_embedded_file {
 
 extern const kl_embedded_file kl_embedded_rules[];
 extern const size_t kl_embedded_rules_count;
+/* Whether code is one of a verifier's n statuses (src/rules/rules.c: the
+ * loader refuses a status both live and revoked; verify.c classifies). */
+bool kl_verify_has_status(const int *codes, size_t n, long code);
+
 /* hooks/pre-commit, pre-push and pre-receive (named by their base names),
  * for `keyleak install-hook`. */
 extern const kl_embedded_file kl_embedded_hook[];

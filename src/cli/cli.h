@@ -86,6 +86,8 @@ kl_ruleset *cli_load_rules(const cli_opts *o, const struct kl_config *cfg);
 kl_ruleset *cli_rules_start(const cli_opts *o);
 kl_ruleset *cli_rules_done(kl_ruleset *rs, const struct kl_config *cfg);
 void cli_print_notices(const cli_opts *o, const kl_report *r);
+/* One notice on stderr, escaped: "keyleak: [REPO: ]error: PATH: message". */
+void cli_print_notice(const char *repo, const kl_notice *n);
 int cli_write_report(const cli_opts *o, const kl_report *r);
 
 /* In src/cli/push.c. argv[0] is "pre-receive" or "pre-push". */

@@ -95,23 +95,32 @@ static void print_notices(const cli_opts *o, const kl_report *r)
 		return;
 	for (i = 0; i < r->n_notices; i++) {
 		const kl_notice *n = &r->notices[i];
-		kl_buf line = KL_BUF_INIT;
 
 		if (n->kind == KL_NOTICE_SKIPPED && !o->verbose)
 			continue;
 		if (n->kind == KL_NOTICE_WARNING && o->quiet)
 			continue;
-		kl_buf_puts(&line, n->kind == KL_NOTICE_ERROR ? "error: " :
-			    n->kind == KL_NOTICE_WARNING ? "warning: " :
-			    "skipped: ");
-		if (n->path) {
-			kl_report_escape(&line, n->path);
-			kl_buf_puts(&line, ": ");
-		}
-		kl_report_escape(&line, n->message);
-		fprintf(stderr, "keyleak: %s\n", line.data);
-		kl_buf_free(&line);
+		cli_print_notice(NULL, n);
 	}
+}
+
+void cli_print_notice(const char *repo, const kl_notice *n)
+{
+	kl_buf line = KL_BUF_INIT;
+
+	if (repo) {
+		kl_report_escape(&line, repo);
+		kl_buf_puts(&line, ": ");
+	}
+	kl_buf_puts(&line, n->kind == KL_NOTICE_ERROR ? "error: " :
+		    n->kind == KL_NOTICE_WARNING ? "warning: " : "skipped: ");
+	if (n->path) {
+		kl_report_escape(&line, n->path);
+		kl_buf_puts(&line, ": ");
+	}
+	kl_report_escape(&line, n->message);
+	fprintf(stderr, "keyleak: %s\n", line.data);
+	kl_buf_free(&line);
 }
 
 static int write_report(const cli_opts *o, const kl_report *r)
@@ -272,6 +281,15 @@ int cmd_scan(cli_opts *o)
 	return rc;
 }
 
+/* "verify: api.github.com": the host --verify would send this rule's key
+ * to (the loader made sure the url is https://host...). */
+static void list_verifier(const kl_verifier *v)
+{
+	const char *host = v->url + strlen("https://");
+
+	printf("  verify: %.*s", (int)strcspn(host, "/?:"), host);
+}
+
 static void list_rule(const kl_rule *r)
 {
 	size_t j;
@@ -283,6 +301,8 @@ static void list_rule(const kl_rule *r)
 			printf("%s%s", j ? ", " : "", r->checks.items[j]);
 		printf("]");
 	}
+	if (r->verify)
+		list_verifier(r->verify);
 	printf("\n");
 }
 
@@ -300,10 +320,12 @@ static int cmp_provider(const void *a, const void *b)
 }
 
 /* Rules grouped by provider, each with the checks it applies; a rule
- * with a structure check (checksum, key encoding) says which. */
+ * with a structure check (checksum, key encoding) says which, a rule with
+ * a verifier the host --verify asks. */
 static void list_rules(const kl_ruleset *rs)
 {
 	size_t n = kl_ruleset_count(rs), i, j, k, groups = 0, structured = 0;
+	size_t verified = 0;
 	listed_rule *sorted = kl_xcalloc(n ? n : 1, sizeof(*sorted));
 
 	for (i = 0; i < n; i++)
@@ -313,8 +335,10 @@ static void list_rules(const kl_ruleset *rs)
 		const char *provider = sorted[i].r->provider;
 
 		for (j = i; j < n && strcasecmp(sorted[j].r->provider,
-						provider) == 0; j++)
+						provider) == 0; j++) {
 			structured += sorted[j].r->check != NULL;
+			verified += sorted[j].r->verify != NULL;
+		}
 		printf("%s%s (%zu rule%s)\n", i ? "\n" : "",
 		       *provider ? provider : "(no provider)", j - i,
 		       j - i == 1 ? "" : "s");
@@ -322,8 +346,9 @@ static void list_rules(const kl_ruleset *rs)
 			list_rule(sorted[k].r);
 		groups++;
 	}
-	printf("\n%zu rules from %zu providers; %zu with a structure check\n",
-	       n, groups, structured);
+	printf("\n%zu rules from %zu providers; %zu with a structure check, "
+	       "%zu with a verifier (--verify)\n", n, groups, structured,
+	       verified);
 	free(sorted);
 }
 

@@ -258,21 +258,11 @@ static void print_repo_notices(const org_run *run, const kl_repo *rp,
 
 	for (i = 0; i < r->n_notices; i++) {
 		const kl_notice *n = &r->notices[i];
-		kl_buf line = KL_BUF_INIT;
 
 		if (n->kind == KL_NOTICE_SKIPPED ||
 		    (n->kind == KL_NOTICE_WARNING && run->o->quiet))
 			continue;
-		kl_report_escape(&line, rp->spec);
-		kl_buf_puts(&line, n->kind == KL_NOTICE_ERROR ? ": error: "
-			    : ": warning: ");
-		if (n->path) {
-			kl_report_escape(&line, n->path);
-			kl_buf_puts(&line, ": ");
-		}
-		kl_report_escape(&line, n->message);
-		fprintf(stderr, "keyleak: %s\n", line.data);
-		kl_buf_free(&line);
+		cli_print_notice(rp->spec, n);
 	}
 }
 

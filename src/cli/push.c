@@ -51,6 +51,11 @@ static void push_usage(FILE *out)
 "  -f, --format FMT   also write a json or sarif report (stdout or -o)\n"
 "  -o, --output FILE  write that report to FILE\n"
 "  -q, --quiet        say nothing when the push is clean\n"
+"  --verify           ask each key's provider whether it still works\n"
+"                     (sends each found key to its provider); the\n"
+"                     message shows live / revoked / unknown\n"
+"  --only-live        with --verify: refuse only live keys\n"
+"  --verify-jobs N, --verify-timeout S: as for the other commands\n"
 "  --rules, --only-rules, --max-file-size, -j: as for the other commands\n"
 "\n"
 "Server configuration \"push\": {\"allow_bypass\": true} honours\n"
@@ -93,7 +98,7 @@ static int parse_args(push_cmd *c, int argc, char **argv)
 	rc = take_repo(c, &argc, argv);
 	if (rc)
 		return rc;
-	if (cli_parse(argc, argv, &c->o) != 0)
+	if (cli_parse(argc, argv, &c->o) != 0 || cli_verify_check(&c->o) != 0)
 		return -1;
 	if (c->client && strcmp(c->o.path, ".") != 0) {
 		c->remote = c->o.path;
@@ -420,9 +425,15 @@ static int verdict(push_cmd *c)
 	if (c->error.len)
 		return on_error(c);
 	if (!c->o.quiet)
-		fprintf(stderr, "keyleak: no secrets in %llu new commit%s\n",
+		fprintf(stderr, "keyleak: no %ssecrets in %llu new commit%s\n",
+			c->r.verify.only_live ? "live " : "",
 			(unsigned long long)c->r.summary.commits_scanned,
 			c->r.summary.commits_scanned == 1 ? "" : "s");
+	if (!c->o.quiet && c->r.verify.hidden)
+		fprintf(stderr, "keyleak: %llu finding%s not live, let through "
+			"by --only-live\n",
+			(unsigned long long)c->r.verify.hidden,
+			c->r.verify.hidden == 1 ? "" : "s");
 	return KL_EXIT_CLEAN;
 }
 
@@ -461,6 +472,9 @@ int cmd_push(int argc, char **argv)
 		read_push_options(&c);
 	kl_report_init(&c.r, c.o.command, c.repo, c.rs);
 	run_scan(&c);
+	/* Keys of a scan that failed are refused anyway: no request. */
+	if (!c.error.len)
+		cli_verify(&c.o, &c.r);
 	cli_print_notices(&c.o, &c.r);
 	rc = verdict(&c);
 	push_cmd_free(&c);

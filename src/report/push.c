@@ -20,6 +20,21 @@ static void put_field(kl_buf *out, const char *label, const char *value)
 	kl_buf_addch(out, '\n');
 }
 
+/* With --verify: "verified live (HTTP 200)", "revoked (HTTP 401)", ... */
+static void put_status(kl_buf *out, const kl_verification *v)
+{
+	kl_buf_puts(out, "  status  ");
+	if (v->status == KL_VERIFY_LIVE)
+		kl_buf_puts(out, "verified ");
+	kl_buf_puts(out, kl_verify_status_name(v->status));
+	if (v->detail) {
+		kl_buf_puts(out, " (");
+		kl_report_escape(out, v->detail);
+		kl_buf_addch(out, ')');
+	}
+	kl_buf_addch(out, '\n');
+}
+
 static void put_finding(kl_buf *out, const kl_finding *f)
 {
 	size_t i;
@@ -55,6 +70,8 @@ static void put_finding(kl_buf *out, const kl_finding *f)
 		put_field(out, "secret", f->redacted);
 	else
 		put_field(out, "issue", f->message);
+	if (f->verification.status != KL_VERIFY_NONE)
+		put_status(out, &f->verification);
 	kl_buf_addch(out, '\n');
 }
 

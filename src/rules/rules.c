@@ -773,14 +773,22 @@ static int verify_known_fields(rule_reader *rd, const cJSON *obj)
 	return 0;
 }
 
+/*
+ * An empty list is allowed only where may_be_empty: "revoked": [] says the
+ * provider's refusal cannot be told from a key of another instance (a
+ * self-managed GitLab's token refused by gitlab.com), so it stays unknown.
+ */
 static int read_statuses(rule_reader *rd, const cJSON *obj, const char *field,
-			 int **out, size_t *n)
+			 bool may_be_empty, int **out, size_t *n)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field), *item;
 
-	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) == 0)
+	if (!cJSON_IsArray(v) ||
+	    (cJSON_GetArraySize(v) == 0 && !may_be_empty))
 		return fail(rd, "verify: field \"%s\" must be a non-empty "
 			    "array of HTTP status codes", field);
+	if (cJSON_GetArraySize(v) == 0)
+		return 0;
 	*out = kl_xcalloc((size_t)cJSON_GetArraySize(v), sizeof(int));
 	cJSON_ArrayForEach(item, v) {
 		if (!cJSON_IsNumber(item) || item->valuedouble < 100 ||
@@ -793,7 +801,7 @@ static int read_statuses(rule_reader *rd, const cJSON *obj, const char *field,
 	return 0;
 }
 
-static bool has_status(const int *codes, size_t n, int code)
+bool kl_verify_has_status(const int *codes, size_t n, long code)
 {
 	size_t i;
 
@@ -947,7 +955,8 @@ static int check_statuses(rule_reader *rd, const kl_verifier *v)
 	size_t i;
 
 	for (i = 0; i < v->n_live; i++)
-		if (has_status(v->revoked, v->n_revoked, v->live[i]) &&
+		if (kl_verify_has_status(v->revoked, v->n_revoked,
+					 v->live[i]) &&
 		    !v->live_body.len)
 			return fail(rd, "verify: status %d is both live and "
 				    "revoked; set \"live_body\" to tell them "
@@ -966,8 +975,8 @@ static int read_verifier(rule_reader *rd, const cJSON *obj, kl_verifier *v)
 	if (verify_known_fields(rd, obj) || read_method(rd, obj, v) ||
 	    read_string(rd, obj, "url", true, &v->url) || check_url(rd, v) ||
 	    read_headers(rd, obj, v) ||
-	    read_statuses(rd, obj, "live", &v->live, &v->n_live) ||
-	    read_statuses(rd, obj, "revoked", &v->revoked, &v->n_revoked) ||
+	    read_statuses(rd, obj, "live", false, &v->live, &v->n_live) ||
+	    read_statuses(rd, obj, "revoked", true, &v->revoked, &v->n_revoked) ||
 	    read_bodies(rd, obj, "live_body", &v->live_body) ||
 	    read_bodies(rd, obj, "revoked_body", &v->revoked_body) ||
 	    check_statuses(rd, v))

@@ -73,16 +73,6 @@ typedef struct verify_ctx {
 	atomic_size_t done;
 } verify_ctx;
 
-static bool has_status(const int *codes, size_t n, long code)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (codes[i] == code)
-			return true;
-	return false;
-}
-
 /* True when the body holds one of the texts, or no text is asked for. */
 static bool body_has(const kl_buf *body, const kl_strlist *texts)
 {
@@ -118,11 +108,11 @@ static void classify_http(verify_job *j, const kl_http_answer *a,
 {
 	const kl_verifier *v = j->v;
 
-	if (has_status(v->live, v->n_live, a->status) &&
+	if (kl_verify_has_status(v->live, v->n_live, a->status) &&
 	    body_has(&a->body, &v->live_body)) {
 		j->status = KL_VERIFY_LIVE;
 		kl_buf_printf(detail, "HTTP %ld", a->status);
-	} else if (has_status(v->revoked, v->n_revoked, a->status) &&
+	} else if (kl_verify_has_status(v->revoked, v->n_revoked, a->status) &&
 		   body_has(&a->body, &v->revoked_body)) {
 		j->status = KL_VERIFY_REVOKED;
 		kl_buf_printf(detail, "HTTP %ld", a->status);

@@ -347,6 +347,22 @@ def test(fn):
     return fn
 
 
+def validate_sarif(path):
+    """tests/sarif-validate.sh (Microsoft's SARIF Multitool with GitHub's
+    ingestion rules) on path; skipped, with a note, without node/npm,
+    except in CI, where a missing validator is a failure."""
+    if not shutil.which("npm") or not shutil.which("node"):
+        if os.environ.get("CI"):
+            raise AssertionError("CI must validate SARIF, but npm/node is missing")
+        print("# SARIF validation skipped: npm/node not installed")
+        return
+    v = subprocess.run(["sh", os.path.join(ROOT, "tests", "sarif-validate.sh"), path],
+                       capture_output=True)
+    if v.returncode != 0:
+        raise AssertionError("sarif-validate failed:\n%s%s" % (
+            v.stdout.decode(errors="replace"), v.stderr.decode(errors="replace")))
+
+
 def main():
     """Run the registered tests, printing TAP lines."""
     if not os.access(KEYLEAK, os.X_OK):

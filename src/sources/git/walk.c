@@ -357,11 +357,25 @@ static void tq_visit(kl_cgraph *g, tqueue *q, size_t node)
 	tq_push(g, q, node);
 }
 
+void kl_cgraph_push_parents(const kl_cnode *n, size_t **stack, size_t *len,
+			    size_t *cap)
+{
+	size_t k;
+
+	for (k = 0; k < n->n_parents; k++) {
+		if (*len == *cap) {
+			*cap *= 2;
+			*stack = kl_xrealloc(*stack, *cap * sizeof(size_t));
+		}
+		(*stack)[(*len)++] = n->parents[k];
+	}
+}
+
 /* Hide node and, through commits already popped, its ancestors; queued
  * or new ones carry the mark until they are popped. */
 static void tq_hide(kl_cgraph *g, tqueue *q, size_t node)
 {
-	size_t *stack = kl_xmalloc(sizeof(size_t)), len = 1, cap = 1, k;
+	size_t *stack = kl_xmalloc(sizeof(size_t)), len = 1, cap = 1;
 
 	stack[0] = node;
 	while (len) {
@@ -379,13 +393,7 @@ static void tq_hide(kl_cgraph *g, tqueue *q, size_t node)
 			tq_visit(g, q, cur);
 			continue;
 		}
-		for (k = 0; k < n->n_parents; k++) {
-			if (len == cap) {
-				cap *= 2;
-				stack = kl_xrealloc(stack, cap * sizeof(size_t));
-			}
-			stack[len++] = n->parents[k];
-		}
+		kl_cgraph_push_parents(n, &stack, &len, &cap);
 	}
 	free(stack);
 }

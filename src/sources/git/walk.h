@@ -43,6 +43,11 @@ typedef struct kl_cgraph {
 } kl_cgraph;
 
 void kl_cgraph_init(kl_cgraph *g, git_repository *repo, kl_report *r);
+
+/* Push n's parents onto a growable stack of node indices (*len used of
+ * *cap, *cap >= 1): the step of every depth-first walk over the graph. */
+void kl_cgraph_push_parents(const kl_cnode *n, size_t **stack, size_t *len,
+			    size_t *cap);
 void kl_cgraph_free(kl_cgraph *g);
 
 /*
