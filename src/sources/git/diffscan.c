@@ -165,20 +165,6 @@ static int keep_new(kl_diffscan *d, const git_oid *new_id, const git_oid *olds,
 	return 0;
 }
 
-/* Same accounting and wording as kl_scan_content: one count per rule. */
-static void note_limits(kl_report *r, const char *path, const kl_strlist *ids)
-{
-	size_t i;
-
-	for (i = 0; i < ids->len; i++) {
-		r->summary.limit_hits++;
-		kl_report_notice(r, KL_NOTICE_WARNING, path,
-				 "rule %s hit its regex match limit; "
-				 "this file may hide matches of it",
-				 ids->items[i]);
-	}
-}
-
 static void tag_blob(kl_report *r, size_t from, const git_oid *blob)
 {
 	char hex[GIT_OID_HEXSZ + 1];
@@ -206,7 +192,7 @@ static size_t scan_loaded(kl_diffscan *d, const char *path,
 	if (!data)
 		goto out;
 	kl_scan_buffer(d->sc, data, len, &m, &limit);
-	note_limits(d->r, path, &limit);
+	kl_note_limits(d->r, path, &limit);
 	/* Diffing costs more than scanning: only diff files with matches. */
 	if (m.len && keep_new(d, new_id, olds, n_olds, data, len, &m) < 0)
 		goto out;

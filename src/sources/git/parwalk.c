@@ -130,19 +130,14 @@ static void walk_segment(void *ctx, int worker, size_t item)
 	seg_ctx sc = { h, s };
 	kl_treediff d = { NULL, &s->rep, NULL, on_entry, &sc,
 			  h->keep_trees ? on_tree : NULL, h->promisor };
-	kl_error err = { 0 };
 	size_t i;
 
 	(void)worker;
 	kl_report_init(&s->rep, h->r->command, h->r->target, h->r->rules);
 	/* libgit2 handles are per thread: each segment opens its own. */
-	if (kl_git_open(h->path, &s->repo, &err) < 0) {
-		s->open_error = kl_xstrdup(err.message ? err.message
-						       : kl_git_lasterr());
-		kl_error_clear(&err);
-		s->repo = NULL;
+	s->open_error = kl_git_open_worker(h->path, &s->repo);
+	if (s->open_error)
 		return;
-	}
 	d.repo = s->repo;
 	for (i = s->from; i < s->to; i++) {
 		size_t missing = s->rep.n_missing;

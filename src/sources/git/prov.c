@@ -412,21 +412,15 @@ static void pass_segment(void *ctx, int worker, size_t item)
 	pass_ctx pc = { p, s };
 	kl_treediff d = { NULL, &s->rep, pass_descend, pass_entry, &pc, NULL,
 			  NULL };
-	kl_error err = { 0 };
 	size_t i;
 
 	(void)worker;
 	kl_report_init(&s->rep, p->r->command, p->r->target, p->r->rules);
 	/* libgit2 handles are per thread: segment 0 uses the scan's. */
-	if (item == 0) {
+	if (item == 0)
 		s->repo = p->repo;
-	} else if (kl_git_open(p->path, &s->repo, &err) < 0) {
-		s->open_error = kl_xstrdup(err.message ? err.message
-						       : kl_git_lasterr());
-		kl_error_clear(&err);
-		s->repo = NULL;
+	else if ((s->open_error = kl_git_open_worker(p->path, &s->repo)))
 		return;
-	}
 	d.repo = s->repo;
 	for (i = s->from; i < s->to; i++) {
 		s->node = p->g->order[i];

@@ -46,6 +46,18 @@ int kl_git_open(const char *path, git_repository **repo, kl_error *err)
 	return 0;
 }
 
+char *kl_git_open_worker(const char *path, git_repository **repo)
+{
+	kl_error err = { 0 };
+	char *why;
+
+	if (kl_git_open(path, repo, &err) == 0)
+		return NULL;
+	why = kl_xstrdup(err.message);
+	kl_error_clear(&err);
+	return why;
+}
+
 void kl_git_close(git_repository *repo)
 {
 	if (!repo)

@@ -15,6 +15,9 @@
  * kl_git_close. */
 int kl_git_open(const char *path, git_repository **repo, kl_error *err);
 void kl_git_close(git_repository *repo);
+/* kl_git_open for a worker thread's own handle: NULL, or why it failed
+ * (the caller frees it and reports it from the main thread). */
+char *kl_git_open_worker(const char *path, git_repository **repo);
 
 /* Put a guard in front of repo's loose objects so a truncated one is an
  * error instead of a hang in libgit2 (git/guard.c). kl_git_open does. */
