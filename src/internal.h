@@ -105,6 +105,43 @@ size_t kl_add_matches(kl_report *r, const char *path, const char *data,
 void kl_parallel_for(size_t n, int threads,
 		     void (*fn)(void *ctx, int worker, size_t item), void *ctx);
 
+/*
+ * Run n tasks, each in its own child process (src/util/procs.c says why):
+ * run(ctx, k, done) in the child (it may store its progress in *done),
+ * then send(ctx, k, out) writes its results; in the parent, receive(ctx,
+ * k, in) reads them back, in task order, and lost(ctx, k, why) is told
+ * of a child that died or whose bytes were cut short. Returns false,
+ * having run nothing, when no process could be started (no memfd, fork
+ * refused): the caller runs the tasks on threads instead.
+ */
+typedef struct kl_wire_reader {
+	const unsigned char *p, *end;
+	bool bad; /* read past the end, or a malformed string */
+} kl_wire_reader;
+
+typedef struct kl_procs {
+	void (*run)(void *ctx, size_t k, _Atomic uint64_t *done);
+	void (*send)(void *ctx, size_t k, kl_buf *out);
+	bool (*receive)(void *ctx, size_t k, kl_wire_reader *in);
+	void (*lost)(void *ctx, size_t k, const char *why);
+	void *ctx;
+	struct kl_progress *progress; /* ticked with the sum of the done counts */
+} kl_procs;
+
+bool kl_procs_run(const kl_procs *ps, size_t n);
+
+/* The bytes between a child and its parent: native layout (both are this
+ * binary). Strings keep NULL apart from "". */
+void kl_wire_u64(kl_buf *b, uint64_t v);
+void kl_wire_str(kl_buf *b, const char *s);
+const void *kl_wire_take(kl_wire_reader *r, size_t n);
+uint64_t kl_wire_get_u64(kl_wire_reader *r);
+const char *kl_wire_get_str(kl_wire_reader *r); /* points into the bytes */
+/* A report's notices, missing objects, counters and incomplete flag (not
+ * its findings): what a walk produces. */
+void kl_wire_report(kl_buf *b, const kl_report *r);
+void kl_wire_get_report(kl_wire_reader *w, kl_report *r);
+
 /* True if path matches one of o->skip_globs. */
 bool kl_path_skipped(const kl_scan_opts *o, const char *path);
 

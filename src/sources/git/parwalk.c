@@ -12,8 +12,12 @@
  * of each blob. A blob's first commit is the first commit holding it, and
  * there its first differing path, whatever the segmentation: the report is
  * the same at any thread count.
+ *
+ * With more than one segment each runs in a child process (util/procs.c)
+ * and sends its records back; where no process can be had, on threads.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +51,9 @@ typedef struct walk_job {
 	pthread_mutex_t lock; /* guards done and the progress line */
 	size_t done;
 	kl_progress *prog;
+	/* In a worker process: commits walked, in memory the parent reads
+	 * to draw the progress line. */
+	_Atomic uint64_t *walked;
 } walk_job;
 
 typedef struct seg_ctx {
@@ -147,10 +154,134 @@ static void walk_segment(void *ctx, int worker, size_t item)
 				&h->g.nodes[s->node].tree);
 		kl_git_missing_commit(&s->rep, missing,
 				      &h->g.nodes[s->node].oid);
+		if (job->walked) {
+			atomic_store_explicit(job->walked, i + 1 - s->from,
+					      memory_order_relaxed);
+			continue;
+		}
 		pthread_mutex_lock(&job->lock);
 		kl_progress_tick(job->prog, ++job->done, 0);
 		pthread_mutex_unlock(&job->lock);
 	}
+}
+
+/* ------------------------------------------------- worker processes */
+
+static void put_oid(kl_buf *b, const git_oid *id)
+{
+	kl_buf_add(b, id->id, GIT_OID_RAWSZ);
+}
+
+static void get_oid(kl_wire_reader *r, git_oid *id)
+{
+	const void *at = kl_wire_take(r, GIT_OID_RAWSZ);
+
+	memset(id, 0, sizeof(*id));
+	if (at)
+		memcpy(id->id, at, GIT_OID_RAWSZ);
+}
+
+static void run_in_process(void *ctx, size_t k, _Atomic uint64_t *done)
+{
+	walk_job *job = ctx;
+
+	job->prog = NULL; /* the parent draws it, from done */
+	job->walked = done;
+	walk_segment(job, 0, k);
+}
+
+/* What merge_segment needs of segment k. */
+static void send_segment(void *ctx, size_t k, kl_buf *b)
+{
+	const segment *s = &((walk_job *)ctx)->seg[k];
+	size_t i;
+
+	kl_wire_str(b, s->open_error);
+	kl_wire_u64(b, s->n_blobs);
+	for (i = 0; i < s->n_blobs; i++) {
+		put_oid(b, &s->blobv[i].oid);
+		kl_wire_u64(b, s->blobv[i].node);
+		kl_wire_str(b, s->blobv[i].path);
+	}
+	kl_wire_u64(b, s->n_links);
+	for (i = 0; i < s->n_links; i++) {
+		put_oid(b, &s->links[i].id);
+		kl_wire_str(b, s->links[i].path);
+	}
+	kl_wire_u64(b, s->trees.len);
+	for (i = 0; i < s->trees.cap; i++)
+		if (s->trees.used[i])
+			put_oid(b, &s->trees.keys[i]);
+	kl_wire_u64(b, s->saw_env);
+	kl_wire_report(b, &s->rep);
+}
+
+static void receive_blobs(kl_wire_reader *r, segment *s)
+{
+	uint64_t n = kl_wire_get_u64(r), i;
+	kl_hblob b;
+
+	for (i = 0; i < n && !r->bad; i++) {
+		const char *path;
+
+		get_oid(r, &b.oid);
+		b.node = (size_t)kl_wire_get_u64(r);
+		path = kl_wire_get_str(r);
+		if (!path || !kl_oidmap_put(&s->blobs, &b.oid, s->n_blobs))
+			continue;
+		if (s->n_blobs == s->cap_blobs) {
+			s->cap_blobs = s->cap_blobs ? s->cap_blobs * 2 : 1024;
+			s->blobv = kl_xrealloc(s->blobv, s->cap_blobs * sizeof(b));
+		}
+		b.path = kl_xstrdup(path);
+		s->blobv[s->n_blobs++] = b;
+	}
+}
+
+static bool receive_segment(void *ctx, size_t k, kl_wire_reader *r)
+{
+	walk_job *job = ctx;
+	segment *s = &job->seg[k];
+	const char *why = kl_wire_get_str(r), *path;
+	uint64_t n, i;
+	git_oid id;
+
+	kl_report_init(&s->rep, job->h->r->command, job->h->r->target,
+		       job->h->r->rules);
+	s->open_error = why ? kl_xstrdup(why) : NULL;
+	receive_blobs(r, s);
+	n = kl_wire_get_u64(r);
+	for (i = 0; i < n && !r->bad; i++) {
+		get_oid(r, &id);
+		if ((path = kl_wire_get_str(r)))
+			add_gitlink(s, &id, path);
+	}
+	n = kl_wire_get_u64(r);
+	for (i = 0; i < n && !r->bad; i++) {
+		get_oid(r, &id);
+		kl_oidmap_put(&s->trees, &id, 0);
+	}
+	s->saw_env = kl_wire_get_u64(r) != 0;
+	kl_wire_get_report(r, &s->rep);
+	return !r->bad;
+}
+
+static void lost_segment(void *ctx, size_t k, const char *why)
+{
+	segment *s = &((walk_job *)ctx)->seg[k];
+
+	free(s->open_error);
+	s->open_error = kl_xstrdup(why);
+}
+
+/* Each segment in a child process (see util/procs.c for why); false if
+ * none could start. */
+static bool walk_in_processes(walk_job *job, size_t nseg)
+{
+	kl_procs ps = { run_in_process, send_segment, receive_segment,
+			lost_segment, job, job->prog };
+
+	return kl_procs_run(&ps, nseg);
 }
 
 /* ------------------------------------------------------------ merging */
@@ -256,7 +387,8 @@ void kl_parwalk_commits(kl_hist *h)
 	}
 	pthread_mutex_init(&job.lock, NULL);
 	job.prog = kl_progress_new("walking commits", n, h->o->progress);
-	kl_parallel_for(nseg, (int)nseg, walk_segment, &job);
+	if (nseg == 1 || !walk_in_processes(&job, nseg))
+		kl_parallel_for(nseg, (int)nseg, walk_segment, &job);
 	kl_progress_free(job.prog);
 	for (k = 0; k < nseg; k++) {
 		merge_segment(h, &job.seg[k]);

@@ -456,15 +456,73 @@ static void apply_segment(kl_prov *p, pass_seg *s)
 	}
 }
 
+/* ---------------------------------------------- the pass in processes */
+
+static void pass_in_process(void *ctx, size_t k, _Atomic uint64_t *done)
+{
+	(void)done;
+	pass_segment(ctx, 0, k);
+}
+
+static void send_pass(void *ctx, size_t k, kl_buf *b)
+{
+	const pass_seg *s = &((kl_prov *)ctx)->segs[k];
+	size_t i;
+
+	kl_wire_str(b, s->open_error);
+	kl_wire_u64(b, s->n_ev);
+	for (i = 0; i < s->n_ev; i++) {
+		kl_wire_u64(b, s->ev[i].finding);
+		kl_wire_u64(b, s->ev[i].node);
+		kl_wire_u64(b, s->ev[i].gone);
+	}
+	kl_wire_report(b, &s->rep);
+}
+
+static bool receive_pass(void *ctx, size_t k, kl_wire_reader *r)
+{
+	kl_prov *p = ctx;
+	pass_seg *s = &p->segs[k];
+	const char *why = kl_wire_get_str(r);
+	uint64_t n = kl_wire_get_u64(r), i;
+
+	kl_report_init(&s->rep, p->r->command, p->r->target, p->r->rules);
+	s->open_error = why ? kl_xstrdup(why) : NULL;
+	for (i = 0; i < n && !r->bad; i++) {
+		size_t fi = (size_t)kl_wire_get_u64(r);
+		size_t node = (size_t)kl_wire_get_u64(r);
+		bool gone = kl_wire_get_u64(r) != 0;
+
+		if (fi < p->r->findings.len && node < p->g->len)
+			add_event(s, fi, node, gone);
+		else
+			r->bad = true;
+	}
+	kl_wire_get_report(r, &s->rep);
+	return !r->bad;
+}
+
+static void lost_pass(void *ctx, size_t k, const char *why)
+{
+	pass_seg *s = &((kl_prov *)ctx)->segs[k];
+
+	free(s->open_error);
+	s->open_error = kl_xstrdup(why);
+}
+
 /*
  * The pass compares each selected commit with its first parent. Commits
- * are independent, so contiguous shares of the order run on threads, each
- * with its own repository handle; their events are applied in order.
+ * are independent, so contiguous shares of the order run in worker
+ * processes (util/procs.c; on threads where none can start), each with
+ * its own repository handle; their events are applied in order.
  */
 static void run_pass(kl_prov *p)
 {
 	size_t n = p->g->n_order, nseg, k;
 	int threads = p->threads > 0 ? p->threads : 1;
+	kl_procs ps = { pass_in_process, send_pass, receive_pass, lost_pass,
+			p, NULL };
+	bool forked;
 
 	nseg = (size_t)threads < n / 64 ? (size_t)threads : n / 64;
 	if (nseg < 1)
@@ -474,7 +532,9 @@ static void run_pass(kl_prov *p)
 		p->segs[k].from = n * k / nseg;
 		p->segs[k].to = n * (k + 1) / nseg;
 	}
-	kl_parallel_for(nseg, (int)nseg, pass_segment, p);
+	forked = nseg > 1 && kl_procs_run(&ps, nseg);
+	if (!forked)
+		kl_parallel_for(nseg, (int)nseg, pass_segment, p);
 	for (k = 0; k < nseg; k++) {
 		pass_seg *s = &p->segs[k];
 
@@ -482,7 +542,7 @@ static void run_pass(kl_prov *p)
 		kl_report_free(&s->rep);
 		free(s->ev);
 		free(s->open_error);
-		if (k > 0)
+		if (k > 0 && !forked)
 			kl_git_close(s->repo);
 	}
 	free(p->segs);
