@@ -137,8 +137,9 @@ void kl_wire_str(kl_buf *b, const char *s);
 const void *kl_wire_take(kl_wire_reader *r, size_t n);
 uint64_t kl_wire_get_u64(kl_wire_reader *r);
 const char *kl_wire_get_str(kl_wire_reader *r); /* points into the bytes */
-/* A report's notices, missing objects, counters and incomplete flag (not
- * its findings): what a walk produces. */
+/* A report's findings (every field), notices, missing objects, counters
+ * and incomplete flag: what a pass's share produces. Its rules must be
+ * the same ruleset on both sides. */
 void kl_wire_report(kl_buf *b, const kl_report *r);
 void kl_wire_get_report(kl_wire_reader *w, kl_report *r);
 

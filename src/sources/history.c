@@ -583,11 +583,84 @@ static int cmp_notice(const void *a, const void *b)
 	return c ? c : strcmp(x->message, y->message);
 }
 
+/* Worker processes take blobs in interleaved runs of this many (newest
+ * first within each run, as on threads). */
+#define SCAN_RUN 64
+
+typedef struct scan_procs {
+	scan_job *job;
+	size_t n; /* processes */
+} scan_procs;
+
+static void scan_in_process(void *ctx, size_t k, _Atomic uint64_t *done)
+{
+	scan_procs *sp = ctx;
+	scan_job *job = sp->job;
+	size_t run, i, n = job->h->n_blobs;
+
+	job->prog = NULL; /* the parent draws it, from done */
+	for (run = k * SCAN_RUN; run < n; run += sp->n * SCAN_RUN)
+		for (i = run; i < n && i < run + SCAN_RUN; i++) {
+			scan_one(job, (int)k, i);
+			*done = job->done;
+		}
+}
+
+static void send_scan(void *ctx, size_t k, kl_buf *b)
+{
+	scan_job *job = ((scan_procs *)ctx)->job;
+
+	kl_wire_u64(b, job->late);
+	kl_wire_u64(b, job->w[k].ready);
+	if (job->w[k].ready)
+		kl_wire_report(b, &job->w[k].rep);
+}
+
+static bool receive_scan(void *ctx, size_t k, kl_wire_reader *r)
+{
+	scan_job *job = ((scan_procs *)ctx)->job;
+	worker *w = &job->w[k];
+
+	job->late += kl_wire_get_u64(r);
+	if (!kl_wire_get_u64(r))
+		return !r->bad;
+	w->ready = true;
+	kl_report_init(&w->rep, job->h->r->command, job->h->r->target,
+		       job->h->r->rules);
+	kl_wire_get_report(r, &w->rep);
+	return !r->bad;
+}
+
+static void lost_scan(void *ctx, size_t k, const char *why)
+{
+	scan_procs *sp = ctx;
+	worker *w = &sp->job->w[k];
+
+	if (!w->ready) {
+		w->ready = true;
+		kl_report_init(&w->rep, sp->job->h->r->command,
+			       sp->job->h->r->target, sp->job->h->r->rules);
+	}
+	w->rep.incomplete = true;
+	kl_report_notice(&w->rep, KL_NOTICE_ERROR, NULL, "blobs %zu, %zu, ... "
+			 "(runs of %d, one in %zu) were not scanned: %s",
+			 k * SCAN_RUN + 1, k * SCAN_RUN + 2, SCAN_RUN, sp->n,
+			 why);
+}
+
+/*
+ * Blobs are scanned in worker processes (util/procs.c says why) unless
+ * the incremental state records per blob in this process's memory, or
+ * there is one worker; on threads otherwise.
+ */
 static void scan_blobs(kl_hist *h)
 {
 	int threads = h->o->threads > 0 ? h->o->threads : 1;
 	size_t n_notices = h->r->n_notices, i;
 	scan_job job = { 0 };
+	scan_procs sp = { &job, (size_t)threads };
+	kl_procs ps = { scan_in_process, send_scan, receive_scan, lost_scan,
+			&sp, NULL };
 
 	job.h = h;
 	job.w = kl_xcalloc((size_t)threads, sizeof(worker));
@@ -595,7 +668,10 @@ static void scan_blobs(kl_hist *h)
 	if (h->o->memo)
 		kl_memo_begin(h->o->memo, h->n_blobs);
 	job.prog = kl_progress_new("scanning blobs", h->n_blobs, h->o->progress);
-	kl_parallel_for(h->n_blobs, threads, scan_one, &job);
+	ps.progress = job.prog;
+	if (threads == 1 || h->o->memo || h->n_blobs < (size_t)threads * SCAN_RUN ||
+	    !kl_procs_run(&ps, (size_t)threads))
+		kl_parallel_for(h->n_blobs, threads, scan_one, &job);
 	kl_progress_free(job.prog);
 	for (i = 0; i < (size_t)threads; i++) {
 		worker *w = &job.w[i];

@@ -71,10 +71,109 @@ const char *kl_wire_get_str(kl_wire_reader *r)
 	return s;
 }
 
+static void wire_strlist(kl_buf *b, const kl_strlist *l)
+{
+	size_t i;
+
+	kl_wire_u64(b, l->len);
+	for (i = 0; i < l->len; i++)
+		kl_wire_str(b, l->items[i]);
+}
+
+static void get_strlist(kl_wire_reader *w, kl_strlist *l)
+{
+	uint64_t n = kl_wire_get_u64(w), i;
+
+	for (i = 0; i < n && !w->bad; i++) {
+		const char *s = kl_wire_get_str(w);
+
+		if (s)
+			kl_strlist_push(l, s);
+	}
+}
+
+/* Every field of a finding; the rule as its index in the ruleset. */
+static void wire_finding(kl_buf *b, const kl_report *r, const kl_finding *f)
+{
+	kl_wire_u64(b, (uint64_t)(int64_t)(f->rule && r->rules
+			? kl_ruleset_index(r->rules, f->rule) : -1));
+	kl_wire_str(b, f->path);
+	kl_wire_u64(b, f->line);
+	kl_wire_u64(b, f->column);
+	kl_wire_u64(b, f->end_column);
+	kl_wire_str(b, f->secret);
+	kl_wire_str(b, f->redacted);
+	kl_wire_str(b, f->fingerprint);
+	kl_wire_str(b, f->message);
+	kl_wire_str(b, f->blob);
+	kl_wire_u64(b, f->count);
+	kl_wire_str(b, f->prov.commit);
+	kl_wire_str(b, f->prov.author_name);
+	kl_wire_str(b, f->prov.author_email);
+	kl_wire_u64(b, (uint64_t)f->prov.author_time);
+	kl_wire_u64(b, (uint64_t)(int64_t)f->prov.author_tz);
+	kl_wire_str(b, f->prov.summary);
+	kl_wire_str(b, f->prov.removed_in);
+	kl_wire_u64(b, f->prov.in_head);
+	wire_strlist(b, &f->prov.commits);
+	kl_wire_u64(b, f->has_prov);
+	wire_strlist(b, &f->refs);
+	kl_wire_u64(b, f->verification.status);
+	kl_wire_str(b, f->verification.detail);
+	kl_wire_u64(b, (uint64_t)f->verification.checked_at);
+	kl_wire_u64(b, f->end_line);
+	kl_wire_u64(b, f->partner_line);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? kl_xstrdup(s) : NULL;
+}
+
+static void get_finding(kl_wire_reader *w, const kl_report *r, kl_finding *f)
+{
+	int64_t rule = (int64_t)kl_wire_get_u64(w);
+
+	memset(f, 0, sizeof(*f));
+	f->rule = rule >= 0 && r->rules ? kl_ruleset_get(r->rules, (size_t)rule)
+					: NULL;
+	f->path = dup_or_null(kl_wire_get_str(w));
+	f->line = (size_t)kl_wire_get_u64(w);
+	f->column = (size_t)kl_wire_get_u64(w);
+	f->end_column = (size_t)kl_wire_get_u64(w);
+	f->secret = dup_or_null(kl_wire_get_str(w));
+	f->redacted = dup_or_null(kl_wire_get_str(w));
+	f->fingerprint = dup_or_null(kl_wire_get_str(w));
+	f->message = dup_or_null(kl_wire_get_str(w));
+	f->blob = dup_or_null(kl_wire_get_str(w));
+	f->count = (size_t)kl_wire_get_u64(w);
+	f->prov.commit = dup_or_null(kl_wire_get_str(w));
+	f->prov.author_name = dup_or_null(kl_wire_get_str(w));
+	f->prov.author_email = dup_or_null(kl_wire_get_str(w));
+	f->prov.author_time = (int64_t)kl_wire_get_u64(w);
+	f->prov.author_tz = (int)(int64_t)kl_wire_get_u64(w);
+	f->prov.summary = dup_or_null(kl_wire_get_str(w));
+	f->prov.removed_in = dup_or_null(kl_wire_get_str(w));
+	f->prov.in_head = kl_wire_get_u64(w) != 0;
+	get_strlist(w, &f->prov.commits);
+	f->has_prov = kl_wire_get_u64(w) != 0;
+	get_strlist(w, &f->refs);
+	f->verification.status = (kl_verify_status)kl_wire_get_u64(w);
+	f->verification.detail = dup_or_null(kl_wire_get_str(w));
+	f->verification.checked_at = (int64_t)kl_wire_get_u64(w);
+	f->end_line = (size_t)kl_wire_get_u64(w);
+	f->partner_line = (size_t)kl_wire_get_u64(w);
+	if (!f->rule || !f->path)
+		w->bad = true;
+}
+
 void kl_wire_report(kl_buf *b, const kl_report *r)
 {
 	size_t i;
 
+	kl_wire_u64(b, r->findings.len);
+	for (i = 0; i < r->findings.len; i++)
+		wire_finding(b, r, &r->findings.items[i]);
 	kl_wire_u64(b, r->incomplete);
 	kl_wire_u64(b, r->n_notices);
 	for (i = 0; i < r->n_notices; i++) {
@@ -97,6 +196,22 @@ void kl_wire_get_report(kl_wire_reader *w, kl_report *r)
 	uint64_t n, i;
 	const void *sum;
 
+	n = kl_wire_get_u64(w);
+	for (i = 0; i < n && !w->bad; i++) {
+		kl_finding f;
+
+		get_finding(w, r, &f);
+		if (w->bad) {
+			kl_finding_clear(&f);
+			break;
+		}
+		if (r->findings.len == r->findings.cap) {
+			r->findings.cap = r->findings.cap ? 2 * r->findings.cap : 16;
+			r->findings.items = kl_xrealloc(r->findings.items,
+				r->findings.cap * sizeof(kl_finding));
+		}
+		r->findings.items[r->findings.len++] = f;
+	}
 	r->incomplete |= kl_wire_get_u64(w) != 0;
 	n = kl_wire_get_u64(w);
 	for (i = 0; i < n && !w->bad; i++) {

@@ -23,7 +23,53 @@ typedef struct job {
 	int n_received;
 	kl_report rep;           /* task 2 adds a notice and a counter */
 	int crash_task;          /* -1: none */
+	kl_ruleset *rules;
 } job;
+
+/* Task 2's finding: every field set. */
+static void add_finding(kl_report *r)
+{
+	kl_finding f = { 0 };
+
+	f.rule = kl_ruleset_get(r->rules, 3);
+	f.path = kl_xstrdup("dir/.env");
+	f.line = 12;
+	f.column = 5;
+	f.end_column = 40;
+	f.secret = kl_xstrdup("s3cr3t-value");
+	f.redacted = kl_xstrdup("s3c…lue");
+	f.fingerprint = kl_xstrdup("ab12");
+	f.blob = kl_xstrdup("0badc0de");
+	f.count = 2;
+	f.prov.commit = kl_xstrdup("c0ffee");
+	f.prov.author_time = -5;
+	f.prov.author_tz = -120;
+	kl_strlist_push(&f.prov.commits, "c0ffee");
+	f.verification.status = KL_VERIFY_REVOKED;
+	f.end_line = 14;
+	f.partner_line = 11;
+	r->findings.items = kl_xrealloc(r->findings.items, sizeof(f));
+	r->findings.cap = 1;
+	r->findings.items[r->findings.len++] = f;
+}
+
+static bool finding_back(const kl_report *r)
+{
+	const kl_finding *f = r->findings.len == 1 ? &r->findings.items[0] : NULL;
+
+	return f && f->rule == kl_ruleset_get(r->rules, 3) &&
+	       unit_str_eq(f->path, "dir/.env") && f->line == 12 &&
+	       f->column == 5 && f->end_column == 40 &&
+	       unit_str_eq(f->secret, "s3cr3t-value") &&
+	       unit_str_eq(f->redacted, "s3c…lue") &&
+	       unit_str_eq(f->fingerprint, "ab12") && !f->message &&
+	       unit_str_eq(f->blob, "0badc0de") && f->count == 2 &&
+	       unit_str_eq(f->prov.commit, "c0ffee") &&
+	       f->prov.author_time == -5 && f->prov.author_tz == -120 &&
+	       f->prov.commits.len == 1 && f->refs.len == 0 &&
+	       f->verification.status == KL_VERIFY_REVOKED &&
+	       f->end_line == 14 && f->partner_line == 11;
+}
 
 static void task_run(void *ctx, size_t k, _Atomic uint64_t *done)
 {
@@ -38,6 +84,7 @@ static void task_run(void *ctx, size_t k, _Atomic uint64_t *done)
 		kl_report_missing(&j->rep, "0123", "blob", NULL, "abcd");
 		j->rep.summary.unreadable = 3;
 		j->rep.incomplete = true;
+		add_finding(&j->rep);
 	}
 	*done = k + 1;
 }
@@ -78,11 +125,17 @@ static void run_job(job *j, int crash)
 {
 	kl_procs ps = { task_run, task_send, task_receive, task_lost, j,
 			NULL };
+	kl_error err = { 0 };
 
 	memset(j, 0, sizeof(*j));
 	j->parent = getpid();
 	j->crash_task = crash;
-	kl_report_init(&j->rep, "history", ".", NULL);
+	j->rules = kl_ruleset_new();
+	if (kl_ruleset_add_builtin(j->rules, &err) < 0) {
+		printf("not ok - builtin rules: %s\n", err.message);
+		exit(1);
+	}
+	kl_report_init(&j->rep, "history", ".", j->rules);
 	CHECK(kl_procs_run(&ps, TASKS), "tasks start in child processes");
 }
 
@@ -91,6 +144,7 @@ static void job_free(job *j)
 	for (int k = 0; k < TASKS; k++)
 		free(j->lost[k]);
 	kl_report_free(&j->rep);
+	kl_ruleset_free(j->rules);
 }
 
 static void test_round_trip(void)
@@ -116,6 +170,7 @@ static void test_round_trip(void)
 	      unit_str_eq(j.rep.missing[0].commit, "abcd") &&
 	      j.rep.summary.unreadable == 3 && j.rep.incomplete,
 	      "missing objects, counters and the incomplete flag too");
+	CHECK(finding_back(&j.rep), "a finding comes back with every field");
 	job_free(&j);
 }
 
