@@ -264,13 +264,24 @@ static void run_task(const kl_procs *ps, size_t k, _Atomic uint64_t *done,
 	kl_wire_u64(b, WIRE_END);
 }
 
+/* One child's bookkeeping in the parent. */
+typedef struct slot {
+	pid_t pid;     /* 0 once reaped */
+	int fd;        /* its memfd */
+	int status;
+	bool reaped;   /* status is known */
+} slot;
+
 /* The child: never returns, never runs the parent's exit handlers nor
- * flushes its stdio buffers. */
+ * flushes its stdio buffers. It frees the parent's bookkeeping first, so
+ * a leak checker following it finds nothing of the parent's lost. */
 static void child(const kl_procs *ps, size_t k, _Atomic uint64_t *done,
-		  int fd)
+		  slot *slots)
 {
 	kl_buf b = KL_BUF_INIT;
+	int fd = slots[k].fd;
 
+	free(slots);
 	run_task(ps, k, done, &b);
 	_exit(write_all(fd, b.data, b.len) == 0 ? 0 : 3);
 }
@@ -289,12 +300,11 @@ static bool deliver(const kl_procs *ps, size_t k, const unsigned char *d,
 	return ps->receive(ps->ctx, k, &r) && !r.bad && r.p == r.end;
 }
 
-static void collect(const kl_procs *ps, size_t k, int fd, int status,
-		    bool reaped)
+static void collect(const kl_procs *ps, size_t k, const slot *sl)
 {
-	off_t len = lseek(fd, 0, SEEK_END);
+	off_t len = lseek(sl->fd, 0, SEEK_END);
 	void *map = len > 0 ? mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE,
-				   fd, 0) : MAP_FAILED;
+				   sl->fd, 0) : MAP_FAILED;
 	bool ok = map != MAP_FAILED && deliver(ps, k, map, (size_t)len);
 	kl_buf why = KL_BUF_INIT;
 
@@ -303,8 +313,9 @@ static void collect(const kl_procs *ps, size_t k, int fd, int status,
 	if (ok)
 		return;
 	kl_buf_puts(&why, "its worker process ");
-	if (reaped && WIFSIGNALED(status))
-		kl_buf_printf(&why, "was killed by signal %d", WTERMSIG(status));
+	if (sl->reaped && WIFSIGNALED(sl->status))
+		kl_buf_printf(&why, "was killed by signal %d",
+			      WTERMSIG(sl->status));
 	else
 		kl_buf_puts(&why, "did not finish");
 	ps->lost(ps->ctx, k, why.data);
@@ -312,8 +323,8 @@ static void collect(const kl_procs *ps, size_t k, int fd, int status,
 }
 
 /* Wait for the n children; draw the progress line meanwhile. */
-static void wait_all(const kl_procs *ps, pid_t *pid, int *status,
-		     bool *reaped, size_t n, _Atomic uint64_t *done)
+static void wait_all(const kl_procs *ps, slot *sl, size_t n,
+		     _Atomic uint64_t *done)
 {
 	const struct timespec tick = { 0, 20 * 1000 * 1000 };
 	size_t left = n, k;
@@ -324,13 +335,15 @@ static void wait_all(const kl_procs *ps, pid_t *pid, int *status,
 		for (k = 0; k < n; k++) {
 			pid_t w;
 
-			if (pid[k] <= 0)
+			if (sl[k].pid <= 0)
 				continue;
-			w = waitpid(pid[k], &status[k], WNOHANG);
+			w = waitpid(sl[k].pid, &sl[k].status, WNOHANG);
 			if (w == 0 || (w < 0 && errno == EINTR))
 				continue;
-			reaped[k] = w == pid[k]; /* ECHILD: SIGCHLD ignored */
-			pid[k] = 0;
+			/* ECHILD (SIGCHLD ignored): the status is lost, the
+			 * bytes still tell whether it finished. */
+			sl[k].reaped = w == sl[k].pid;
+			sl[k].pid = 0;
 			left--;
 		}
 		for (k = 0; k < n; k++)
@@ -354,43 +367,37 @@ static void run_here(const kl_procs *ps, size_t k, _Atomic uint64_t *done)
 
 bool kl_procs_run(const kl_procs *ps, size_t n)
 {
-	size_t bytes = (n ? n : 1) * sizeof(_Atomic uint64_t), k, started;
+	size_t bytes = (n ? n : 1) * sizeof(_Atomic uint64_t), k, started = 0;
 	_Atomic uint64_t *done = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 				      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	pid_t *pid = kl_xcalloc(n + 1, sizeof(*pid));
-	int *fd = kl_xcalloc(n + 1, sizeof(*fd)), *status;
-	bool *reaped, ok = done != MAP_FAILED;
+	slot *sl = kl_xcalloc(n ? n : 1, sizeof(*sl));
+	bool ok = done != MAP_FAILED;
 
 	for (k = 0; k < n; k++)
-		fd[k] = ok ? memfd_create("keyleak-worker", MFD_CLOEXEC) : -1;
+		sl[k].fd = ok ? memfd_create("keyleak-worker", MFD_CLOEXEC) : -1;
 	for (k = 0; ok && k < n; k++)
-		ok = fd[k] >= 0;
+		ok = sl[k].fd >= 0;
 	fflush(NULL);
-	for (started = 0; ok && started < n; started++) {
-		pid[started] = fork();
-		if (pid[started] == 0)
-			child(ps, started, done, fd[started]);
-		if (pid[started] < 0)
+	for (; ok && started < n; started++) {
+		sl[started].pid = fork();
+		if (sl[started].pid == 0)
+			child(ps, started, done, sl);
+		if (sl[started].pid < 0)
 			break;
 	}
 	ok = ok && started > 0;
-	status = kl_xcalloc(n + 1, sizeof(*status));
-	reaped = kl_xcalloc(n + 1, sizeof(*reaped));
 	if (ok) {
-		wait_all(ps, pid, status, reaped, started, done);
+		wait_all(ps, sl, started, done);
 		for (k = 0; k < started; k++)
-			collect(ps, k, fd[k], status[k], reaped[k]);
+			collect(ps, k, &sl[k]);
 		for (k = started; k < n; k++) /* fork refused part way */
 			run_here(ps, k, done);
 	}
 	for (k = 0; k < n; k++)
-		if (fd[k] >= 0)
-			close(fd[k]);
+		if (sl[k].fd >= 0)
+			close(sl[k].fd);
 	if (done != MAP_FAILED)
 		munmap((void *)done, bytes);
-	free(pid);
-	free(fd);
-	free(status);
-	free(reaped);
+	free(sl);
 	return ok;
 }
