@@ -53,6 +53,7 @@ void kl_hist_free(kl_hist *h)
 	for (i = 0; i < h->n_blobs; i++)
 		free(h->blobv[i].path);
 	free(h->blobv);
+	free(h->changes.v);
 	kl_oidmap_free(&h->trees);
 	kl_oidmap_free(&h->blobs);
 	kl_oidmap_free(&h->gitlinks);
@@ -825,10 +826,10 @@ static void scan_commit_diff(kl_hist *h, kl_diffscan *d, size_t node)
 
 /*
  * Commits of a range are diffed independently, so they are cut into
- * shares taken by the threads in any order; each share has its own report
+ * shares taken by the workers in any order; each share has its own report
  * and the reports are merged in commit order: the result is the same at
- * any thread count. Each thread has its own repository handle (thread 0
- * the scan's, which no other thread uses meanwhile).
+ * any worker count. Each worker has its own repository handle (worker 0
+ * the scan's, which no other worker uses meanwhile).
  */
 typedef struct range_share {
 	size_t from, to;
@@ -902,11 +903,79 @@ static void range_one(void *ctx, int wi, size_t item)
 	}
 }
 
+/* In worker processes: task k takes shares k, k + tasks, ... */
+typedef struct range_procs {
+	range_job *job;
+	size_t tasks, shares;
+} range_procs;
+
+static void range_in_process(void *ctx, size_t k, _Atomic uint64_t *done)
+{
+	range_procs *rp = ctx;
+	size_t s;
+
+	rp->job->prog = NULL; /* the parent draws it, from done */
+	for (s = k; s < rp->shares; s += rp->tasks) {
+		range_one(rp->job, (int)k, s);
+		*done = rp->job->done;
+	}
+}
+
+static void send_range(void *ctx, size_t k, kl_buf *b)
+{
+	range_procs *rp = ctx;
+	size_t s;
+
+	kl_wire_u64(b, rp->job->done);
+	kl_wire_u64(b, rp->job->expired);
+	for (s = k; s < rp->shares; s += rp->tasks)
+		kl_wire_report(b, &rp->job->share[s].rep);
+}
+
+static bool receive_range(void *ctx, size_t k, kl_wire_reader *r)
+{
+	range_procs *rp = ctx;
+	range_job *job = rp->job;
+	size_t s;
+
+	job->done += (size_t)kl_wire_get_u64(r);
+	job->expired |= kl_wire_get_u64(r) != 0;
+	for (s = k; s < rp->shares; s += rp->tasks) {
+		kl_report_init(&job->share[s].rep, job->h->r->command,
+			       job->h->r->target, job->h->r->rules);
+		kl_wire_get_report(r, &job->share[s].rep);
+	}
+	return !r->bad;
+}
+
+static void lost_range(void *ctx, size_t k, const char *why)
+{
+	range_procs *rp = ctx;
+	range_job *job = rp->job;
+	size_t s;
+
+	for (s = k; s < rp->shares; s += rp->tasks) {
+		range_share *sh = &job->share[s];
+
+		kl_report_free(&sh->rep);
+		kl_report_init(&sh->rep, job->h->r->command, job->h->r->target,
+			       job->h->r->rules);
+		sh->rep.incomplete = true;
+		kl_report_notice(&sh->rep, KL_NOTICE_ERROR, NULL, "commits %zu "
+				 "to %zu of %zu were not scanned: %s",
+				 sh->from + 1, sh->to, job->h->g.n_order, why);
+	}
+}
+
 static void scan_range(kl_hist *h)
 {
 	int threads = h->o->threads > 0 ? h->o->threads : 1, i;
 	size_t n = h->g.n_order, shares, k;
 	range_job job = { 0 };
+	range_procs rp = { &job, (size_t)threads, 0 };
+	kl_procs ps = { range_in_process, send_range, receive_range, lost_range,
+			&rp, NULL };
+	bool forked;
 
 	/* A few shares per thread balance big and small commits. */
 	shares = n < (size_t)threads * 4 ? n : (size_t)threads * 4;
@@ -921,7 +990,15 @@ static void scan_range(kl_hist *h)
 	}
 	pthread_mutex_init(&job.lock, NULL);
 	job.prog = kl_progress_new("scanning commits", n, h->o->progress);
-	kl_parallel_for(shares, threads, range_one, &job);
+	ps.progress = job.prog;
+	rp.shares = shares;
+	/* In worker processes (util/procs.c says why); on threads for a few
+	 * commits (a push: no fork for one commit), for one worker, or where
+	 * no process can start. */
+	forked = threads > 1 && n >= (size_t)threads * 4 &&
+		 kl_procs_run(&ps, (size_t)threads);
+	if (!forked)
+		kl_parallel_for(shares, threads, range_one, &job);
 	kl_progress_free(job.prog);
 	if (job.expired) {
 		h->r->incomplete = true;
@@ -933,7 +1010,7 @@ static void scan_range(kl_hist *h)
 		kl_report_merge(h->r, &job.share[k].rep);
 		kl_report_free(&job.share[k].rep);
 	}
-	for (i = 0; i < threads; i++) {
+	for (i = 0; i < threads && !forked; i++) {
 		if (job.w[i].ok)
 			kl_diffscan_free(&job.w[i].d);
 		if (i > 0)
@@ -987,6 +1064,10 @@ void kl_hist_scan(kl_hist *h)
 	kl_prov_init(&p, h->repo, h->r, &h->g, h->start);
 	p.threads = h->o->threads;
 	p.path = h->path;
+	/* The walk saw what every ordered commit changes (a range scan does
+	 * not walk). */
+	if (!h->range_mode && h->walked == h->g.n_order)
+		p.changes = &h->changes;
 	kl_prov_group(&p);
 	kl_prov_resolve(&p);
 	kl_prov_free(&p);

@@ -33,6 +33,7 @@ typedef struct kl_hist {
 	char *promisor;          /* --fetch-missing: the promisor remote */
 	double deadline;         /* range scan: CLOCK_MONOTONIC s, 0 = none */
 	bool keep_trees;         /* fill trees for a later walk (audit) */
+	kl_pathchanges changes;  /* what each walked commit changes */
 } kl_hist;
 
 int kl_hist_open(kl_hist *h, const char *path, const kl_scan_opts *o,

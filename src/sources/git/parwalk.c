@@ -41,6 +41,7 @@ typedef struct segment {
 	size_t n_blobs, cap_blobs;
 	gitlink *links;
 	size_t n_links, cap_links;
+	kl_pathchanges changes;
 	bool saw_env;
 	char *open_error;
 } segment;
@@ -99,8 +100,9 @@ static void on_entry(void *ctx, const char *path, const git_tree_entry *old,
 	seg_ctx *c = ctx;
 
 	(void)old;
+	kl_pathchanges_add(&c->s->changes, c->s->node, kl_path_hash(path));
 	if (!e)
-		return; /* deleted: nothing to record */
+		return; /* deleted: nothing more to record */
 	if (git_tree_entry_type(e) == GIT_OBJECT_COMMIT) {
 		add_gitlink(c->s, git_tree_entry_id(e), path);
 	} else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB &&
@@ -212,6 +214,11 @@ static void send_segment(void *ctx, size_t k, kl_buf *b)
 	for (i = 0; i < s->trees.cap; i++)
 		if (s->trees.used[i])
 			put_oid(b, &s->trees.keys[i]);
+	kl_wire_u64(b, s->changes.len);
+	for (i = 0; i < s->changes.len; i++) {
+		kl_wire_u64(b, s->changes.v[i].node);
+		kl_wire_u64(b, s->changes.v[i].path_hash);
+	}
 	kl_wire_u64(b, s->saw_env);
 	kl_wire_report(b, &s->rep);
 }
@@ -260,6 +267,12 @@ static bool receive_segment(void *ctx, size_t k, kl_wire_reader *r)
 	for (i = 0; i < n && !r->bad; i++) {
 		get_oid(r, &id);
 		kl_oidmap_put(&s->trees, &id, 0);
+	}
+	n = kl_wire_get_u64(r);
+	for (i = 0; i < n && !r->bad; i++) {
+		size_t node = (size_t)kl_wire_get_u64(r);
+
+		kl_pathchanges_add(&s->changes, node, kl_wire_get_u64(r));
 	}
 	s->saw_env = kl_wire_get_u64(r) != 0;
 	kl_wire_get_report(r, &s->rep);
@@ -345,6 +358,9 @@ static void merge_segment(kl_hist *h, segment *s)
 	for (i = 0; i < s->n_links; i++)
 		merge_gitlink(h, &s->links[i]);
 	merge_blobs(h, s);
+	for (i = 0; i < s->changes.len; i++)
+		kl_pathchanges_add(&h->changes, s->changes.v[i].node,
+				   s->changes.v[i].path_hash);
 	for (i = 0; i < s->trees.cap; i++)
 		if (s->trees.used[i])
 			kl_oidmap_put(&h->trees, &s->trees.keys[i], 0);
@@ -358,6 +374,7 @@ static void segment_free(segment *s)
 	for (i = 0; i < s->n_links; i++)
 		free(s->links[i].path);
 	free(s->links);
+	free(s->changes.v);
 	free(s->blobv);
 	free(s->open_error);
 	kl_report_free(&s->rep);

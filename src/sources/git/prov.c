@@ -424,6 +424,8 @@ static void pass_segment(void *ctx, int worker, size_t item)
 	d.repo = s->repo;
 	for (i = s->from; i < s->to; i++) {
 		s->node = p->g->order[i];
+		if (p->visit && !p->visit[s->node])
+			continue;
 		kl_treediff_run(&d, kl_cgraph_base_tree(p->g, s->node),
 				&p->g->nodes[s->node].tree);
 	}
@@ -454,6 +456,44 @@ static void apply_segment(kl_prov *p, pass_seg *s)
 		if (!l->len || strcmp(l->items[l->len - 1], hex) != 0)
 			kl_strlist_push(l, hex);
 	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The commits the pass must read: those changing a finding's path against
+ * their first parent (only there can a finding appear or go), from the
+ * walk's record. A hash collision adds a commit, never drops one. NULL:
+ * no record, read them all.
+ */
+static bool *commits_to_visit(const kl_prov *p)
+{
+	uint64_t *want;
+	bool *visit;
+	size_t i;
+
+	if (!p->changes)
+		return NULL;
+	want = kl_xmalloc((p->n_paths ? p->n_paths : 1) * sizeof(*want));
+	for (i = 0; i < p->n_paths; i++)
+		want[i] = kl_path_hash(p->paths[i]);
+	qsort(want, p->n_paths, sizeof(*want), cmp_u64);
+	visit = kl_xcalloc(p->g->len ? p->g->len : 1, sizeof(*visit));
+	for (i = 0; i < p->changes->len; i++) {
+		const kl_pathchange *c = &p->changes->v[i];
+
+		if (c->node < p->g->len &&
+		    bsearch(&c->path_hash, want, p->n_paths, sizeof(*want),
+			    cmp_u64))
+			visit[c->node] = true;
+	}
+	free(want);
+	return visit;
 }
 
 /* ---------------------------------------------- the pass in processes */
@@ -532,6 +572,7 @@ static void run_pass(kl_prov *p)
 		p->segs[k].from = n * k / nseg;
 		p->segs[k].to = n * (k + 1) / nseg;
 	}
+	p->visit = commits_to_visit(p);
 	forked = nseg > 1 && kl_procs_run(&ps, nseg);
 	if (!forked)
 		kl_parallel_for(nseg, (int)nseg, pass_segment, p);
@@ -547,6 +588,8 @@ static void run_pass(kl_prov *p)
 	}
 	free(p->segs);
 	p->segs = NULL;
+	free(p->visit);
+	p->visit = NULL;
 }
 
 void kl_prov_resolve(kl_prov *p)

@@ -29,6 +29,10 @@ typedef struct kl_prov {
 	int threads;          /* for the pass over commits (default 1) */
 	const char *path;     /* repository, for the threads' own handles */
 	struct pass_seg *segs; /* the pass's shares, while it runs */
+	/* Optional: what each ordered commit changes (the tree walk's); the
+	 * pass then reads only commits changing a finding's path. */
+	const kl_pathchanges *changes;
+	bool *visit;          /* per node, while the pass runs; NULL: all */
 } kl_prov;
 
 /*

@@ -435,3 +435,21 @@ void kl_cgraph_select_new(kl_cgraph *g, const git_oid *tips, size_t n_tips,
 	}
 	free(q.v);
 }
+
+uint64_t kl_path_hash(const char *path)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	for (; *path; path++)
+		h = (h ^ (unsigned char)*path) * 0x100000001b3ull;
+	return h;
+}
+
+void kl_pathchanges_add(kl_pathchanges *c, size_t node, uint64_t path_hash)
+{
+	if (c->len == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 256;
+		c->v = kl_xrealloc(c->v, c->cap * sizeof(*c->v));
+	}
+	c->v[c->len++] = (kl_pathchange){ node, path_hash };
+}

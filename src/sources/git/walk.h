@@ -81,4 +81,21 @@ bool kl_cgraph_hits_boundary(const kl_cgraph *g);
  * for a root (or a shallow boundary). */
 const git_oid *kl_cgraph_base_tree(const kl_cgraph *g, size_t node);
 
+/* A path whose entry a commit changes against its first parent (added,
+ * modified or deleted), as a hash: what the tree walk leaves for
+ * provenance, which then reads only the commits changing a finding's
+ * path. */
+typedef struct kl_pathchange {
+	size_t node;
+	uint64_t path_hash;
+} kl_pathchange;
+
+typedef struct kl_pathchanges {
+	kl_pathchange *v;
+	size_t len, cap;
+} kl_pathchanges;
+
+uint64_t kl_path_hash(const char *path);
+void kl_pathchanges_add(kl_pathchanges *c, size_t node, uint64_t path_hash);
+
 #endif
