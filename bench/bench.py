@@ -581,13 +581,20 @@ def group_scale(b):
         c = history_cmd(b, "keyleak history --all (%d commits)" % n,
                         ["--all"], repo)
         measure([c], 1, warmup=False)
-        row = summary(c, bytes_scanned(report))
+        nbytes = bytes_scanned(report)
+        row = summary(c, nbytes)
         b.rows["scale_%d" % n] = row
+        # The files grow along the history (more lines added than
+        # removed), so the bytes to scan grow faster than the commits:
+        # time per commit and per MB scanned are both given.
         table.append({"commits": n, "wall_s": row.get("wall_s"),
                       "cpu_s": row.get("cpu_s"),
                       "peak_rss_kib": row.get("peak_rss_kib"),
+                      "mb_scanned": round(nbytes / 1e6, 1),
                       "us_per_commit": round(row["wall_s"] / n * 1e6, 1)
-                      if row.get("wall_s") else None})
+                      if row.get("wall_s") else None,
+                      "ms_per_mb": round(row["wall_s"] / nbytes * 1e9, 2)
+                      if row.get("wall_s") and nbytes else None})
     b.results["scaling"]["scale"] = table
     done = [t for t in table if t.get("peak_rss_kib")]
     at_1m = [t for t in done if t["commits"] >= 1000000]

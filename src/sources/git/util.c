@@ -12,10 +12,12 @@
 /*
  * Process-wide libgit2 settings for reading a whole history once. Hash
  * verification re-hashes every object read (git itself does not, and a
- * corrupt object still fails to inflate); a smaller object cache keeps
- * peak memory flat on long histories, where each tree is read about once.
+ * corrupt object still fails to inflate). The object cache is off: each
+ * tree and commit is read about once, and filling the cache cost more than
+ * it saved (its evictions rescan the table; on the 10,601-commit bench the
+ * walk took 1.45 s with it and 1.1 s without, at 1,000,000 commits loading
+ * the commit graph took 10.6 s instead of 4.5 s) and 80 MiB more memory.
  */
-#define OBJECT_CACHE_BYTES ((ssize_t)32 * 1024 * 1024)
 /* Pack windows are mapped files: they count as resident once touched. */
 #define PACK_WINDOW_BYTES ((size_t)32 * 1024 * 1024)
 #define PACK_MAPPED_LIMIT ((size_t)96 * 1024 * 1024)
@@ -23,7 +25,7 @@
 static void tune_libgit2(void)
 {
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
-	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, OBJECT_CACHE_BYTES);
+	git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
 	git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, PACK_WINDOW_BYTES);
 	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, PACK_MAPPED_LIMIT);
 }
