@@ -643,10 +643,9 @@ static void lost_scan(void *ctx, size_t k, const char *why)
 			       sp->job->h->r->target, sp->job->h->r->rules);
 	}
 	w->rep.incomplete = true;
-	kl_report_notice(&w->rep, KL_NOTICE_ERROR, NULL, "blobs %zu, %zu, ... "
-			 "(runs of %d, one in %zu) were not scanned: %s",
-			 k * SCAN_RUN + 1, k * SCAN_RUN + 2, SCAN_RUN, sp->n,
-			 why);
+	kl_report_notice(&w->rep, KL_NOTICE_ERROR, NULL, "the blobs of worker "
+			 "%zu of %zu (every %zu-th run of %d) were not scanned: "
+			 "%s", k + 1, sp->n, sp->n, SCAN_RUN, why);
 }
 
 /*

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -276,12 +277,16 @@ typedef struct slot {
  * flushes its stdio buffers. It frees the parent's bookkeeping first, so
  * a leak checker following it finds nothing of the parent's lost. */
 static void child(const kl_procs *ps, size_t k, _Atomic uint64_t *done,
-		  slot *slots)
+		  slot *slots, pid_t parent)
 {
 	kl_buf b = KL_BUF_INIT;
 	int fd = slots[k].fd;
 
 	free(slots);
+	/* A parent killed (a CI job's timeout) takes its workers along. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(3);
 	run_task(ps, k, done, &b);
 	_exit(write_all(fd, b.data, b.len) == 0 ? 0 : 3);
 }
@@ -372,6 +377,7 @@ bool kl_procs_run(const kl_procs *ps, size_t n)
 				      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	slot *sl = kl_xcalloc(n ? n : 1, sizeof(*sl));
 	bool ok = done != MAP_FAILED;
+	pid_t self = getpid();
 
 	for (k = 0; k < n; k++)
 		sl[k].fd = ok ? memfd_create("keyleak-worker", MFD_CLOEXEC) : -1;
@@ -381,7 +387,7 @@ bool kl_procs_run(const kl_procs *ps, size_t n)
 	for (; ok && started < n; started++) {
 		sl[started].pid = fork();
 		if (sl[started].pid == 0)
-			child(ps, started, done, sl);
+			child(ps, started, done, sl, self);
 		if (sl[started].pid < 0)
 			break;
 	}
