@@ -68,6 +68,8 @@ char *kl_xstrndup(const char *s, size_t n);
  * fail with errno EFBIG past it, 0 for no limit). 0, or -1 with errno.
  */
 int kl_read_fd(int fd, kl_buf *out, size_t size_hint, size_t max_len);
+/* Write all of data, retrying short writes and EINTR; -1 with errno. */
+int kl_write_all(int fd, const void *data, size_t len);
 /*
  * Append the regular file at path to out. Anything else (FIFO, device,
  * directory) is refused rather than read. On failure err names path,

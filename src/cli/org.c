@@ -210,23 +210,6 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Write all of a block; a block is whole lines, so a reader of a file
- * cut anywhere sees whole repositories plus at most one cut line. */
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void emit(org_run *run, const kl_buf *block, const char *spec,
 		 size_t findings, bool ok)
 {
@@ -236,7 +219,9 @@ static void emit(org_run *run, const kl_buf *block, const char *spec,
 	if (run->o->format != KL_FORMAT_JSONL) {
 		kl_buf_add(&run->collected, block->data, block->len);
 	} else if (run->fd >= 0) {
-		if (write_all(run->fd, block->data, block->len) < 0) {
+		/* A block is whole lines, written at once: a reader of a file
+		 * cut anywhere sees whole repositories plus one cut line. */
+		if (kl_write_all(run->fd, block->data, block->len) < 0) {
 			org_error("%s: cannot write: %s", run->o->output,
 				  strerror(errno));
 			run->errors++;

@@ -93,8 +93,6 @@ int kl_audit_append(const char *path, const char *data, size_t len,
 {
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
 		      O_NOFOLLOW, 0640);
-	size_t done = 0;
-	ssize_t n;
 
 	if (fd < 0) {
 		kl_error_set(err, "audit log %s: cannot open: %s", path,
@@ -105,17 +103,11 @@ int kl_audit_append(const char *path, const char *data, size_t len,
 	 * needs several writes (a large batch) from interleaving. */
 	while (flock(fd, LOCK_EX) < 0 && errno == EINTR)
 		;
-	while (done < len) {
-		n = write(fd, data + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			kl_error_set(err, "audit log %s: cannot write: %s", path,
-				     strerror(errno));
-			close(fd);
-			return -1;
-		}
-		done += (size_t)n;
+	if (kl_write_all(fd, data, len) < 0) {
+		kl_error_set(err, "audit log %s: cannot write: %s", path,
+			     strerror(errno));
+		close(fd);
+		return -1;
 	}
 	if (close(fd) < 0) {
 		kl_error_set(err, "audit log %s: cannot write: %s", path,

@@ -220,22 +220,6 @@ static mode_t target_mode(const char *path)
 	return 0666 & ~mask;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int check_dir(const char *path, const char *dir, kl_error *err)
 {
 	struct stat st;
@@ -255,7 +239,7 @@ static int check_dir(const char *path, const char *dir, kl_error *err)
 
 static int fill_temp(int fd, const char *data, size_t len, mode_t mode)
 {
-	if (write_all(fd, data, len) != 0 || fchmod(fd, mode) != 0 ||
+	if (kl_write_all(fd, data, len) != 0 || fchmod(fd, mode) != 0 ||
 	    fsync(fd) != 0)
 		return -1;
 	return 0;
@@ -309,7 +293,7 @@ static int write_special(const char *path, const char *data, size_t len,
 	int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
 	int saved;
 
-	if (fd < 0 || write_all(fd, data, len) != 0) {
+	if (fd < 0 || kl_write_all(fd, data, len) != 0) {
 		saved = errno;
 		if (fd >= 0)
 			close(fd);

@@ -2,6 +2,7 @@
  * Owns reading whole files into memory: one loop for every reader (work
  * tree, rule files, config, baselines, hooks, loose objects), refusing
  * what is not a regular file, since a FIFO blocks and /dev/zero never ends.
+ * And the one loop that writes a whole buffer to a descriptor.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,26 @@
 #include "keyleak.h"
 
 #define READ_CHUNK 65536
+
+int kl_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
 
 int kl_read_fd(int fd, kl_buf *out, size_t size_hint, size_t max_len)
 {

@@ -241,21 +241,6 @@ void kl_wire_get_report(kl_wire_reader *w, kl_report *r)
 
 #define WIRE_END 0x2e2e6b6c7761656eull /* the child's last word */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Task k's run and send into b, closed by the end mark. */
 static void run_task(const kl_procs *ps, size_t k, _Atomic uint64_t *done,
 		     kl_buf *b)
@@ -288,7 +273,7 @@ static void child(const kl_procs *ps, size_t k, _Atomic uint64_t *done,
 	if (getppid() != parent)
 		_exit(3);
 	run_task(ps, k, done, &b);
-	_exit(write_all(fd, b.data, b.len) == 0 ? 0 : 3);
+	_exit(kl_write_all(fd, b.data, b.len) == 0 ? 0 : 3);
 }
 
 /* Hand task k's bytes to receive; false when they are cut short. */
