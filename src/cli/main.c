@@ -86,7 +86,7 @@ void cli_usage(FILE *out)
 "      --shard K/N      audit only shard K of N (0-based): repositories are\n"
 "                       split by a hash of their normalised URL or path\n"
 "      --jobs N         repositories audited at once (default 1); each gets\n"
-"                       --threads/N threads\n"
+"                       --threads/N workers\n"
 "      --mirror-dir DIR  where URLs are cloned as bare mirrors and fetched\n"
 "                       on later runs (default ~/.cache/keyleak/mirrors);\n"
 "                       HTTPS token from KEYLEAK_GIT_TOKEN (user\n"
