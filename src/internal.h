@@ -190,6 +190,7 @@ kl_finding *kl_policy_add(kl_report *r, const char *rule_id, const char *path,
 typedef struct kl_progress kl_progress;
 kl_progress *kl_progress_new(const char *label, uint64_t total, bool enabled);
 void kl_progress_tick(kl_progress *p, uint64_t done, uint64_t bytes);
+bool kl_progress_shown(const kl_progress *p); /* enabled, on a terminal */
 void kl_progress_free(kl_progress *p); /* clears the line */
 
 /* Files compiled into the binary at build time (src/build/embed_files.c). */

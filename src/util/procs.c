@@ -241,11 +241,12 @@ void kl_wire_get_report(kl_wire_reader *w, kl_report *r)
 
 #define WIRE_END 0x2e2e6b6c7761656eull /* the child's last word */
 
-/* Task k's run and send into b, closed by the end mark. */
+/* Task k's run (its progress in done[k]) and send into b, closed by the
+ * end mark. */
 static void run_task(const kl_procs *ps, size_t k, _Atomic uint64_t *done,
 		     kl_buf *b)
 {
-	ps->run(ps->ctx, k, done);
+	ps->run(ps->ctx, k, &done[k]);
 	ps->send(ps->ctx, k, b);
 	kl_wire_u64(b, WIRE_END);
 }
@@ -312,11 +313,13 @@ static void collect(const kl_procs *ps, size_t k, const slot *sl)
 	kl_buf_free(&why);
 }
 
-/* Wait for the n children; draw the progress line meanwhile. */
+/* Wait for the n children; draw the progress line meanwhile (polling
+ * every 20 ms; without a progress line, simply blocking on each). */
 static void wait_all(const kl_procs *ps, slot *sl, size_t n,
 		     _Atomic uint64_t *done)
 {
 	const struct timespec tick = { 0, 20 * 1000 * 1000 };
+	int flags = kl_progress_shown(ps->progress) ? WNOHANG : 0;
 	size_t left = n, k;
 
 	while (left) {
@@ -327,7 +330,7 @@ static void wait_all(const kl_procs *ps, slot *sl, size_t n,
 
 			if (sl[k].pid <= 0)
 				continue;
-			w = waitpid(sl[k].pid, &sl[k].status, WNOHANG);
+			w = waitpid(sl[k].pid, &sl[k].status, flags);
 			if (w == 0 || (w < 0 && errno == EINTR))
 				continue;
 			/* ECHILD (SIGCHLD ignored): the status is lost, the

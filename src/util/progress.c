@@ -38,6 +38,11 @@ kl_progress *kl_progress_new(const char *label, uint64_t total, bool enabled)
 	return p;
 }
 
+bool kl_progress_shown(const kl_progress *p)
+{
+	return p && p->enabled;
+}
+
 void kl_progress_tick(kl_progress *p, uint64_t done, uint64_t bytes)
 {
 	double t, elapsed, mbps, eta;

@@ -5,6 +5,8 @@ repository (built with git fast-import) is long enough that every pass
 really splits: a few hundred commits, a branch merged back, renames,
 removals, a submodule entry, a .env file and keys of several rules."""
 import json
+import os
+import pty
 import subprocess
 
 import lib
@@ -155,6 +157,43 @@ def audit_is_the_same_at_1_2_and_8_threads():
         build(repo)
         report = same_at_every_thread_count(repo, ["audit"])
         assert report["findings"], "audit finds the keys"
+
+
+def run_on_terminal(args):
+    """keyleak with stderr on a pseudo-terminal (progress lines drawn),
+    stdout on a pipe; returns (exit code, stdout, what the terminal got)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([lib.KEYLEAK] + args, stdout=subprocess.PIPE,
+                         stderr=slave, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    out = p.stdout.read()
+    err = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: every writer has closed the terminal
+            break
+        if not chunk:
+            break
+        err += chunk
+    os.close(master)
+    return p.wait(timeout=600), out, err
+
+
+@test
+def progress_on_a_terminal_leaves_the_report_alone():
+    """On a terminal the parent draws the worker processes' progress (it
+    polls them instead of blocking); the report is the same as without."""
+    with lib.TempDir() as tmp:
+        repo = lib.new_repo(tmp)
+        build(repo)
+        args = ["history", "--all", "-j", "2", "--format", "json", repo]
+        plain = lib.run(args)
+        rc, out, err = run_on_terminal(args)
+        assert_eq(rc, plain.returncode, "exit code")
+        assert_eq(out == plain.stdout, True, "same JSON as without a terminal")
+        for label in (b"walking commits: ", b"scanning blobs: "):
+            assert label in err, "no %r line in %r" % (label, err[-500:])
 
 
 if __name__ == "__main__":
