@@ -74,14 +74,13 @@ static void add_gitlink(segment *s, const git_oid *id, const char *path)
 	s->links[s->n_links++].path = kl_xstrdup(path);
 }
 
-static void add_blob(segment *s, const kl_hist *h, const git_oid *id,
+/* Record blob id first seen in node at path, unless the segment has it. */
+static void put_blob(segment *s, const git_oid *id, size_t node,
 		     const char *path)
 {
 	kl_hblob *b;
 
-	/* Blobs an earlier pass recorded (audit walks twice) stay there. */
-	if (kl_oidmap_get(&h->blobs, id) != SIZE_MAX ||
-	    !kl_oidmap_put(&s->blobs, id, s->n_blobs))
+	if (!kl_oidmap_put(&s->blobs, id, s->n_blobs))
 		return;
 	if (s->n_blobs == s->cap_blobs) {
 		s->cap_blobs = s->cap_blobs ? s->cap_blobs * 2 : 1024;
@@ -89,8 +88,16 @@ static void add_blob(segment *s, const kl_hist *h, const git_oid *id,
 	}
 	b = &s->blobv[s->n_blobs++];
 	git_oid_cpy(&b->oid, id);
-	b->node = s->node;
+	b->node = node;
 	b->path = kl_xstrdup(path);
+}
+
+static void add_blob(segment *s, const kl_hist *h, const git_oid *id,
+		     const char *path)
+{
+	/* Blobs an earlier pass recorded (audit walks twice) stay there. */
+	if (kl_oidmap_get(&h->blobs, id) == SIZE_MAX)
+		put_blob(s, id, s->node, path);
 }
 
 /* A path whose entry is new or changed in this commit. */
@@ -226,22 +233,16 @@ static void send_segment(void *ctx, size_t k, kl_buf *b)
 static void receive_blobs(kl_wire_reader *r, segment *s)
 {
 	uint64_t n = kl_wire_get_u64(r), i;
-	kl_hblob b;
 
 	for (i = 0; i < n && !r->bad; i++) {
+		git_oid id;
+		size_t node;
 		const char *path;
 
-		get_oid(r, &b.oid);
-		b.node = (size_t)kl_wire_get_u64(r);
-		path = kl_wire_get_str(r);
-		if (!path || !kl_oidmap_put(&s->blobs, &b.oid, s->n_blobs))
-			continue;
-		if (s->n_blobs == s->cap_blobs) {
-			s->cap_blobs = s->cap_blobs ? s->cap_blobs * 2 : 1024;
-			s->blobv = kl_xrealloc(s->blobv, s->cap_blobs * sizeof(b));
-		}
-		b.path = kl_xstrdup(path);
-		s->blobv[s->n_blobs++] = b;
+		get_oid(r, &id);
+		node = (size_t)kl_wire_get_u64(r);
+		if ((path = kl_wire_get_str(r)))
+			put_blob(s, &id, node, path);
 	}
 }
 
@@ -255,7 +256,7 @@ static bool receive_segment(void *ctx, size_t k, kl_wire_reader *r)
 
 	kl_report_init(&s->rep, job->h->r->command, job->h->r->target,
 		       job->h->r->rules);
-	s->open_error = why ? kl_xstrdup(why) : NULL;
+	s->open_error = kl_xstrdup_or_null(why);
 	receive_blobs(r, s);
 	n = kl_wire_get_u64(r);
 	for (i = 0; i < n && !r->bad; i++) {
