@@ -61,6 +61,7 @@ void *kl_xmalloc(size_t n);
 void *kl_xcalloc(size_t n, size_t size);
 void *kl_xrealloc(void *p, size_t n);
 char *kl_xstrdup(const char *s);
+char *kl_xstrdup_or_null(const char *s); /* NULL stays NULL */
 char *kl_xstrndup(const char *s, size_t n);
 
 /*
@@ -221,6 +222,8 @@ int kl_ruleset_index(const kl_ruleset *rs, const kl_rule *rule);
  * "{{" and "}}" are literal braces. seed makes the result reproducible.
  */
 char *kl_template_expand(const char *tmpl, uint64_t *seed);
+/* The generator behind it (splitmix64): the next number for state. */
+uint64_t kl_random_next(uint64_t *state);
 
 /*
  * Complete the expansion of one of r's examples in place: where r's regex
@@ -363,6 +366,8 @@ typedef struct kl_findings {
 	size_t cap;
 } kl_findings;
 
+/* Append an empty finding (count 1) and return it. */
+kl_finding *kl_findings_push(kl_findings *fs);
 /* Append a finding built from a match; copies path and the secret. */
 kl_finding *kl_findings_add_match(kl_findings *fs, const char *path,
 				  const char *data, const kl_match *m);

@@ -62,7 +62,7 @@ char *kl_fingerprint(const char *rule_id, const char *path,
 	return kl_xstrndup(hex, FINGERPRINT_HEX);
 }
 
-static kl_finding *push(kl_findings *fs)
+kl_finding *kl_findings_push(kl_findings *fs)
 {
 	kl_finding *f;
 
@@ -99,7 +99,7 @@ static void add_pair(kl_finding *f, const char *path, const char *data,
 kl_finding *kl_findings_add_match(kl_findings *fs, const char *path,
 				  const char *data, const kl_match *m)
 {
-	kl_finding *f = push(fs);
+	kl_finding *f = kl_findings_push(fs);
 	const char *s = data + m->start;
 
 	f->rule = m->rule;
@@ -122,7 +122,7 @@ kl_finding *kl_findings_add_match(kl_findings *fs, const char *path,
 kl_finding *kl_findings_add_policy(kl_findings *fs, const kl_rule *rule,
 				   const char *path, const char *message)
 {
-	kl_finding *f = push(fs);
+	kl_finding *f = kl_findings_push(fs);
 
 	f->rule = rule;
 	f->path = kl_xstrdup(path);

@@ -396,11 +396,6 @@ static kl_severity severity_of(const char *s)
 	return KL_SEV_LOW;
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s ? kl_xstrdup(s) : NULL;
-}
-
 /* The ruleset's rule, or one built from the finding (a custom rule file
  * the merging machine does not have). */
 static const kl_rule *rule_of(kl_merge *m, const cJSON *f)
@@ -420,7 +415,7 @@ static const kl_rule *rule_of(kl_merge *m, const cJSON *f)
 	r->id = kl_xstrdup(id);
 	r->name = kl_xstrdup(str_of(f, "rule_name") ? str_of(f, "rule_name") : id);
 	r->provider = kl_xstrdup(str_of(f, "provider") ? str_of(f, "provider") : "");
-	r->remediation = dup_or_null(str_of(f, "remediation"));
+	r->remediation = kl_xstrdup_or_null(str_of(f, "remediation"));
 	r->kind = str_of(f, "kind") && strcmp(str_of(f, "kind"), "policy") == 0
 		  ? KL_RULE_POLICY : KL_RULE_PATTERN;
 	r->severity = severity_of(str_of(f, "severity"));
@@ -452,12 +447,12 @@ static void read_prov(const cJSON *p, kl_provenance *out)
 {
 	const cJSON *c;
 
-	out->commit = dup_or_null(str_of(p, "commit"));
-	out->author_name = dup_or_null(str_of(p, "author_name"));
-	out->author_email = dup_or_null(str_of(p, "author_email"));
+	out->commit = kl_xstrdup_or_null(str_of(p, "commit"));
+	out->author_name = kl_xstrdup_or_null(str_of(p, "author_name"));
+	out->author_email = kl_xstrdup_or_null(str_of(p, "author_email"));
 	parse_date(str_of(p, "author_date"), &out->author_time, &out->author_tz);
-	out->summary = dup_or_null(str_of(p, "summary"));
-	out->removed_in = dup_or_null(str_of(p, "removed_in"));
+	out->summary = kl_xstrdup_or_null(str_of(p, "summary"));
+	out->removed_in = kl_xstrdup_or_null(str_of(p, "removed_in"));
 	out->in_head = bool_of(p, "in_head");
 	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(p, "commits"))
 		if (cJSON_IsString(c))
@@ -490,15 +485,15 @@ static void read_finding(kl_merge *m, const cJSON *j, bool show, kl_finding *f)
 	f->line = (size_t)num_of(j, "line");
 	f->column = (size_t)num_of(j, "column");
 	f->end_column = (size_t)num_of(j, "end_column");
-	f->redacted = dup_or_null(str_of(j, "secret_redacted"));
-	f->secret = dup_or_null(str_of(j, "secret"));
+	f->redacted = kl_xstrdup_or_null(str_of(j, "secret_redacted"));
+	f->secret = kl_xstrdup_or_null(str_of(j, "secret"));
 	/* --show-secrets over input that kept none shows what there is */
 	if (show && !f->secret && f->redacted)
 		f->secret = kl_xstrdup(f->redacted);
-	f->fingerprint = dup_or_null(str_of(j, "fingerprint"));
+	f->fingerprint = kl_xstrdup_or_null(str_of(j, "fingerprint"));
 	if (f->rule->kind == KL_RULE_POLICY)
-		f->message = dup_or_null(str_of(j, "message"));
-	f->blob = dup_or_null(str_of(j, "blob"));
+		f->message = kl_xstrdup_or_null(str_of(j, "message"));
+	f->blob = kl_xstrdup_or_null(str_of(j, "blob"));
 	f->count = num_of(j, "count") >= 1 ? (size_t)num_of(j, "count") : 1;
 	f->has_prov = cJSON_IsObject(p);
 	if (f->has_prov)
@@ -543,14 +538,8 @@ static void rebuild(kl_merge *m, const mrepo *mr, bool show, kl_report *r)
 
 	kl_report_init(r, cmd && strcmp(cmd, "history") == 0 ? "history"
 		       : "audit", mr->name, m->rs);
-	cJSON_ArrayForEach(f, mr->findings) {
-		if (r->findings.len == r->findings.cap) {
-			r->findings.cap = r->findings.cap ? r->findings.cap * 2 : 16;
-			r->findings.items = kl_xrealloc(r->findings.items,
-				r->findings.cap * sizeof(kl_finding));
-		}
-		read_finding(m, f, show, &r->findings.items[r->findings.len++]);
-	}
+	cJSON_ArrayForEach(f, mr->findings)
+		read_finding(m, f, show, kl_findings_push(&r->findings));
 	if (!s) {
 		kl_report_notice(r, KL_NOTICE_ERROR, NULL, "no summary line: "
 				 "the worker stopped before finishing this "

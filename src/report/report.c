@@ -45,7 +45,7 @@ void kl_report_notice(kl_report *r, kl_notice_kind kind, const char *path,
 	grow_notices(r, 1);
 	n = &r->notices[r->n_notices++];
 	n->kind = kind;
-	n->path = path ? kl_xstrdup(path) : NULL;
+	n->path = kl_xstrdup_or_null(path);
 	va_start(ap, fmt);
 	kl_buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
@@ -78,8 +78,8 @@ void kl_report_missing(kl_report *r, const char *id, const char *type,
 	m = &r->missing[r->n_missing++];
 	m->id = kl_xstrdup(id);
 	m->type = kl_xstrdup(type);
-	m->path = path ? kl_xstrdup(path) : NULL;
-	m->commit = commit ? kl_xstrdup(commit) : NULL;
+	m->path = kl_xstrdup_or_null(path);
+	m->commit = kl_xstrdup_or_null(commit);
 }
 
 static void free_missing(kl_report *r)

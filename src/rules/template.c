@@ -25,7 +25,7 @@ static const struct {
 };
 
 /* splitmix64: tiny, seedable, good enough for test data. */
-static uint64_t next_random(uint64_t *state)
+uint64_t kl_random_next(uint64_t *state)
 {
 	uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
 
@@ -82,7 +82,7 @@ static void add_random_run(kl_buf *out, const char *chars, size_t count,
 	for (tries = 0; tries < 100; tries++) {
 		out->len = start;
 		for (i = 0; i < count; i++)
-			kl_buf_addch(out, chars[next_random(seed) % k]);
+			kl_buf_addch(out, chars[kl_random_next(seed) % k]);
 		if (!kl_is_placeholder(NULL, out->data + start, count))
 			return;
 	}

@@ -55,6 +55,11 @@ char *kl_xstrdup(const char *s)
 	return kl_xstrndup(s, strlen(s));
 }
 
+char *kl_xstrdup_or_null(const char *s)
+{
+	return s ? kl_xstrdup(s) : NULL;
+}
+
 void kl_buf_grow(kl_buf *b, size_t extra)
 {
 	size_t need;

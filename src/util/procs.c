@@ -126,11 +126,6 @@ static void wire_finding(kl_buf *b, const kl_report *r, const kl_finding *f)
 	kl_wire_u64(b, f->partner_line);
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s ? kl_xstrdup(s) : NULL;
-}
-
 static void get_finding(kl_wire_reader *w, const kl_report *r, kl_finding *f)
 {
 	int64_t rule = (int64_t)kl_wire_get_u64(w);
@@ -138,29 +133,29 @@ static void get_finding(kl_wire_reader *w, const kl_report *r, kl_finding *f)
 	memset(f, 0, sizeof(*f));
 	f->rule = rule >= 0 && r->rules ? kl_ruleset_get(r->rules, (size_t)rule)
 					: NULL;
-	f->path = dup_or_null(kl_wire_get_str(w));
+	f->path = kl_xstrdup_or_null(kl_wire_get_str(w));
 	f->line = (size_t)kl_wire_get_u64(w);
 	f->column = (size_t)kl_wire_get_u64(w);
 	f->end_column = (size_t)kl_wire_get_u64(w);
-	f->secret = dup_or_null(kl_wire_get_str(w));
-	f->redacted = dup_or_null(kl_wire_get_str(w));
-	f->fingerprint = dup_or_null(kl_wire_get_str(w));
-	f->message = dup_or_null(kl_wire_get_str(w));
-	f->blob = dup_or_null(kl_wire_get_str(w));
+	f->secret = kl_xstrdup_or_null(kl_wire_get_str(w));
+	f->redacted = kl_xstrdup_or_null(kl_wire_get_str(w));
+	f->fingerprint = kl_xstrdup_or_null(kl_wire_get_str(w));
+	f->message = kl_xstrdup_or_null(kl_wire_get_str(w));
+	f->blob = kl_xstrdup_or_null(kl_wire_get_str(w));
 	f->count = (size_t)kl_wire_get_u64(w);
-	f->prov.commit = dup_or_null(kl_wire_get_str(w));
-	f->prov.author_name = dup_or_null(kl_wire_get_str(w));
-	f->prov.author_email = dup_or_null(kl_wire_get_str(w));
+	f->prov.commit = kl_xstrdup_or_null(kl_wire_get_str(w));
+	f->prov.author_name = kl_xstrdup_or_null(kl_wire_get_str(w));
+	f->prov.author_email = kl_xstrdup_or_null(kl_wire_get_str(w));
 	f->prov.author_time = (int64_t)kl_wire_get_u64(w);
 	f->prov.author_tz = (int)(int64_t)kl_wire_get_u64(w);
-	f->prov.summary = dup_or_null(kl_wire_get_str(w));
-	f->prov.removed_in = dup_or_null(kl_wire_get_str(w));
+	f->prov.summary = kl_xstrdup_or_null(kl_wire_get_str(w));
+	f->prov.removed_in = kl_xstrdup_or_null(kl_wire_get_str(w));
 	f->prov.in_head = kl_wire_get_u64(w) != 0;
 	get_strlist(w, &f->prov.commits);
 	f->has_prov = kl_wire_get_u64(w) != 0;
 	get_strlist(w, &f->refs);
 	f->verification.status = (kl_verify_status)kl_wire_get_u64(w);
-	f->verification.detail = dup_or_null(kl_wire_get_str(w));
+	f->verification.detail = kl_xstrdup_or_null(kl_wire_get_str(w));
 	f->verification.checked_at = (int64_t)kl_wire_get_u64(w);
 	f->end_line = (size_t)kl_wire_get_u64(w);
 	f->partner_line = (size_t)kl_wire_get_u64(w);
@@ -199,19 +194,13 @@ void kl_wire_get_report(kl_wire_reader *w, kl_report *r)
 
 	n = kl_wire_get_u64(w);
 	for (i = 0; i < n && !w->bad; i++) {
-		kl_finding f;
+		kl_finding *f = kl_findings_push(&r->findings);
 
-		get_finding(w, r, &f);
-		if (w->bad) {
-			kl_finding_clear(&f);
-			break;
+		get_finding(w, r, f);
+		if (w->bad) { /* cut short: keep no half-read finding */
+			kl_finding_clear(f);
+			r->findings.len--;
 		}
-		if (r->findings.len == r->findings.cap) {
-			r->findings.cap = r->findings.cap ? 2 * r->findings.cap : 16;
-			r->findings.items = kl_xrealloc(r->findings.items,
-				r->findings.cap * sizeof(kl_finding));
-		}
-		r->findings.items[r->findings.len++] = f;
 	}
 	r->incomplete |= kl_wire_get_u64(w) != 0;
 	n = kl_wire_get_u64(w);

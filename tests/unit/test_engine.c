@@ -245,15 +245,6 @@ static void test_match_limit(void)
 }
 
 
-static uint64_t next_rand(uint64_t *s) /* splitmix64 */
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
 /* Every distinct keyword of the pattern rules, lowercased. */
 static size_t rule_keywords(const kl_ruleset *rs, char ***out)
 {
@@ -314,22 +305,22 @@ static void test_prefilter_exact(const kl_ruleset *rs)
 	uint64_t seed = 20261130;
 
 	for (round = 0; round < 40; round++) {
-		size_t len = 64 + (size_t)(next_rand(&seed) % 6000), i, p, k;
+		size_t len = 64 + (size_t)(kl_random_next(&seed) % 6000), i, p, k;
 		char *d = kl_xmalloc(len);
 		kl_hits hits = { 0 };
 		size_t *got = kl_xcalloc(len, sizeof(*got));
 
 		for (i = 0; i < len; i++)
-			d[i] = alphabet[next_rand(&seed) % (sizeof(alphabet) - 1)];
+			d[i] = alphabet[kl_random_next(&seed) % (sizeof(alphabet) - 1)];
 		for (k = 0; k < n_kw; k++) {
 			size_t kl = strlen(kw[k]);
 
 			p = k == 0 ? 0 : k == 1 ? len - kl
-					: (size_t)(next_rand(&seed) % (len - kl));
+					: (size_t)(kl_random_next(&seed) % (len - kl));
 			for (i = 0; i < kl; i++) {
 				char c = kw[k][i];
 
-				if (c >= 'a' && c <= 'z' && next_rand(&seed) % 2)
+				if (c >= 'a' && c <= 'z' && kl_random_next(&seed) % 2)
 					c = (char)(c - 32);
 				d[p + i] = c;
 			}

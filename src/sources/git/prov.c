@@ -527,7 +527,7 @@ static bool receive_pass(void *ctx, size_t k, kl_wire_reader *r)
 	uint64_t n = kl_wire_get_u64(r), i;
 
 	kl_report_init(&s->rep, p->r->command, p->r->target, p->r->rules);
-	s->open_error = why ? kl_xstrdup(why) : NULL;
+	s->open_error = kl_xstrdup_or_null(why);
 	for (i = 0; i < n && !r->bad; i++) {
 		size_t fi = (size_t)kl_wire_get_u64(r);
 		size_t node = (size_t)kl_wire_get_u64(r);
