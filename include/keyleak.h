@@ -167,15 +167,17 @@ typedef struct kl_rule {
 /*
  * A rule's partner: a second secret that belongs with the first (AWS key
  * id + secret access key, Twilio key SID + secret). When a match of rule
- * `rule` is in the same buffer, or `regex` matches within `lines` lines,
- * both become one finding; `required` drops a match without a partner.
+ * `rule`, or else of `regex`, lies in the id's window (`lines` lines each
+ * way, not across a blank line or a section header) and no other id of
+ * the same rule is nearer to it, both become one finding; `required`
+ * drops a match without a partner.
  */
 typedef struct kl_pair {
 	char *name;          /* what the partner is, e.g. "secret access key" */
 	char *rule;          /* id of a rule whose match is the partner; or NULL */
 	char *regex;         /* partner pattern near the match; or NULL */
 	int secret_group;
-	size_t lines;        /* how far (in lines) regex partners may be */
+	size_t lines;        /* the window: lines each way from the id */
 	double min_entropy;
 	bool required;
 	void *code;          /* compiled regex, owned */

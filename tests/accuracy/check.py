@@ -128,9 +128,22 @@ def _literals(block, skip_calls):
                 yield s
 
 
+def _noseyparker_cases(text):
+    """Nosey Parker rule files: each rule's `examples` and
+    `negative_examples` are whole cases (often several lines)."""
+    import yaml  # python3-yaml: installed by .ci/run
+    pos, neg = [], []
+    for rule in (yaml.safe_load(text) or {}).get("rules") or []:
+        pos += [e for e in rule.get("examples") or [] if isinstance(e, str)]
+        neg += [e for e in rule.get("negative_examples") or [] if isinstance(e, str)]
+    return pos, neg
+
+
 def peer_cases(kind, path, text):
     """Positive and negative literal cases of one peer test file."""
     pos, neg = [], []
+    if kind == "noseyparker":
+        return _noseyparker_cases(text)
     if kind == "trufflehog":
         for m in re.finditer(r"want:\s*\[\]string\{(.*?)\}", text, re.S):
             pos += list(_literals(m.group(1), False))
@@ -143,7 +156,8 @@ def peer_cases(kind, path, text):
 
 def score_peer(keyleak, repo, spec):
     """Extract the suite's test files at the labelled commit, scan them,
-    and count the literal cases keyleak finds."""
+    and count the literal cases keyleak finds; list the pairs it reports
+    (each must name its own example's partner)."""
     data = git(repo, "archive", spec["head"], *spec["paths"])
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
@@ -154,8 +168,12 @@ def score_peer(keyleak, repo, spec):
         found = collections.defaultdict(set)
         for f in report["findings"]:
             if f["kind"] == "key":
-                found[f["path"]].add(f["secret"])
-        res = {"cases": 0, "found": 0, "negatives": 0, "negatives_reported": 0, "missed": []}
+                # a pair's secret is ID:PARTNER; its id alone names the case
+                found[f["path"]].add(f["secret"].split(":", 1)[0] if f.get("paired_line")
+                                     else f["secret"])
+        res = {"cases": 0, "found": 0, "negatives": 0, "negatives_reported": 0, "missed": [],
+               "pairs": ["pair %s:%d with line %d" % (f["path"], f["line"], f["paired_line"])
+                         for f in report["findings"] if f.get("paired_line")]}
         for m in members:
             with open(os.path.join(tmp, m.name), encoding="utf-8", errors="replace") as fh:
                 pos, neg = peer_cases(spec["peer"], m.name, fh.read())
@@ -207,7 +225,11 @@ def main(argv):
         head = git(repo, "rev-parse", "HEAD").decode().strip()
         if head != spec["head"]:
             print("# %s: local HEAD %s, labelled at %s: findings may differ" % (name, head[:12], spec["head"][:12]))
-        report = run_keyleak(a.keyleak, ["history", "--all", repo])
+        if spec.get("history", True):
+            report = run_keyleak(a.keyleak, ["history", "--all", repo])
+        else:  # a peer's rule files only: their examples are the cases
+            report = {"findings": [], "notices": [],
+                      "summary": {"commits_scanned": 0, "files_scanned": 0}}
         got = key_rows(name, report)
         old = {ident(r): r for r in by_repo[name]}
         now = {ident(r): r for r in got}
@@ -231,6 +253,8 @@ def main(argv):
         if spec.get("peer"):
             row["peer"] = score_peer(a.keyleak, repo, spec)
             want = spec.get("peer_expect")
+            for pair in row["peer"]["pairs"]:
+                print("# %s: %s" % (name, pair))
             got_p = {k: row["peer"][k] for k in ("cases", "found", "negatives", "negatives_reported")}
             if want and want != got_p:
                 print("not ok - %s: peer suite %s, labelled %s" % (name, got_p, want))

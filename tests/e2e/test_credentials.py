@@ -137,6 +137,54 @@ def twilio_sid_is_reported_only_with_its_secret():
                       (1, ["twilio-api-key"], 2), "SID with its secret")
 
 
+def pairs_of(rep):
+    """{line of each aws-access-key finding: its paired line or None}."""
+    return {f["line"]: f.get("paired_line") for f in rep["findings"]
+            if f["rule_id"] == "aws-access-key"}
+
+
+@lib.test
+def pairs_claim_only_a_partner_in_their_window():
+    """Issue 26: a pair names a partner in the id's block (same line or up
+    to 3 lines away, no blank line or section header between) that no
+    other id is nearer to; otherwise the id stands alone."""
+    rng = random.Random(26)
+    ids = [lib.make_key("aws-access-key", seed=260 + i) for i in range(6)]
+    secrets = [lib.expand("{40:b64}", rng) for _ in range(6)]
+    filler = "".join("  - note %d\n" % i for i in range(12))
+    with lib.TempDir() as base:
+        # Nosey Parker's aws.yml shape: an id alone, far from a labelled
+        # secret of another example, then an id whose secret uses a label
+        # the secret rule does not accept, on the next line.
+        text = ("examples:\n  - '%s'\n" % ids[0] + filler +
+                "  - |\n      export AWS_SECRET_ACCESS_KEY=\"%s\"\n" % secrets[0] + filler +
+                "  - |\n      AWS Access Key:%s\n      secret key:%s\n" % (ids[1], secrets[1]))
+        code, rep = scan_text(base, "aws.yml", text)
+        id0, id1 = 2, text.count("\n", 0, text.index(ids[1])) + 1
+        lib.assert_eq(pairs_of(rep), {id0: None, id1: id1 + 1}, "far secret not claimed")
+        lib.assert_eq(sorted(f["rule_id"] for f in rep["findings"]),
+                      ["aws-access-key", "aws-access-key", "aws-secret-access-key"],
+                      "the far labelled secret is its own finding")
+        # two ids with one secret between them: the id written before it wins
+        code, rep = scan_text(base, "shared.txt", "id: %s\nsecret: %s\nid: %s\n"
+                              % (ids[2], secrets[2], ids[3]))
+        lib.assert_eq(pairs_of(rep), {1: 2, 3: None}, "one secret, two ids")
+        # interleaved examples: each id takes its own, never its neighbour's
+        code, rep = scan_text(base, "interleaved.txt", "".join(
+            "key_id = %s\nsecret = %s\n" % (ids[i], secrets[i]) for i in range(2, 5)))
+        lib.assert_eq(pairs_of(rep), {1: 2, 3: 4, 5: 6}, "interleaved")
+        # a profile header ends a block
+        code, rep = scan_text(base, "credentials", "[a]\naws_access_key_id = %s\n[b]\n"
+                              "aws_secret_access_key = %s\n" % (ids[5], secrets[5]))
+        lib.assert_eq(pairs_of(rep), {2: None}, "no pair across a section header")
+        # labels people use, beside the id
+        labels = ["secret key: %s", '"SecretAccessKey": "%s"', "aws_secret = '%s'",
+                  "secret_access_key = %s", "SECRET_ACCESS_KEY: %s"]
+        for n, label in enumerate(labels):
+            code, rep = scan_text(base, "label-%d.txt" % n, "id %s\n%s\n" % (ids[n], label % secrets[n]))
+            lib.assert_eq(pairs_of(rep), {1: 2}, "label " + label)
+
+
 @lib.test
 def connection_strings_with_placeholders_are_not_reported():
     rule = lib.RULES["connection-string-password"]

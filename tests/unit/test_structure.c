@@ -124,11 +124,17 @@ static void pairs(void)
 				  &err) == 0 && kl_ruleset_compile(rs, &err) == 0,
 	      "pair rules load: %s", err.message ? err.message : "ok");
 	sc = kl_scanner_new(rs);
-	snprintf(text, sizeof(text), "a\n%s\nb\npsecret=%s\n", id, sec);
+	snprintf(text, sizeof(text), "a\n%s\npsecret=%s\n", id, sec);
 	m = scan(sc, text);
 	CHECK(m.len == 1 && strcmp(m.items[0].rule->id, "p-id") == 0 &&
-	      m.items[0].partner_len == 24 && m.items[0].partner_line == 4,
+	      m.items[0].partner_len == 24 && m.items[0].partner_line == 3,
 	      "partner rule's match absorbed into one match");
+	kl_matches_free(&m);
+	snprintf(text, sizeof(text), "a\n%s\nb\npsecret=%s\n", id, sec);
+	m = scan(sc, text);
+	CHECK(m.len == 2 && m.items[0].partner_len == 0 &&
+	      strcmp(m.items[1].rule->id, "p-secret") == 0,
+	      "a partner rule's match outside the window stays its own");
 	kl_matches_free(&m);
 	snprintf(text, sizeof(text), "x(%s, %s)\n", id, sec);
 	m = scan(sc, text);
