@@ -129,19 +129,43 @@ typedef struct rule_matches {
 	size_t n;
 } rule_matches;
 
-static void rule_matches_of(rule_matches *rm, const kl_matches *out,
-			    size_t first, const char *rule)
+/* The rule_matches of every rule asked for so far in one buffer: a few
+ * rules have pairs, and a file that alternates them must not rebuild a
+ * list per match. */
+typedef struct match_lists {
+	rule_matches **lists; /* pointers: a list stays put as more are added */
+	size_t n;
+} match_lists;
+
+static const rule_matches *matches_of(match_lists *ml, const kl_matches *out,
+				      size_t first, const char *rule)
 {
+	rule_matches *rm;
 	size_t i;
 
-	if (rm->rule && strcmp(rm->rule, rule) == 0)
-		return;
+	for (i = 0; i < ml->n; i++)
+		if (strcmp(ml->lists[i]->rule, rule) == 0)
+			return ml->lists[i];
+	ml->lists = kl_xrealloc(ml->lists, (ml->n + 1) * sizeof(*ml->lists));
+	rm = ml->lists[ml->n++] = kl_xcalloc(1, sizeof(*rm));
 	rm->rule = rule;
 	rm->n = 0;
-	rm->idx = kl_xrealloc(rm->idx, (out->len + 1) * sizeof(size_t));
+	rm->idx = kl_xcalloc(out->len + 1, sizeof(size_t));
 	for (i = first; i < out->len; i++)
 		if (strcmp(out->items[i].rule->id, rule) == 0)
 			rm->idx[rm->n++] = i;
+	return rm;
+}
+
+static void match_lists_free(match_lists *ml)
+{
+	size_t i;
+
+	for (i = 0; i < ml->n; i++) {
+		free(ml->lists[i]->idx);
+		free(ml->lists[i]);
+	}
+	free(ml->lists);
 }
 
 /* Position in rm of the first match starting at or after start. */
@@ -290,27 +314,27 @@ static void drop_marked(kl_matches *out, size_t first, const bool *drop)
 void kl_pair_matches(void *md, void *mctx, const char *data, size_t len,
 		     kl_matches *out, size_t first)
 {
-	rule_matches ids = { NULL, NULL, 0 }, partners = { NULL, NULL, 0 };
+	match_lists lists = { NULL, 0 };
 	bool *drop = NULL;
 	size_t i;
 
 	for (i = first; i < out->len; i++) {
 		kl_match *m = &out->items[i];
 		const kl_pair *p = m->rule->pair;
-		pairing pg = { m, &ids, 0, 0, 0 };
+		pairing pg = { m, NULL, 0, 0, 0 };
 		size_t o = (size_t)-1;
 
 		if (!p)
 			continue;
 		if (!drop)
 			drop = kl_xcalloc(out->len, sizeof(bool));
-		rule_matches_of(&ids, out, first, m->rule->id);
-		pg.k = lower_bound(&ids, out, m->start);
+		pg.ids = matches_of(&lists, out, first, m->rule->id);
+		pg.k = lower_bound(pg.ids, out, m->start);
 		pair_window(data, len, m, p->lines, &pg.from, &pg.to);
-		if (p->rule) {
-			rule_matches_of(&partners, out, first, p->rule);
-			o = partner_by_rule(&pg, &partners, out, drop);
-		}
+		if (p->rule)
+			o = partner_by_rule(&pg, matches_of(&lists, out, first,
+							    p->rule),
+					    out, drop);
 		if (o != (size_t)-1) {
 			m->partner_start = out->items[o].start;
 			m->partner_len = out->items[o].len;
@@ -322,8 +346,7 @@ void kl_pair_matches(void *md, void *mctx, const char *data, size_t len,
 			drop[i] = true;
 		}
 	}
-	free(ids.idx);
-	free(partners.idx);
+	match_lists_free(&lists);
 	if (drop)
 		drop_marked(out, first, drop);
 	free(drop);
