@@ -6,6 +6,30 @@
  * layer turns matches into redacted, fingerprinted findings, and a reporter
  * formats a finished kl_report. Nothing here knows about libgit2.
  *
+ * Calls point one way too. Each directory of src/ is a layer; a file
+ * includes the headers of, and calls, its own layer and those below it,
+ * never one above, and no two files call each other (tests/e2e/
+ * test_layers.py reads the includes and the objects' symbols). Top down:
+ *   1. cli/main.c     the command table; nothing calls it
+ *   2. cli            commands, options, --help, version, hook installer
+ *   3. sources        what to scan: work tree, index, history (and its
+ *                     parallel walk), audit, pushes, repository lists
+ *   4. policy         .env / .gitignore checks, called by the sources;
+ *                     it reads git through the plumbing below
+ *   5. sources/git    libgit2 plumbing: open, walk, tree diff, provenance,
+ *                     missing objects, worker processes (procs.c)
+ *   6. verify         --verify: annotates findings, never reads a repository
+ *   7. report         text, JSON, SARIF, JSON Lines, merge: only reads a
+ *                     kl_report
+ *   8. findings       kl_finding and kl_report (filled by sources, policy
+ *                     and verify; status names), config, baselines, state
+ *   9. rules          compiling rule files, and the engine that runs them
+ *                     (engine/: the two share the compiled kl_rule, so
+ *                     they are one layer)
+ *  10. util           buffers, files, atomic writes, SHA-256, progress,
+ *                     threads, the object-id map
+ * This header and src/internal.h hold declarations only, for every layer.
+ *
  * Conventions: functions that can fail return int (0 ok, negative error) and
  * fill a kl_error; whoever calls *_new calls *_free; *_free(NULL) is a no-op.
  * Allocation failure aborts the process (see kl_xmalloc).
@@ -52,10 +76,6 @@ void kl_buf_vprintf(kl_buf *b, const char *fmt, va_list ap)
 void kl_buf_reset(kl_buf *b);
 char *kl_buf_detach(kl_buf *b); /* caller frees; b is left empty */
 void kl_buf_free(kl_buf *b);
-
-/* `keyleak version`: keyleak's version, then one line per library it runs
- * with (libgit2, PCRE2 with JIT state, cJSON, zlib, libcurl if built in). */
-void kl_version_text(kl_buf *out);
 
 void *kl_xmalloc(size_t n);
 void *kl_xcalloc(size_t n, size_t size);

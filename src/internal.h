@@ -106,8 +106,8 @@ void kl_parallel_for(size_t n, int threads,
 		     void (*fn)(void *ctx, int worker, size_t item), void *ctx);
 
 /*
- * Run n tasks, each in its own child process (src/util/procs.c says why):
- * run(ctx, k, done) in the child (it may store its progress in *done),
+ * Run n tasks, each in its own child process (src/sources/git/procs.c
+ * says why): run(ctx, k, done) in the child (it may store its progress in *done),
  * then send(ctx, k, out) writes its results; in the parent, receive(ctx,
  * k, in) reads them back, in task order, and lost(ctx, k, why) is told
  * of a child that died or whose bytes were cut short. Returns false,

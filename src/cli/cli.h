@@ -62,8 +62,15 @@ int cmd_merge(cli_opts *o);     /* merge FILE... (org.c) */
 /* Check the audit --repos options; prints the error. */
 int cli_check_org(const cli_opts *o);
 
-/* Wait until libgit2 is initialised (it starts on a thread in main). */
+/* Start libgit2's initialisation on a thread (main does, first);
+ * cli_git_ready waits until it is done. */
+void cli_git_start(void);
 void cli_git_ready(void);
+
+/* `keyleak version`: keyleak's version, then one line per library it runs
+ * with (libgit2, PCRE2 with JIT state, cJSON, zlib, libcurl if built in);
+ * src/cli/version.c. */
+void kl_version_text(kl_buf *out);
 
 /* In src/cli/verify.c: refuse verification options that make no sense
  * (and a malformed KEYLEAK_VERIFY_BASE_URL) before scanning; then, after

@@ -192,3 +192,20 @@ void kl_findings_free(kl_findings *fs)
 	fs->items = NULL;
 	fs->len = fs->cap = 0;
 }
+
+/* The names of verification states, with the findings that carry them:
+ * reporters and the verifier both print them. */
+const char *kl_verify_status_name(kl_verify_status s)
+{
+	switch (s) {
+	case KL_VERIFY_LIVE:
+		return "live";
+	case KL_VERIFY_REVOKED:
+		return "revoked";
+	case KL_VERIFY_UNKNOWN:
+		return "unknown";
+	case KL_VERIFY_NONE:
+		break;
+	}
+	return "none";
+}

@@ -1,5 +1,5 @@
 /*
- * The JSON report: a stable, versioned schema (documented in README.md)
+ * The JSON report: a stable, versioned schema (documented in doc/reports.md)
  * built with cJSON so the output is always well-formed. Strings are made
  * valid UTF-8; a path that was not also keeps its exact bytes in hex.
  */

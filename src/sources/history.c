@@ -4,7 +4,7 @@
  * Design. (1) Select commits with keyleak's own walk (git/walk.c: shallow
  * boundaries are roots) and order them oldest first, parents before
  * children. (2) Compare each commit's tree with its first parent's, on
- * every thread (git/parwalk.c), and record each new blob id with its first
+ * every thread (parwalk.c), and record each new blob id with its first
  * commit and path. (3) Scan the distinct blobs in parallel, one repository
  * handle, scanner and report per worker; blob contents are freed as soon
  * as they are scanned. (4) Merge findings per (rule, secret, path) by
@@ -25,9 +25,9 @@
 #include "policy/policy.h"
 #include "sources/git/diffscan.h"
 #include "sources/git/missing.h"
-#include "sources/history.h"
-#include "sources/git/parwalk.h"
 #include "sources/git/prov.h"
+#include "sources/history.h"
+#include "sources/parwalk.h"
 #include "sources/git/treediff.h"
 
 int kl_hist_open(kl_hist *h, const char *path, const kl_scan_opts *o,
@@ -649,7 +649,7 @@ static void lost_scan(void *ctx, size_t k, const char *why)
 }
 
 /*
- * Blobs are scanned in worker processes (util/procs.c says why) unless
+ * Blobs are scanned in worker processes (git/procs.c says why) unless
  * the incremental state records per blob in this process's memory, or
  * there is one worker; on threads otherwise.
  */
@@ -991,7 +991,7 @@ static void scan_range(kl_hist *h)
 	job.prog = kl_progress_new("scanning commits", n, h->o->progress);
 	ps.progress = job.prog;
 	rp.shares = shares;
-	/* In worker processes (util/procs.c says why); on threads for a few
+	/* In worker processes (git/procs.c says why); on threads for a few
 	 * commits (a push: no fork for one commit), for one worker, or where
 	 * no process can start. */
 	forked = threads > 1 && n >= (size_t)threads * 4 &&

@@ -14,21 +14,6 @@
 
 #define BACKOFF_FIRST_MS 500
 
-const char *kl_verify_status_name(kl_verify_status s)
-{
-	switch (s) {
-	case KL_VERIFY_LIVE:
-		return "live";
-	case KL_VERIFY_REVOKED:
-		return "revoked";
-	case KL_VERIFY_UNKNOWN:
-		return "unknown";
-	case KL_VERIFY_NONE:
-		break;
-	}
-	return "none";
-}
-
 int kl_verify_check_base_url(const char *base, kl_error *err)
 {
 	const char *p = base;

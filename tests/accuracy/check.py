@@ -14,7 +14,7 @@ A repository is looked for under DIR as owner+name/repo (the layout of a
 mirror), owner/name, name or name.git; one that is absent is skipped (so
 CI, which has no network, passes). For each present one this runs keyleak
 and fails when a labelled finding is gone or an unlabelled one appears,
-then prints the table README.md carries. Peer suites (TruffleHog's
+then prints the table doc/accuracy.md carries. Peer suites (TruffleHog's
 detector tests, gitleaks' rule tests) are also scored as cases found and
 missed. --write rewrites labels.tsv from the scans, keeping existing
 labels and marking new findings "??" for review. Exit 0 when everything

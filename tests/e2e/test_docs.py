@@ -1,11 +1,16 @@
-"""The man page and the shell completions against `keyleak --help`.
+"""The man page and the shell completions against `keyleak --help`, and
+the Markdown guides: README.md and doc/*.md.
 
 doc/keyleak.1 is written by hand: every command and option --help shows
 must have a .TP entry there, and the failure names exactly what is
 missing. The completions read --help at completion time; these tests run
 real bash, zsh (in a pseudo-terminal) and fish completion and compare what
 they offer with --help. `make install` must put the man page and the
-completions where man and the shells look."""
+completions where man and the shells look. Every relative link of the
+Markdown files must reach a file and, with a #fragment, a heading of it
+(GitHub's anchors); every table must have a delimiter row and as many
+cells in each row as in its header, or GitHub shows it as plain text."""
+import glob
 import os
 import re
 import shutil
@@ -255,6 +260,156 @@ def make_install_puts_man_page_and_completions_in_place():
         assert_eq(p.returncode, 0, "make uninstall")
         left = [os.path.join(r, f) for r, _, fs in os.walk(dest) for f in fs]
         assert_eq(left, [], "files left by make uninstall")
+
+
+# ------------------------------------------------------------ Markdown
+
+README_MAX_LINES = 320  # the front door (300 today): readable in ten minutes
+
+
+def markdown_files():
+    return [os.path.join(lib.ROOT, "README.md")] + sorted(
+        glob.glob(os.path.join(lib.ROOT, "doc", "*.md")))
+
+
+def prose_lines(text):
+    """(line number, line) of the lines outside fenced code blocks."""
+    out, fence = [], None
+    for n, line in enumerate(text.split("\n"), 1):
+        m = re.match(r"\s*(```|~~~)", line)
+        if m and (fence is None or m.group(1) == fence):
+            fence = None if fence else m.group(1)
+            continue
+        if fence is None:
+            out.append((n, line))
+    return out
+
+
+def github_slug(heading):
+    """The anchor GitHub gives a heading: its text, lowercased, without
+    punctuation other than - and _, spaces turned into -."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)
+    text = text.replace("`", "").replace("*", "").strip().lower()
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def anchors(path):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    seen, out = {}, set()
+    for _, line in prose_lines(text):
+        m = re.match(r"#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if m:
+            slug = github_slug(m.group(1))
+            n = seen.get(slug, 0)
+            seen[slug] = n + 1
+            out.add(slug if n == 0 else "%s-%d" % (slug, n))
+    return out
+
+
+def links(text):
+    """(line, target) of every inline link outside code."""
+    lines = prose_lines(text)
+    joined = "\n".join(re.sub(r"`[^`]*`", "", l) for _, l in lines)
+    out = []
+    for m in re.finditer(r"\]\(\s*([^)\s]+)(?:\s+\"[^\"]*\")?\s*\)", joined):
+        line = lines[joined.count("\n", 0, m.start())][0]
+        out.append((line, m.group(1)))
+    return out
+
+
+def broken_links(path):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    bad = []
+    for line, target in links(text):
+        if re.match(r"[a-z][a-z0-9+.-]*:", target):
+            continue  # http:, https:, mailto:: not ours to check
+        file, _, frag = target.partition("#")
+        dest = os.path.normpath(os.path.join(os.path.dirname(path), file)) \
+            if file else path
+        where = "%s:%d: %s" % (os.path.relpath(path, lib.ROOT), line, target)
+        if not os.path.exists(dest):
+            bad.append(where + " (no such file)")
+        elif frag and dest.endswith(".md") and frag not in anchors(dest):
+            bad.append(where + " (no heading with that anchor)")
+    return bad
+
+
+def cells(row):
+    row = row.strip()
+    row = row[1:] if row.startswith("|") else row
+    row = row[:-1] if row.endswith("|") and not row.endswith("\\|") else row
+    return len(re.split(r"(?<!\\)\|", row))
+
+
+def broken_tables(path):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    bad, block = [], []
+    rel = os.path.relpath(path, lib.ROOT)
+    delim = re.compile(r"^\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
+    for n, line in prose_lines(text) + [(0, "")]:
+        if line.lstrip().startswith("|"):
+            block.append((n, line))
+            continue
+        if block:
+            if len(block) < 2 or not delim.match(block[1][1].strip()):
+                bad.append("%s:%d: rows without a header and delimiter row "
+                           "(they render as plain text)" % (rel, block[0][0]))
+            else:
+                want = cells(block[0][1])
+                for rn, row in block[1:]:
+                    if cells(row) != want:
+                        bad.append("%s:%d: %d cells, the header has %d"
+                                   % (rel, rn, cells(row), want))
+            block = []
+    return bad
+
+
+@test
+def markdown_links_resolve():
+    bad = [b for p in markdown_files() for b in broken_links(p)]
+    assert not bad, "broken links:\n  " + "\n  ".join(bad)
+
+
+@test
+def markdown_tables_are_whole():
+    bad = [b for p in markdown_files() for b in broken_tables(p)]
+    assert not bad, "broken tables:\n  " + "\n  ".join(bad)
+
+
+@test
+def markdown_checks_can_fail():
+    with lib.TempDir() as d:
+        path = os.path.join(d, "x.md")
+        lib.write(path, "# Top `--x`\n\nSee [a](#top---x), [b](#nope), "
+                  "[c](y.md), [d](x.md#top---x).\n\n```\n[e](z.md)\n```\n\n"
+                  "| a | b |\n| --- | --- |\n| 1 | 2 |\n| 1 \\| 2 | 3 |\n"
+                  "| 1 |\n\ntext\n| stray | row |\n")
+        assert_eq([b.split(": ", 1)[1] for b in broken_links(path)],
+                  ["#nope (no heading with that anchor)",
+                   "y.md (no such file)"], "links")
+        assert_eq([b.split(": ", 1)[1] for b in broken_tables(path)],
+                  ["1 cells, the header has 2",
+                   "rows without a header and delimiter row (they render "
+                   "as plain text)"], "tables")
+
+
+@test
+def readme_is_the_front_door():
+    with open(os.path.join(lib.ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    n = text.count("\n")
+    assert n <= README_MAX_LINES, ("README.md has %d lines: move details to "
+                                   "a guide in doc/" % n)
+    for must in ("make run", "make test", "## Contents", "## Guides"):
+        assert must in text, "README.md lacks %r" % must
+    listed = set(re.findall(r"\(doc/([a-z0-9-]+\.md)\)", text))
+    guides = {os.path.basename(p) for p in markdown_files()[1:]}
+    assert_eq(sorted(guides - listed), [], "guides in doc/ README.md does "
+              "not link")
 
 
 if __name__ == "__main__":

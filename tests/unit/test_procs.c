@@ -1,6 +1,6 @@
 /*
- * Unit tests for src/util/procs.c: tasks run in child processes come back
- * in task order, a child that dies is reported (not lost), a report's
+ * Unit tests for src/sources/git/procs.c: tasks run in child processes
+ * come back in task order, a child that dies is reported (not lost), a report's
  * notices and counters survive the trip, and cut-short bytes are caught.
  */
 #include <signal.h>

@@ -553,7 +553,7 @@ static void lost_pass(void *ctx, size_t k, const char *why)
 /*
  * The pass compares each selected commit with its first parent. Commits
  * are independent, so contiguous shares of the order run in worker
- * processes (util/procs.c; on threads where none can start), each with
+ * processes (procs.c; on threads where none can start), each with
  * its own repository handle; their events are applied in order.
  */
 static void run_pass(kl_prov *p)

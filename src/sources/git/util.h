@@ -1,7 +1,7 @@
 /*
  * Small libgit2 helpers shared by the git sources (staged, history, audit):
- * opening a repository, error text, object ids as map keys and commit
- * metadata for provenance. Nothing here scans content.
+ * opening a repository, error text and commit metadata for provenance.
+ * Nothing here scans content.
  */
 #ifndef KL_GIT_UTIL_H
 #define KL_GIT_UTIL_H
@@ -9,6 +9,7 @@
 #include <git2.h>
 
 #include "internal.h"
+#include "util/oidmap.h"
 
 /* Open the repository containing path (work tree, subdirectory, bare
  * repository or linked worktree). Initialises libgit2; pair with
@@ -55,24 +56,6 @@ int kl_git_head_tree(git_repository *repo, git_tree **out, kl_error *err);
 /* Fill p's introducing-commit fields (id, author, date, summary). */
 int kl_git_prov_fill(git_repository *repo, const git_oid *commit,
 		     kl_provenance *p);
-
-/*
- * A map from object id to a size_t, open addressing. Object ids are
- * already uniformly distributed, so their first bytes are the hash.
- */
-typedef struct kl_oidmap {
-	git_oid *keys;
-	size_t *vals;
-	unsigned char *used;
-	size_t len;
-	size_t cap; /* power of two */
-} kl_oidmap;
-
-/* Value for id, or SIZE_MAX when absent. */
-size_t kl_oidmap_get(const kl_oidmap *m, const git_oid *id);
-/* Insert id -> val unless present; returns true if it was inserted. */
-bool kl_oidmap_put(kl_oidmap *m, const git_oid *id, size_t val);
-void kl_oidmap_free(kl_oidmap *m);
 
 /*
  * Before loading a blob: returns 1 (and counts the skip) when it is larger

@@ -13,7 +13,7 @@
  * there its first differing path, whatever the segmentation: the report is
  * the same at any thread count.
  *
- * With more than one segment each runs in a child process (util/procs.c)
+ * With more than one segment each runs in a child process (git/procs.c)
  * and sends its records back; where no process can be had, on threads.
  */
 #include <pthread.h>
@@ -22,9 +22,9 @@
 #include <string.h>
 
 #include "policy/policy.h"
-#include "sources/git/parwalk.h"
 #include "sources/git/missing.h"
 #include "sources/git/treediff.h"
+#include "sources/parwalk.h"
 
 typedef struct gitlink {
 	git_oid id;
@@ -288,7 +288,7 @@ static void lost_segment(void *ctx, size_t k, const char *why)
 	s->open_error = kl_xstrdup(why);
 }
 
-/* Each segment in a child process (see util/procs.c for why); false if
+/* Each segment in a child process (see git/procs.c for why); false if
  * none could start. */
 static bool walk_in_processes(walk_job *job, size_t nseg)
 {

@@ -14,7 +14,7 @@
 #include <pcre2.h>
 #include <curl/curl.h>
 
-#include "internal.h"
+#include "cli/cli.h"
 #include "verify/verify.h"
 
 static void built_with(kl_buf *out, const char *runtime, const char *header)

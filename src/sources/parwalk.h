@@ -2,8 +2,8 @@
  * The parallel tree walk of a history scan (see parwalk.c for why its
  * result does not depend on the number of threads).
  */
-#ifndef KL_GIT_PARWALK_H
-#define KL_GIT_PARWALK_H
+#ifndef KL_SRC_PARWALK_H
+#define KL_SRC_PARWALK_H
 
 #include "sources/history.h"
 
