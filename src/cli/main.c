@@ -24,6 +24,9 @@ void cli_usage(FILE *out)
 "commands:\n"
 "  scan [PATH|-]        scan the work tree (what git would see) or stdin\n"
 "  staged [PATH]        scan what `git commit` would record (pre-commit)\n"
+"  pre-commit [FILE...] the pre-commit framework's hook: inside `git\n"
+"                       commit` as staged; otherwise (`pre-commit run\n"
+"                       --all-files`) the FILEs as they are on disk\n"
 "  history [PATH] [REV...]  scan commits (HEAD by default)\n"
 "      --all              every ref: branches, tags, remotes, stash\n"
 "      --range A..B       only what the commits A..B (or A...B) add\n"
@@ -332,7 +335,7 @@ static bool is_scan_command(const char *cmd)
 {
 	return strcmp(cmd, "scan") == 0 || strcmp(cmd, "staged") == 0 ||
 	       strcmp(cmd, "history") == 0 || strcmp(cmd, "audit") == 0 ||
-	       strcmp(cmd, "baseline") == 0;
+	       strcmp(cmd, "baseline") == 0 || strcmp(cmd, "pre-commit") == 0;
 }
 
 /* `baseline` is a work-tree scan whose report is always JSON: the format
