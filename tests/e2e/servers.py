@@ -275,9 +275,9 @@ class SmartHttp(Server):
                     "-c", conf], server_env(d), "nginx.log")
         self.wait_listening()
 
-    def url(self, user="alice"):
-        return "http://%s:%s@127.0.0.1:%d/git/project.git" % (
-            user, USERS[user], self.port)
+    def url(self, user="alice", repo="project.git"):
+        return "http://%s:%s@127.0.0.1:%d/git/%s" % (
+            user, USERS[user], self.port, repo)
 
 
 def keypair(d, name, comment):
