@@ -7,7 +7,6 @@
  * server's PATH rarely holds a binary from someone's build tree).
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -137,14 +136,14 @@ static int render(hook_args *a, kl_error *err)
 {
 	const char *at = memmem(a->script, a->len, keyleak_line,
 				sizeof(keyleak_line) - 1);
-	char exe[PATH_MAX];
+	char *exe;
 	size_t head;
 
 	if (a->use_path || !at) {
 		kl_buf_add(&a->text, a->script, a->len);
 		return 0;
 	}
-	if (!realpath("/proc/self/exe", exe)) {
+	if (!(exe = realpath("/proc/self/exe", NULL))) {
 		kl_error_set(err, "cannot find the path of this keyleak "
 			     "(/proc/self/exe: %s); use --use-path to run the "
 			     "keyleak on PATH", strerror(errno));
@@ -158,6 +157,7 @@ static int render(hook_args *a, kl_error *err)
 	head += sizeof(keyleak_line) - 2;
 	kl_buf_add(&a->text, a->script + head, a->len - head);
 	warn_about(a, exe);
+	free(exe);
 	return 0;
 }
 
