@@ -14,7 +14,8 @@ BENCH_RUNS (5), BENCH_PEER_RUNS (3), BENCH_HISTORY_RUNS (2), KEYLEAK
 tree,history,threads,range,staged,large,peers,scale,push; each is a group_*
 function listed in GROUPS; push alone needs only the history repository and
 writes BENCH_DIR/results-push.json, see bench/push.py; org alone: bench/org.py,
-BENCH_ORG_REPOS, BENCH_ORG_RUNS), BENCH_RANGE_COMMITS (1000), BENCH_LARGE_BYTES
+BENCH_ORG_REPOS, BENCH_ORG_RUNS; server alone: pushes through nginx +
+fcgiwrap + git http-backend under load, bench/server.py), BENCH_RANGE_COMMITS (1000), BENCH_LARGE_BYTES
 (1 GiB), BENCH_SCALE (commit counts of the scale repositories, 250000;
 e.g. 250000,1000000).
 """
@@ -678,6 +679,25 @@ def org_group():
     return 0 if res["targets"]["all_planted_found"] else 1
 
 
+def server_group():
+    """BENCH_ONLY=server: push protection under load through smart HTTP
+    (bench/server.py); results go to bench/results-server.json."""
+    import server
+    res = server.main(KEYLEAK, BENCH_DIR, log)
+    res["machine"] = machine()
+    res["versions"] = tool_versions()
+    res["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    print("keyleak server benchmark: %s, %d cores; keyleak %s; load average "
+          "at the end %s (shared machine: compare ratios, not seconds)" % (
+              res["machine"]["cpu"], res["machine"]["cores"],
+              res["versions"]["keyleak_commit"], " ".join(res["loadavg_end"])))
+    server.print_table(res)
+    with open(os.path.join(HERE, "results-server.json"), "w") as f:
+        json.dump(res, f, indent=1, sort_keys=True)
+        f.write("\n")
+    return 0 if all(res["targets"].values()) else 1
+
+
 GROUPS = [("tree", group_tree), ("history", group_history),
           ("threads", group_threads), ("range", group_range),
           ("staged", group_staged), ("large", group_large),
@@ -693,6 +713,8 @@ def main():
         return push_only()
     if ONLY == {"org"}:
         return org_group()
+    if ONLY == {"server"}:
+        return server_group()
     b = Bench()
     prepare(b)
     for name, fn in GROUPS:

@@ -7,6 +7,23 @@ BENCH_DIR=${BENCH_DIR:-/tmp/keyleak-bench}
 mkdir -p "$BENCH_DIR"
 if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
 
+# BENCH_ONLY=server needs the servers (as .ci/run installs them) and GNU
+# time, none of the corpora or peers.
+if [ "${BENCH_ONLY:-}" = server ]; then
+	need=
+	for p in nginx:nginx fcgiwrap:fcgiwrap htpasswd:apache2-utils; do
+		command -v "${p%%:*}" >/dev/null 2>&1 ||
+			[ -x "/usr/sbin/${p%%:*}" ] || need="$need ${p#*:}"
+	done
+	[ -x /usr/bin/time ] || need="$need time"
+	if [ -n "$need" ]; then
+		echo "bench: apt-get install$need" >&2
+		$SUDO apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >&2
+	fi
+	exit 0
+fi
+
 need=
 if [ -z "$BENCH_TREE" ] && ! ls /usr/src/linux-source-*.tar.xz >/dev/null 2>&1; then
 	need="$need linux-source"

@@ -155,6 +155,8 @@ void kl_report_merge(kl_report *dst, kl_report *src);
 int kl_src_stdin(const kl_scan_opts *o, kl_report *r, kl_error *err);
 int kl_src_worktree(const char *path, const kl_scan_opts *o, kl_report *r,
 		    kl_error *err);
+int kl_src_files(const kl_strlist *paths, const kl_scan_opts *o,
+		 kl_report *r, kl_error *err);
 int kl_src_staged(const char *path, const kl_scan_opts *o, kl_report *r,
 		  kl_error *err);
 int kl_src_history(const char *path, const kl_scan_opts *o, kl_report *r,

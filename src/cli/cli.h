@@ -49,13 +49,15 @@ typedef struct cli_opts {
 	bool resume;              /* --resume */
 	const char *state_dir;    /* --state-dir */
 	bool threads_given;       /* -j was on the command line */
+	bool files_only;          /* pre-commit FILE...: revs are the files */
 } cli_opts;
 
 void cli_usage(FILE *out);
 int cli_parse(int argc, char **argv, cli_opts *o);
 void cli_opts_free(cli_opts *o);
 
-int cmd_scan(cli_opts *o);    /* scan, staged, history, audit, baseline */
+int cmd_scan(cli_opts *o);    /* scan, staged, history, audit, baseline,
+                                 pre-commit */
 int cmd_rules(cli_opts *o);
 int cmd_org_audit(cli_opts *o); /* audit --repos (org.c) */
 int cmd_merge(cli_opts *o);     /* merge FILE... (org.c) */

@@ -66,6 +66,8 @@ static int run_source(const cli_opts *o, const kl_scan_opts *so,
 	const char *cmd = o->command;
 	int rc;
 
+	if (o->files_only)
+		return kl_src_files(&o->revs, so, r, err);
 	if (strcmp(cmd, "staged") == 0)
 		return kl_src_staged(o->path, so, r, err);
 	if (strcmp(cmd, "history") == 0)
@@ -195,6 +197,36 @@ static int load_config(const cli_opts *o, scan_setup *s, kl_error *err)
 	return rc;
 }
 
+/*
+ * `keyleak pre-commit [FILE...]`, the pre-commit framework's entry: inside
+ * `git commit` (git sets GIT_INDEX_FILE for its hooks) the staged scan,
+ * whatever files the framework names; otherwise (`pre-commit run
+ * --all-files`, `--files`, `--from-ref`) the named files as they are on
+ * disk, so a key already committed is found too. No FILE: staged.
+ */
+static void pre_commit_mode(cli_opts *o)
+{
+	kl_strlist files = { 0 };
+	const char *index = getenv("GIT_INDEX_FILE");
+	size_t i;
+
+	if (strcmp(o->command, "pre-commit") != 0)
+		return;
+	if ((index && *index) || (strcmp(o->path, ".") == 0 && !o->revs.len)) {
+		o->command = "staged";
+		o->path = ".";
+		return;
+	}
+	kl_strlist_push(&files, o->path);
+	for (i = 0; i < o->revs.len; i++)
+		kl_strlist_push(&files, o->revs.items[i]);
+	kl_strlist_free(&o->revs);
+	o->revs = files;
+	o->command = "scan";
+	o->path = ".";
+	o->files_only = true;
+}
+
 static int scan_setup_load(const cli_opts *o, scan_setup *s)
 {
 	kl_error err = { 0 };
@@ -258,6 +290,7 @@ int cmd_scan(cli_opts *o)
 	kl_error err = { 0 };
 	int rc;
 
+	pre_commit_mode(o);
 	if (cli_verify_check(o) != 0)
 		return KL_EXIT_ERROR;
 	if (scan_setup_load(o, &s) != 0) {

@@ -14,7 +14,7 @@ static bool is_scan_command(const char *cmd)
 {
 	return strcmp(cmd, "scan") == 0 || strcmp(cmd, "staged") == 0 ||
 	       strcmp(cmd, "history") == 0 || strcmp(cmd, "audit") == 0 ||
-	       strcmp(cmd, "baseline") == 0;
+	       strcmp(cmd, "baseline") == 0 || strcmp(cmd, "pre-commit") == 0;
 }
 
 /* `baseline` is a work-tree scan whose report is always JSON: the format

@@ -340,6 +340,23 @@ int kl_src_worktree(const char *path, const kl_scan_opts *o, kl_report *r,
 	return scan_directory(path, o, r, err);
 }
 
+/* Just these files, as they are on disk (the pre-commit framework's
+ * file names): no walk, no ignore rules, skip_paths still apply. */
+int kl_src_files(const kl_strlist *paths, const kl_scan_opts *o,
+		 kl_report *r, kl_error *err)
+{
+	file_list fl = { { 0 }, { 0 } };
+	size_t i;
+
+	(void)err;
+	for (i = 0; i < paths->len; i++)
+		if (!kl_path_skipped(o, paths->items[i]))
+			add_file(&fl, paths->items[i], paths->items[i]);
+	scan_files(o, &fl, r);
+	file_list_free(&fl);
+	return 0;
+}
+
 int kl_src_stdin(const kl_scan_opts *o, kl_report *r, kl_error *err)
 {
 	kl_scanner *sc = kl_scanner_new(o->rules);

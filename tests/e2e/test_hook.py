@@ -1,6 +1,7 @@
 """End-to-end tests of the pre-commit hook and `keyleak install-hook`,
 driving real `git commit`."""
 import os
+import shutil
 import subprocess
 
 import lib
@@ -27,6 +28,17 @@ def installed(repo, *args):
     return p
 
 
+def with_path(src, keyleak):
+    """hooks/<name> as install-hook writes it: the KEYLEAK line names the
+    installing binary by its absolute path."""
+    with open(src, "rb") as f:
+        text = f.read()
+    line = b"\nKEYLEAK=${KEYLEAK:-keyleak}\n"
+    assert line in text, "no KEYLEAK line in %s" % src
+    return text.replace(line, b"\nKEYLEAK=${KEYLEAK:-'%s'}\n"
+                        % os.path.realpath(keyleak).encode())
+
+
 @test
 def installed_hook_is_hooks_pre_commit():
     with lib.TempDir() as d:
@@ -34,8 +46,8 @@ def installed_hook_is_hooks_pre_commit():
         p = installed(repo)
         assert_eq(p.returncode, 0, "install: %s" % p.stderr)
         path = os.path.join(repo, ".git", "hooks", "pre-commit")
-        with open(path, "rb") as f, open(HOOK_SRC, "rb") as g:
-            assert f.read() == g.read(), \
+        with open(path, "rb") as f:
+            assert f.read() == with_path(HOOK_SRC, lib.KEYLEAK), \
                 "the embedded hook differs from hooks/pre-commit"
         assert os.access(path, os.X_OK), "hook not executable"
         p = installed(repo)
@@ -108,8 +120,9 @@ def existing_hook_is_kept_unless_forced_or_chained():
         assert os.path.exists(marker), "chained hook did not run"
         lib.write(hook, "#!/bin/sh\nexit 0\n")
         assert_eq(installed(repo, "--force").returncode, 0, "--force")
-        with open(hook, "rb") as f, open(HOOK_SRC, "rb") as g:
-            assert f.read() == g.read(), "--force did not install"
+        with open(hook, "rb") as f:
+            assert f.read() == with_path(HOOK_SRC, lib.KEYLEAK), \
+                "--force did not install"
 
 
 @test
@@ -129,9 +142,105 @@ def honours_core_hooks_path():
 def pre_commit_framework_manifest():
     with open(os.path.join(lib.ROOT, ".pre-commit-hooks.yaml")) as f:
         text = f.read()
-    for want in ("id: keyleak", "entry: keyleak staged", "language: system",
-                 "pass_filenames: false", "always_run: true"):
+    for want in ("id: keyleak", "entry: keyleak pre-commit",
+                 "language: system", "pass_filenames: true"):
         assert want in text, want
+
+
+def copy_of_keyleak(d, *dirs, mode=0o755):
+    """The binary copied to d/<dirs>/keyleak (dirs opened to others)."""
+    bindir = os.path.join(d, *dirs) if dirs else d
+    os.makedirs(bindir, exist_ok=True)
+    for x in [d] + [os.path.join(d, *dirs[:i + 1]) for i in range(len(dirs))]:
+        os.chmod(x, 0o755)
+    os.chmod(bindir, mode)
+    exe = os.path.join(bindir, "keyleak")
+    shutil.copy(lib.KEYLEAK, exe)
+    return exe
+
+
+def no_keyleak_env(d):
+    """No KEYLEAK and no keyleak on PATH: only the hook's own path."""
+    return {"KEYLEAK": "", "PATH": "/usr/bin:/bin"}
+
+
+@test
+def hook_runs_the_installing_binary_without_path():
+    with lib.TempDir() as d:
+        exe = copy_of_keyleak(d, "opt", "bin")
+        repo = lib.new_repo(d)
+        p = subprocess.run([exe, "install-hook", repo], capture_output=True)
+        assert_eq(p.returncode, 0, "install: %s" % p.stderr)
+        assert_eq(p.stderr, b"", "no warning for an installed binary")
+        lib.write(os.path.join(repo, "k.py"), lib.make_key(RULE, 3) + "\n")
+        git(repo, "add", "k.py")
+        p = commit(repo, "-m", "x", env=no_keyleak_env(d))
+        assert_eq(p.returncode, 1, "the hook found its keyleak: %s"
+                  % p.stderr)
+        assert b"commit blocked" in p.stderr, p.stderr
+        # Moved away: the hook says what to do, with no web address.
+        os.remove(exe)
+        p = commit(repo, "-m", "x", env=no_keyleak_env(d))
+        assert_eq(p.returncode, 1, "missing binary blocks")
+        err = p.stderr.decode()
+        for want in (exe, "install-hook", "KEYLEAK=", "man keyleak",
+                     "README.md"):
+            assert want in err, (want, err)
+        assert "http" not in err, err
+
+
+@test
+def use_path_and_reinstall_after_a_move():
+    with lib.TempDir() as d:
+        exe = copy_of_keyleak(d, "a")
+        repo = lib.new_repo(d)
+        hook = os.path.join(repo, ".git", "hooks", "pre-commit")
+        p = subprocess.run([exe, "install-hook", repo, "--use-path"],
+                           capture_output=True)
+        assert_eq(p.returncode, 0, "install --use-path: %s" % p.stderr)
+        with open(hook, "rb") as f, open(HOOK_SRC, "rb") as g:
+            assert f.read() == g.read(), "--use-path keeps keyleak on PATH"
+        exe2 = copy_of_keyleak(d, "b")
+        p = subprocess.run([exe2, "install-hook", repo], capture_output=True)
+        assert_eq(p.returncode, 0, "an older keyleak hook is updated: %s"
+                  % p.stderr)
+        assert b"updated" in p.stdout, p.stdout
+        with open(hook, "rb") as f:
+            assert_eq(f.read(), with_path(HOOK_SRC, exe2), "new path")
+
+
+@test
+def install_warns_about_build_trees_and_closed_directories():
+    with lib.TempDir() as d:
+        tree = os.path.join(d, "tree")
+        os.makedirs(os.path.join(tree, "src"))
+        lib.write(os.path.join(tree, "Makefile"), "all:\n")
+        exe = copy_of_keyleak(d, "tree")
+        repo = lib.new_repo(d)
+        p = subprocess.run([exe, "install-hook", repo, "--pre-push"],
+                           capture_output=True)
+        assert_eq(p.returncode, 0, "install: %s" % p.stderr)
+        assert b"build tree" in p.stderr and tree.encode() in p.stderr, \
+            p.stderr
+        closed = copy_of_keyleak(d, "private", mode=0o700)
+        p = subprocess.run([closed, "install-hook", "--pre-receive",
+                            "--print"], capture_output=True)
+        assert_eq(p.returncode, 0, "--print: %s" % p.stderr)
+        assert b"not executable by other users" in p.stderr, p.stderr
+        assert os.path.realpath(closed).encode() in p.stdout, \
+            "--print writes the path too"
+        p = subprocess.run([closed, "install-hook", "--print"],
+                           capture_output=True)
+        assert_eq(p.stderr, b"", "a client hook runs as its user")
+
+
+@test
+def no_web_address_in_hooks_or_messages():
+    for name in ("pre-commit", "pre-push", "pre-receive"):
+        with open(os.path.join(lib.ROOT, "hooks", name)) as f:
+            text = f.read()
+        assert "http://" not in text and "https://" not in text, name
+        assert "man keyleak" in text and "README.md" in text, name
 
 
 if __name__ == "__main__":

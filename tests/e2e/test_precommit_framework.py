@@ -4,7 +4,9 @@ through hooks that `pre-commit install` wrote, in temporary repositories.
 The hook repository is a copy of this checkout's manifest, so uncommitted
 edits are what is tested."""
 import os
+import re
 import shutil
+import textwrap
 import subprocess
 
 import lib
@@ -141,6 +143,91 @@ def push_stage_blocks_a_key_and_passes_without():
         assert_eq(p.returncode, 0, "orphan commit: %s" % out(p))
         p = sh(["git", "push", "-q", "origin", "fresh"], repo, env)
         assert p.returncode != 0, "new branch with a key accepted: %s" % out(p)
+
+
+def key_in_head(d, env):
+    """A project whose HEAD already holds a key (committed before the hooks
+    were installed) plus the hooks installed."""
+    repo = project(d, env, ["pre-commit"])
+    key = lib.make_key(RULE, 9)
+    lib.write(os.path.join(repo, "settings.py"),
+              "A = 1\nKEY = '%s'\n" % key)
+    git(repo, "add", "settings.py")
+    p = sh(["git", "commit", "-q", "--no-verify", "-m", "old"], repo, env)
+    assert_eq(p.returncode, 0, "commit --no-verify: %s" % out(p))
+    return repo, key
+
+
+@test
+def run_all_files_finds_a_key_in_head():
+    need_pre_commit()
+    with lib.TempDir() as d:
+        env = env_for(d)
+        repo, key = key_in_head(d, env)
+        p = sh(["pre-commit", "run", "--all-files"], repo, env)
+        text = out(p)
+        assert_eq(p.returncode, 1, "run --all-files: %s" % text)
+        assert RULE in text and "settings.py" in text, text
+        assert key not in text, "the secret was printed in full"
+        # --files and --from-ref/--to-ref name files the same way.
+        p = sh(["pre-commit", "run", "keyleak", "--files", "settings.py"],
+               repo, env)
+        assert_eq(p.returncode, 1, "run --files: %s" % out(p))
+        p = sh(["pre-commit", "run", "keyleak", "--files", "README"],
+               repo, env)
+        assert_eq(p.returncode, 0, "a clean file passes: %s" % out(p))
+        p = sh(["pre-commit", "run", "--from-ref", "HEAD~1", "--to-ref",
+                "HEAD"], repo, env)
+        assert_eq(p.returncode, 1, "run --from-ref: %s" % out(p))
+
+
+@test
+def a_real_commit_scans_only_what_it_adds():
+    need_pre_commit()
+    with lib.TempDir() as d:
+        env = env_for(d)
+        repo, key = key_in_head(d, env)
+        # The framework names settings.py, which holds the old key; a real
+        # commit judges only the lines it adds.
+        lib.write(os.path.join(repo, "settings.py"),
+                  "A = 2\nKEY = '%s'\n" % key)
+        git(repo, "add", "settings.py")
+        p = sh(["git", "commit", "-q", "-m", "touch"], repo, env)
+        assert_eq(p.returncode, 0, "commit that adds no key: %s" % out(p))
+
+
+@test
+def readme_pre_commit_config_works():
+    """The README's .pre-commit-config.yaml, with its rev filled in."""
+    need_pre_commit()
+    with open(os.path.join(lib.ROOT, "README.md")) as f:
+        readme = f.read()
+    m = re.search(r"```yaml\n((?:[ ]*repos:\n)(?:.*\n)*?)[ ]*```", readme)
+    assert m, "no .pre-commit-config.yaml example in README.md"
+    block = textwrap.dedent(m.group(1))
+    assert "rev: " in block and "id: keyleak" in block, block
+    with lib.TempDir() as d:
+        env = env_for(d)
+        hooks, rev = hook_repo(d)
+        repo = lib.new_repo(d, "project")
+        lines = []
+        for line in block.splitlines():
+            if line.strip().startswith("- repo:"):
+                line = line[:line.index("- repo:")] + "- repo: " + hooks
+            elif line.strip().startswith("rev:"):
+                line = line[:line.index("rev:")] + "rev: " + rev
+            lines.append(line)
+        lib.write(os.path.join(repo, ".pre-commit-config.yaml"),
+                  "\n".join(lines) + "\n")
+        p = sh(["pre-commit", "validate-config", ".pre-commit-config.yaml"],
+               repo, env)
+        assert_eq(p.returncode, 0, "validate-config: %s" % out(p))
+        lib.write(os.path.join(repo, "a.py"),
+                  "K = '%s'\n" % lib.make_key(RULE, 10))
+        git(repo, "add", "-A")
+        p = sh(["git", "commit", "-q", "--no-verify", "-m", "x"], repo, env)
+        p = sh(["pre-commit", "run", "--all-files"], repo, env)
+        assert_eq(p.returncode, 1, "README config finds the key: %s" % out(p))
 
 
 if __name__ == "__main__":
