@@ -21,12 +21,13 @@ typedef struct policy_ctx {
 	kl_strlist dir_example; /* for each, one such file (for the message) */
 } policy_ctx;
 
-/* entry relative to the scanned directory, or NULL when outside it. */
+/* entry (named from the work tree's root, like every path of a scan
+ * inside a repository), or NULL when outside the scanned directory. */
 static const char *display(const policy_ctx *c, const char *entry)
 {
 	size_t n = strlen(c->prefix);
 
-	return strncmp(entry, c->prefix, n) == 0 ? entry + n : NULL;
+	return strncmp(entry, c->prefix, n) == 0 ? entry : NULL;
 }
 
 /* An env file or template the checks consider: inside the scanned

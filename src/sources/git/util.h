@@ -32,6 +32,10 @@ void kl_git_env_objects(git_repository *repo);
  * root (or a path outside it), else "a/b/". Caller frees. */
 char *kl_git_scan_prefix(git_repository *repo, const char *path);
 
+/* A file's path relative to the root of the work tree that holds it, or
+ * NULL outside a work tree. Caller frees. */
+char *kl_git_repo_relpath(const char *file);
+
 /*
  * The work tree's untracked files under prefix ("" or "a/b/"), recursing
  * into untracked directories, submodules excluded; with include_ignored,
