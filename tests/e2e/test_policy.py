@@ -251,12 +251,13 @@ def ignored_env_file_still_needs_dotenv_rule():
 # ----------------------------------------------------------------- misc
 
 @lib.test
-def subdirectory_scan_reports_relative_paths():
+def subdirectory_scan_reports_root_relative_paths():
     with lib.TempDir() as base:
         repo = repo_with(base, tracked=["svc/.env", "other/.env"])
         code, rep = scan(os.path.join(repo, "svc"))
-        lib.assert_eq(policy(rep), {("dotenv-committed", ".env"),
-                                    ("gitignore-missing-dotenv", ".gitignore")},
+        # Only svc/ is judged; its paths are the repository's own.
+        lib.assert_eq(policy(rep), {("dotenv-committed", "svc/.env"),
+                                    ("gitignore-missing-dotenv", "svc/.gitignore")},
                       "findings")
 
 
