@@ -102,6 +102,8 @@ typedef enum kl_severity {
 } kl_severity;
 
 const char *kl_severity_name(kl_severity s); /* "low", ..., "critical" */
+/* The severity a name ("low" ... "critical") means; -1 for another. */
+int kl_severity_parse(const char *name, kl_severity *out);
 
 /*
  * How to ask a provider whether a key still works (rule field "verify",
@@ -376,6 +378,8 @@ kl_finding *kl_findings_add_policy(kl_findings *fs, const kl_rule *rule,
 				   const char *path, const char *message);
 /* Sort by path, line, column, rule id: makes output deterministic. */
 void kl_findings_sort(kl_findings *fs);
+/* How many findings have severity min or above (--fail-on). */
+size_t kl_findings_at_least(const kl_findings *fs, kl_severity min);
 void kl_findings_free(kl_findings *fs);
 void kl_finding_clear(kl_finding *f);
 void kl_provenance_clear(kl_provenance *p);
@@ -602,6 +606,8 @@ void kl_merge_expect(kl_merge *m, const char *id, const char *name);
 const kl_strlist *kl_merge_warnings(const kl_merge *m);
 bool kl_merge_incomplete(const kl_merge *m); /* a repository not "ok" */
 size_t kl_merge_findings(const kl_merge *m);
+/* Findings of severity min or above (--fail-on). */
+size_t kl_merge_findings_at_least(const kl_merge *m, kl_severity min);
 void kl_merge_render(kl_merge *m, const kl_report_opts *o, kl_buf *out);
 /*
  * For --resume: append to kept the lines of data (JSON Lines) that belong

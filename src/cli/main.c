@@ -101,6 +101,8 @@ void cli_usage(FILE *out)
 	      out);
 }
 
+static int cli_version(void);
+
 static int parse_size(const char *s, size_t *out)
 {
 	char *end;
@@ -144,7 +146,7 @@ enum {
 	OPT_VERIFY, OPT_ONLY_LIVE, OPT_VERIFY_JOBS, OPT_VERIFY_TIMEOUT,
 	OPT_REPOS, OPT_MIRROR_DIR, OPT_SHARD, OPT_JOBS, OPT_RESUME,
 	OPT_STATE_DIR,
-	OPT_FETCH_MISSING
+	OPT_FETCH_MISSING, OPT_FAIL_ON, OPT_REPO_JOBS, OPT_END
 };
 
 static const struct option long_opts[] = {
@@ -177,6 +179,9 @@ static const struct option long_opts[] = {
 	{ "mirror-dir", required_argument, NULL, OPT_MIRROR_DIR },
 	{ "shard", required_argument, NULL, OPT_SHARD },
 	{ "jobs", required_argument, NULL, OPT_JOBS },
+	{ "repo-jobs", required_argument, NULL, OPT_REPO_JOBS },
+	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
+	{ "version", no_argument, NULL, 'V' },
 	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ NULL, 0, NULL, 0 }
@@ -273,9 +278,22 @@ static int parse_option(int c, const char *arg, cli_opts *o)
 	case OPT_MIRROR_DIR: o->mirror_dir = arg; return 0;
 	case OPT_SHARD: return parse_shard(arg, o);
 	case OPT_JOBS:
+		fprintf(stderr, "keyleak: warning: --jobs (repositories at once) "
+			"is now spelled --repo-jobs; -j is --threads\n");
+		/* fall through */
+	case OPT_REPO_JOBS:
 		if (parse_int(arg, 1, 256, &o->jobs))
-			return bad_value("--jobs", arg, "expected 1 to 256");
+			return bad_value("--repo-jobs", arg, "expected 1 to 256");
 		return 0;
+	case OPT_FAIL_ON: {
+		kl_severity s;
+
+		if (kl_severity_parse(arg, &s) != 0)
+			return bad_value("--fail-on", arg,
+					 "expected low, medium, high or critical");
+		o->fail_on = (int)s;
+		return 0;
+	}
 	case OPT_RESUME: o->resume = true; return 0;
 	case OPT_STATE_DIR: o->state_dir = arg; return 0;
 	default:
@@ -283,9 +301,72 @@ static int parse_option(int c, const char *arg, cli_opts *o)
 	}
 }
 
+/*
+ * Which commands take an option that not every command takes: any other
+ * command refuses it, naming the ones that do, instead of ignoring it.
+ */
+static const struct option_scope {
+	int opt;
+	const char *name;
+	const char *commands; /* " a b c " */
+} option_scopes[] = {
+	{ OPT_ALL, "--all", " history " },
+	{ OPT_RANGE, "--range", " history " },
+	{ OPT_CHECK, "--check", " rules " },
+	{ OPT_SEED, "--seed", " rules " },
+	{ OPT_FETCH_MISSING, "--fetch-missing", " history audit " },
+	{ OPT_BASELINE, "--baseline", " scan staged history audit " },
+	{ OPT_MAX_SIZE, "--max-file-size",
+	  " scan staged history audit baseline " },
+	{ OPT_CONFIG, "--config", " scan staged history audit baseline " },
+	{ OPT_NO_REPO_CONFIG, "--no-repo-config",
+	  " scan staged history audit baseline " },
+	{ 'j', "-j/--threads", " scan staged history audit baseline " },
+	{ OPT_FAIL_ON, "--fail-on", " scan staged history audit merge " },
+	{ OPT_EXIT_CODE, "--exit-code", " scan staged history audit merge " },
+	{ OPT_SHOW_SECRETS, "--show-secrets",
+	  " scan staged history audit merge " },
+	{ OPT_ALLOW_INCOMPLETE, "--allow-incomplete",
+	  " scan staged history audit merge " },
+	{ OPT_RULES, "--rules", " scan staged history audit baseline rules " },
+	{ OPT_ONLY_RULES, "--only-rules",
+	  " scan staged history audit baseline rules " },
+	{ 'f', "--format", " scan staged history audit merge " },
+	{ 'o', "--output", " scan staged history audit baseline merge " },
+};
+
+static int check_scopes(const char *cmd, const bool *given)
+{
+	kl_buf word = KL_BUF_INIT, takers = KL_BUF_INIT;
+	const char *p, *end;
+	size_t i;
+	int rc = 0;
+
+	kl_buf_printf(&word, " %s ", cmd);
+	for (i = 0; rc == 0 && i < sizeof(option_scopes) /
+				    sizeof(option_scopes[0]); i++) {
+		const struct option_scope *s = &option_scopes[i];
+
+		if (!given[s->opt] || strstr(s->commands, word.data))
+			continue;
+		for (p = s->commands + 1; *p; p = end + 1) {
+			end = strchr(p, ' ');
+			kl_buf_printf(&takers, "%s`keyleak %.*s`",
+				      takers.len ? ", " : "", (int)(end - p), p);
+		}
+		fprintf(stderr, "keyleak: %s: %s does not apply here; it is an "
+			"option of %s\n", cmd, s->name, takers.data);
+		rc = -1;
+	}
+	kl_buf_free(&word);
+	kl_buf_free(&takers);
+	return rc;
+}
+
 int cli_parse(int argc, char **argv, cli_opts *o)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	bool given[OPT_END] = { false };
 	int c, i;
 
 	memset(o, 0, sizeof(*o));
@@ -298,17 +379,26 @@ int cli_parse(int argc, char **argv, cli_opts *o)
 	o->verify_jobs = 4;
 	o->verify_timeout = 10;
 	o->jobs = 1;
+	o->fail_on = -1;
 	optind = 1;
 	opterr = 1;
-	while ((c = getopt_long(argc, argv, "f:o:j:qvh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:o:j:qvhV", long_opts, NULL)) != -1) {
 		if (c == 'h') {
 			cli_usage(stdout);
 			exit(KL_EXIT_CLEAN);
 		}
+		if (c == 'V')
+			exit(cli_version());
 		if (c == '?' || parse_option(c, optarg, o) != 0) {
 			fprintf(stderr, "Try 'keyleak --help'.\n");
 			return -1;
 		}
+		if (c > 0 && c < OPT_END)
+			given[c] = true;
+	}
+	if (check_scopes(o->command, given) != 0) {
+		fprintf(stderr, "Try 'keyleak --help'.\n");
+		return -1;
 	}
 	for (i = optind; i < argc; i++) {
 		if (!o->path)
@@ -406,7 +496,8 @@ int main(int argc, char **argv)
 		cli_usage(cmd ? stdout : stderr);
 		return cmd ? KL_EXIT_CLEAN : KL_EXIT_ERROR;
 	}
-	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0 ||
+	    strcmp(cmd, "-V") == 0) {
 		return cli_version();
 	}
 	start_git_init();

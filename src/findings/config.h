@@ -30,6 +30,7 @@ typedef struct kl_config {
 	void **compiled;           /* pcre2_code_8 * per allow_regexes item */
 	kl_allowlist allow;        /* points into the above */
 	kl_push_policy push;
+	int fail_on;               /* "fail_on": a kl_severity, or -1 */
 } kl_config;
 
 /* Parse root's "push" object into c->push (src/findings/config_push.c). */

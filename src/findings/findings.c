@@ -154,6 +154,15 @@ void kl_findings_sort(kl_findings *fs)
 		qsort(fs->items, fs->len, sizeof(kl_finding), cmp_finding);
 }
 
+size_t kl_findings_at_least(const kl_findings *fs, kl_severity min)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < fs->len; i++)
+		n += fs->items[i].rule && fs->items[i].rule->severity >= min;
+	return n;
+}
+
 void kl_provenance_clear(kl_provenance *p)
 {
 	free(p->commit);

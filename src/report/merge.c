@@ -387,13 +387,21 @@ size_t kl_merge_findings(const kl_merge *m)
 
 static kl_severity severity_of(const char *s)
 {
-	if (s && strcmp(s, "critical") == 0)
-		return KL_SEV_CRITICAL;
-	if (s && strcmp(s, "high") == 0)
-		return KL_SEV_HIGH;
-	if (s && strcmp(s, "medium") == 0)
-		return KL_SEV_MEDIUM;
-	return KL_SEV_LOW;
+	kl_severity sev = KL_SEV_LOW;
+
+	kl_severity_parse(s, &sev);
+	return sev;
+}
+
+size_t kl_merge_findings_at_least(const kl_merge *m, kl_severity min)
+{
+	const cJSON *f;
+	size_t i, n = 0;
+
+	for (i = 0; i < m->len; i++)
+		cJSON_ArrayForEach(f, m->repos[i].findings)
+			n += severity_of(str_of(f, "severity")) >= min;
+	return n;
 }
 
 /* The ruleset's rule, or one built from the finding (a custom rule file
