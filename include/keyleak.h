@@ -20,7 +20,9 @@
 #include <stdio.h>
 
 #define KL_VERSION "0.1.0"
-#define KL_INFORMATION_URI "https://github.com/keyleak/keyleak"
+/* KL_INFORMATION_URI (SARIF's tool.driver.informationUri) is defined only
+ * by a build that names keyleak's home: make INFORMATION_URI=https://...
+ * The project has no public home, so by default SARIF omits it. */
 
 /* ---------------------------------------------------------------- basics */
 
