@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "report.h"
 
@@ -499,7 +500,11 @@ static void read_finding(kl_merge *m, const cJSON *j, bool show, kl_finding *f)
 	if (show && !f->secret && f->redacted)
 		f->secret = kl_xstrdup(f->redacted);
 	f->fingerprint = kl_xstrdup_or_null(str_of(j, "fingerprint"));
-	if (f->rule->kind == KL_RULE_POLICY)
+	f->end_line = (size_t)num_of(j, "end_line");
+	f->partner_line = (size_t)num_of(j, "paired_line");
+	/* a policy finding's message is its text; a pair's names the
+	 * partner (the text report's "pair" line) */
+	if (f->rule->kind == KL_RULE_POLICY || f->partner_line)
 		f->message = kl_xstrdup_or_null(str_of(j, "message"));
 	f->blob = kl_xstrdup_or_null(str_of(j, "blob"));
 	f->count = num_of(j, "count") >= 1 ? (size_t)num_of(j, "count") : 1;
@@ -660,16 +665,26 @@ static void render_text(kl_merge *m, const kl_report_opts *o, kl_buf *out)
 		      "findings in all\n", m->len, with, kl_merge_findings(m));
 }
 
-/* SARIF wants a URI: URLs as they are, local paths as file:// URIs. */
+/* SARIF wants an absolute URI: URLs as they are, local paths as file://
+ * URIs of their absolute path (a relative one resolved here). */
 static void repo_uri(const char *name, kl_buf *out)
 {
-	if (strstr(name, "://"))
+	char *real, *cwd;
+
+	if (strstr(name, "://")) {
 		kl_buf_puts(out, name);
-	else if (strchr(name, '@') && strchr(name, ':'))
+	} else if (strchr(name, '@') && strchr(name, ':')) {
 		kl_buf_printf(out, "ssh://%s", name); /* scp-like */
-	else
-		kl_buf_printf(out, "file://%s%s", name[0] == '/' ? "" : "./",
-			      name);
+	} else if (name[0] == '/') {
+		kl_buf_printf(out, "file://%s", name);
+	} else if ((real = realpath(name, NULL)) != NULL) {
+		kl_buf_printf(out, "file://%s", real);
+		free(real);
+	} else {
+		cwd = getcwd(NULL, 0);
+		kl_buf_printf(out, "file://%s/%s", cwd ? cwd : "", name);
+		free(cwd);
+	}
 }
 
 static cJSON *sarif_run(kl_merge *m, const mrepo *mr, const kl_report_opts *o)
