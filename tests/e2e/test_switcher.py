@@ -103,6 +103,97 @@ def baseline_holds_across_ways_of_naming():
                           "baselined findings back with %r" % (args,))
 
 
+# -------------------------------------------------------------- defaults
+
+@lib.test
+def history_reads_every_ref_unless_told():
+    with lib.TempDir() as base:
+        repo = lib.new_repo(base)
+        lib.commit_file(repo, "README", "hi\n", "init")
+        lib.git(repo, "checkout", "-q", "-b", "topic")
+        lib.commit_file(repo, "k.py", 'K = "%s"\n' % GROQ, "key")
+        lib.git(repo, "checkout", "-q", "main")
+        code, rep = lib.run_json(["history", repo])
+        lib.assert_eq((code, paths(rep)), (1, ["k.py"]), "every ref")
+        code, rep = lib.run_json(["history", repo, "HEAD"])
+        lib.assert_eq((code, paths(rep)), (0, []), "HEAD only when named")
+        code, rep = lib.run_json(["history", repo, "--range", "main..topic"])
+        lib.assert_eq((code, paths(rep)), (1, ["k.py"]), "a range")
+
+
+@lib.test
+def fail_on_decides_the_exit_status():
+    with lib.TempDir() as base:
+        repo = lib.new_repo(base)
+        # only a template: a low finding (a .env would not be ignored)
+        lib.commit_file(repo, ".env.example", "DEBUG=1\n")
+        code, rep = lib.run_json(["scan", repo])
+        lib.assert_eq((code, [f["severity"] for f in rep["findings"]]),
+                      (0, ["low"]), "a low finding is reported, exit 0")
+        code, _ = lib.run_json(["scan", repo, "--fail-on", "low"])
+        lib.assert_eq(code, 1, "--fail-on low")
+        lib.write(os.path.join(repo, ".keyleak.json"),
+                  json.dumps({"fail_on": "low"}))
+        code, _ = lib.run_json(["scan", repo])
+        lib.assert_eq(code, 1, "fail_on in .keyleak.json")
+        code, _ = lib.run_json(["scan", repo, "--fail-on", "medium"])
+        lib.assert_eq(code, 0, "the command line wins over the config")
+        lib.commit_file(repo, "k.py", 'K = "%s"\n' % GROQ)
+        for level, want in (("high", 1), ("critical", 0)):
+            code, _ = lib.run_json(["scan", repo, "--fail-on", level,
+                                    "--no-repo-config"])
+            lib.assert_eq(code, want, "groq key (high) with --fail-on %s"
+                          % level)
+        lib.write(os.path.join(repo, ".keyleak.json"),
+                  json.dumps({"fail_on": "severe"}))
+        p = lib.run(["scan", repo])
+        lib.assert_eq(p.returncode, 2, "a bad fail_on")
+        assert b"fail_on" in p.stderr, p.stderr
+
+
+@lib.test
+def options_are_refused_where_they_do_not_apply():
+    with lib.TempDir() as base:
+        repo = src_repo(base)
+        for args, opt, taker in (
+                (["scan", repo, "--range", "a..b"], "--range", "history"),
+                (["scan", repo, "--all"], "--all", "history"),
+                (["staged", repo, "--all"], "--all", "history"),
+                (["audit", repo, "--all"], "--all", "history"),
+                (["scan", repo, "--check"], "--check", "rules"),
+                (["scan", repo, "--fetch-missing"], "--fetch-missing",
+                 "history"),
+                (["rules", "--fail-on", "low"], "--fail-on", "scan")):
+            p = lib.run(args)
+            err = p.stderr.decode()
+            lib.assert_eq(p.returncode, 2, "exit of %r" % (args,))
+            assert opt in err and "`keyleak %s`" % taker in err, (args, err)
+        p = lib.run(["scan", repo, "--jobs", "2"])
+        lib.assert_eq(p.returncode, 2, "--jobs outside audit --repos")
+
+
+@lib.test
+def version_short_option():
+    long_ = lib.run(["--version"])
+    for args in (["-V"], ["scan", "-V"]):
+        p = lib.run(args)
+        lib.assert_eq((p.returncode, p.stdout), (0, long_.stdout),
+                      "%r" % (args,))
+
+
+@lib.test
+def repo_jobs_and_the_old_jobs_spelling():
+    with lib.TempDir() as base:
+        repo = src_repo(base)
+        lst = os.path.join(base, "repos.txt")
+        lib.write(lst, repo + "\n")
+        p = lib.run(["audit", "--repos", lst, "--repo-jobs", "2", "-q"])
+        lib.assert_eq(p.returncode, 1, "--repo-jobs")
+        p = lib.run(["audit", "--repos", lst, "--jobs", "2", "-q"])
+        lib.assert_eq(p.returncode, 1, "--jobs still works")
+        assert b"--repo-jobs" in p.stderr, p.stderr
+
+
 # ------------------------------------------------------- organisation audits
 
 def org_audit(args, cwd=None):
