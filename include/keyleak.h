@@ -326,6 +326,13 @@ typedef struct kl_provenance {
 	char *removed_in;    /* commit that removed it from HEAD's line, or NULL */
 	bool in_head;        /* still present at HEAD */
 	kl_strlist commits;  /* every commit where it was seen, oldest first */
+	/* Where the introducing commit lives (history, audit): the first
+	 * refs whose history has it, how many do in all; reach_known with
+	 * reach_total 0 means unreachable (amended, rebased or deleted,
+	 * found through the reflog or the object database). */
+	bool reach_known;
+	size_t reach_total;
+	kl_strlist reach_refs;
 } kl_provenance;
 
 /* The provider's answer about a secret (--verify). */

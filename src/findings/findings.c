@@ -171,6 +171,7 @@ void kl_provenance_clear(kl_provenance *p)
 	free(p->summary);
 	free(p->removed_in);
 	kl_strlist_free(&p->commits);
+	kl_strlist_free(&p->reach_refs);
 	memset(p, 0, sizeof(*p));
 }
 

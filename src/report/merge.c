@@ -466,6 +466,12 @@ static void read_prov(const cJSON *p, kl_provenance *out)
 	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(p, "commits"))
 		if (cJSON_IsString(c))
 			kl_strlist_push(&out->commits, c->valuestring);
+	out->reach_known = cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(
+					p, "reachable"));
+	out->reach_total = (size_t)num_of(p, "refs_total");
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(p, "refs"))
+		if (cJSON_IsString(c))
+			kl_strlist_push(&out->reach_refs, c->valuestring);
 }
 
 /* "path_hex" holds a non-UTF-8 path's exact bytes. */

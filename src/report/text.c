@@ -155,6 +155,31 @@ static void put_short_commit(kl_buf *out, const char *id)
 	free(s);
 }
 
+/* "reach: reachable from main, topic (+2 more refs)" or "unreachable". */
+static void put_reach(text_ctx *t, const kl_provenance *p)
+{
+	size_t i;
+
+	put_label(t, "reach");
+	if (!p->reach_total) {
+		kl_buf_puts(t->out, "unreachable: no branch, tag or other ref "
+			    "has this commit (amended, rebased or deleted; "
+			    "clones made before still have it)\n");
+		return;
+	}
+	kl_buf_puts(t->out, "reachable from ");
+	for (i = 0; i < p->reach_refs.len; i++) {
+		if (i)
+			kl_buf_puts(t->out, ", ");
+		kl_report_escape(t->out, p->reach_refs.items[i]);
+	}
+	if (p->reach_total > p->reach_refs.len)
+		kl_buf_printf(t->out, " (+%zu more ref%s)",
+			      p->reach_total - p->reach_refs.len,
+			      p->reach_total - p->reach_refs.len == 1 ? "" : "s");
+	kl_buf_addch(t->out, '\n');
+}
+
 static void put_provenance(text_ctx *t, const kl_provenance *p)
 {
 	kl_buf date = KL_BUF_INIT;
@@ -178,6 +203,8 @@ static void put_provenance(text_ctx *t, const kl_provenance *p)
 	if (p->commits.len > 1)
 		kl_buf_printf(t->out, "; seen in %zu commits", p->commits.len);
 	kl_buf_addch(t->out, '\n');
+	if (p->reach_known)
+		put_reach(t, p);
 }
 
 /* "verified live (HTTP 200)", "revoked (HTTP 401)", "unknown (...)". */

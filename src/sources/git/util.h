@@ -56,6 +56,16 @@ void kl_git_obj_error(kl_report *r, const git_oid *id, const char *what);
  * is returned). */
 int kl_git_head_tree(git_repository *repo, git_tree **out, kl_error *err);
 
+/* Label every finding with provenance with where its introducing commit
+ * lives: the refs (at most KL_REACH_REFS named) whose history has it, or
+ * unreachable (git/reach.c). */
+#define KL_REACH_REFS 3
+void kl_git_label_reach(git_repository *repo, kl_report *r);
+/* The refs whose tip tree holds path (at most max named in out); returns
+ * how many do. For "still in topic" in policy messages. */
+size_t kl_git_refs_holding(git_repository *repo, const char *path,
+			   kl_strlist *out, size_t max);
+
 /* Fill p's introducing-commit fields (id, author, date, summary). */
 int kl_git_prov_fill(git_repository *repo, const git_oid *commit,
 		     kl_provenance *p);
