@@ -479,7 +479,8 @@ typedef enum kl_format {
 	KL_FORMAT_TEXT,
 	KL_FORMAT_JSON,
 	KL_FORMAT_SARIF,
-	KL_FORMAT_JSONL  /* JSON Lines: one line per finding, then a summary */
+	KL_FORMAT_JSONL, /* JSON Lines: one line per finding, then a summary */
+	KL_FORMAT_COMPACT /* text, one line per finding */
 } kl_format;
 
 typedef struct kl_report_opts {

@@ -49,7 +49,9 @@ void cli_usage(FILE *out)
 "                       (libgit2, PCRE2 and its JIT, cJSON, zlib, libcurl)\n"
 "\n"
 "options:\n"
-"  -f, --format FMT     text (default), json, sarif or jsonl (JSON Lines)\n"
+"  -f, --format FMT     text (default), compact, json, sarif or jsonl\n"
+"                       (compact: text, a line per finding, most severe\n"
+"                       first; jsonl: JSON Lines)\n"
 "  -o, --output FILE    write the report to FILE (atomically; a device or FIFO\n"
 "                       is written into)\n"
 "      --show-secrets   print secrets in full (default: redacted)\n"
@@ -215,9 +217,11 @@ static int parse_format(const char *s, kl_format *out)
 		*out = KL_FORMAT_SARIF;
 	else if (strcmp(s, "jsonl") == 0)
 		*out = KL_FORMAT_JSONL;
+	else if (strcmp(s, "compact") == 0)
+		*out = KL_FORMAT_COMPACT;
 	else
 		return bad_value("--format", s,
-				 "expected text, json, sarif or jsonl");
+				 "expected text, compact, json, sarif or jsonl");
 	return 0;
 }
 

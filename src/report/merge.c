@@ -768,6 +768,7 @@ void kl_merge_render(kl_merge *m, const kl_report_opts *o, kl_buf *out)
 		render_sarif(m, o, out);
 		return;
 	case KL_FORMAT_TEXT:
+	case KL_FORMAT_COMPACT:
 		break;
 	}
 	render_text(m, o, out);
