@@ -194,6 +194,98 @@ def repo_jobs_and_the_old_jobs_spelling():
         assert b"--repo-jobs" in p.stderr, p.stderr
 
 
+# ------------------------------------------------------ where a key lives
+
+def commit_env(repo):
+    return {"GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}
+
+
+@lib.test
+def findings_say_reachable_from_which_refs_or_unreachable():
+    with lib.TempDir() as base:
+        repo = lib.new_repo(base)
+        lib.commit_file(repo, "README", "hi\n", "init")
+        gone = lib.make_key("groq-api-key", 61)
+        lib.commit_file(repo, "a.py", 'K = "%s"\n' % gone, "key")
+        # amend the key away: only the reflog still holds that commit
+        lib.write(os.path.join(repo, "a.py"), "K = None\n")
+        lib.git(repo, "add", "a.py")
+        lib.git(repo, "commit", "-q", "--amend", "-m", "no key")
+        lib.git(repo, "checkout", "-q", "-b", "topic")
+        lib.commit_file(repo, "b.py", 'K = "%s"\n' % GROQ, "topic key")
+        lib.git(repo, "tag", "v1")
+        lib.git(repo, "checkout", "-q", "main")
+        code, rep = lib.run_json(["audit", repo])
+        lib.assert_eq(code, 1, "audit exit")
+        by_path = {f["path"]: f["provenance"] for f in rep["findings"]}
+        lib.assert_eq((by_path["b.py"]["reachable"],
+                       sorted(by_path["b.py"]["refs"]),
+                       by_path["b.py"]["refs_total"]),
+                      (True, ["topic", "v1"], 2), "b.py reach")
+        lib.assert_eq((by_path["a.py"]["reachable"], by_path["a.py"]["refs"],
+                       by_path["a.py"]["refs_total"]),
+                      (False, [], 0), "the amended-away key")
+        text = lib.run(["audit", repo, "--no-color"]).stdout.decode()
+        assert "reachable from topic, v1" in text or \
+               "reachable from v1, topic" in text, text
+        assert "unreachable: no branch, tag or other ref" in text, text
+        compact = lib.run(["audit", repo, "--format", "compact"]).stdout.decode()
+        lines = [l for l in compact.splitlines() if "groq-api-key" in l]
+        lib.assert_eq(sorted(l.split()[-1] for l in lines),
+                      ["reachable", "unreachable"], "compact labels")
+
+
+@lib.test
+def dotenv_committed_says_which_ref_still_holds_it():
+    with lib.TempDir() as base:
+        repo = lib.new_repo(base)
+        lib.commit_file(repo, "README", "hi\n", "init")
+        lib.git(repo, "checkout", "-q", "-b", "topic")
+        lib.commit_file(repo, ".env", "DEBUG=1\n", "env")
+        lib.git(repo, "checkout", "-q", "main")
+        code, rep = lib.run_json(["history", repo])
+        msgs = [f["message"] for f in rep["findings"]
+                if f["rule_id"] == "dotenv-committed"]
+        lib.assert_eq(len(msgs), 1, "one finding")
+        assert "HEAD does not have it, but it is still in topic" in msgs[0], msgs
+        assert "still there" not in msgs[0], msgs
+        lib.git(repo, "merge", "-q", "topic")
+        code, rep = lib.run_json(["history", repo])
+        msgs = [f["message"] for f in rep["findings"]
+                if f["rule_id"] == "dotenv-committed"]
+        assert msgs and "HEAD still has it" in msgs[0], msgs
+
+
+@lib.test
+def text_is_sorted_by_severity_with_each_fix_once():
+    with lib.TempDir() as base:
+        repo = lib.new_repo(base)
+        lib.write(os.path.join(repo, ".env.example"), "DEBUG=1\n")
+        for i, name in enumerate(("a.py", "b.py", "c.py")):
+            lib.write(os.path.join(repo, name), 'K = "%s"\n' %
+                      lib.make_key("groq-api-key", 70 + i))
+        lib.write(os.path.join(repo, "0.py"), 'K = "%s"\n' %
+                  lib.make_key("anthropic-api-key", 70))
+        lib.git(repo, "add", "-A")
+        lib.git(repo, "commit", "-q", "-m", "keys")
+        p = lib.run(["scan", repo, "--no-color"])
+        text = p.stdout.decode()
+        heads = [l.split()[0] for l in text.splitlines()
+                 if l and l.split()[0] in ("CRITICAL", "HIGH", "MEDIUM", "LOW")]
+        order = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3}
+        lib.assert_eq(heads, sorted(heads, key=order.get), "severity order")
+        lib.assert_eq(heads[0], "CRITICAL", "the anthropic key first")
+        fixes = [l for l in text.splitlines() if l.strip().startswith("fix")]
+        lib.assert_eq(len(fixes), 3, "one fix per rule (%s)" % fixes)
+        compact = lib.run(["scan", repo, "--format", "compact"]).stdout.decode()
+        rows = [l for l in compact.splitlines() if l and l.split()[0] in
+                ("critical", "high", "medium", "low")]
+        lib.assert_eq(len(rows), 5, "one line per finding")
+        lib.assert_eq([r.split()[0] for r in rows],
+                      ["critical", "high", "high", "high", "low"], "order")
+        lib.assert_no_secret(compact, [lib.make_key("groq-api-key", 70)])
+
+
 # ------------------------------------------------------- organisation audits
 
 def org_audit(args, cwd=None):
