@@ -252,6 +252,7 @@ static void fill_scan_opts(const cli_opts *o, const scan_setup *s,
 	if (s->has_cfg) {
 		so->allow = &s->cfg.allow;
 		so->skip_globs = &s->cfg.skip_paths;
+		so->allow_env_globs = &s->cfg.allow_env_files;
 	}
 }
 

@@ -469,6 +469,7 @@ static void fill_opts(org_run *run)
 	if (run->has_cfg) {
 		so->allow = &run->cfg.allow;
 		so->skip_globs = &run->cfg.skip_paths;
+		so->allow_env_globs = &run->cfg.allow_env_files;
 	}
 }
 

@@ -23,6 +23,7 @@ typedef struct kl_push_policy {
 typedef struct kl_config {
 	char *path;                /* the file it was read from */
 	kl_strlist skip_paths;     /* fnmatch globs, relative to the scan root */
+	kl_strlist allow_env_files; /* env files the policy lets git track */
 	kl_strlist allow_stopwords; /* a secret containing one is allowed */
 	kl_strlist allow_regexes;  /* sources; a secret matching one is allowed */
 	kl_strlist disable_rules;  /* rule ids */

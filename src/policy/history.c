@@ -33,7 +33,8 @@ static bool records_content(const git_diff_delta *d)
 bool kl_policy_staged_path(const char *path, const kl_scan_opts *o,
 			   kl_report *r)
 {
-	if (!kl_policy_is_env_file(path) || kl_path_skipped(o, path))
+	if (!kl_policy_is_env_file(path) || kl_path_skipped(o, path) ||
+	    kl_policy_env_allowed(o, path))
 		return false;
 	return kl_policy_add(r, "dotenv-committed", path,
 			     "environment file %s is staged: committing would "
@@ -120,6 +121,7 @@ static void visit_entry(void *ctx, const char *path, const git_tree_entry *o,
 	if (is_file(o))
 		close_episode(h, path, commit);
 	if (is_file(n) && !kl_path_skipped(h->o, path) &&
+	    !kl_policy_env_allowed(h->o, path) &&
 	    !kl_treediff_from_other_parent(h->repo, h->g, h->node, path,
 					   git_tree_entry_id(n)))
 		open_episode(h, path, commit);

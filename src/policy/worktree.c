@@ -78,6 +78,7 @@ static int check_index(policy_ctx *c, kl_error *err)
 			continue;
 		note_dir(c, e->path);
 		if (kl_policy_is_env_file(e->path) &&
+		    !kl_policy_env_allowed(c->o, e->path) &&
 		    (e->mode == GIT_FILEMODE_BLOB ||
 		     e->mode == GIT_FILEMODE_BLOB_EXECUTABLE))
 			kl_policy_add(c->r, "dotenv-committed", rel,
@@ -106,7 +107,7 @@ static void status_entry(policy_ctx *c, const git_status_entry *e)
 	if (e->status != GIT_STATUS_WT_NEW)
 		return;
 	note_dir(c, path);
-	if (kl_policy_is_env_file(path))
+	if (kl_policy_is_env_file(path) && !kl_policy_env_allowed(c->o, path))
 		kl_policy_add(c->r, "dotenv-not-ignored", rel,
 			      "environment file %s is untracked and not "
 			      "ignored: the next `git add .` would commit it",

@@ -194,6 +194,47 @@ def repo_jobs_and_the_old_jobs_spelling():
         assert b"--repo-jobs" in p.stderr, p.stderr
 
 
+def hook_commit(repo, *args):
+    env = dict(os.environ, GIT_AUTHOR_NAME="Ann", GIT_AUTHOR_EMAIL="a@x",
+               GIT_COMMITTER_NAME="Ann", GIT_COMMITTER_EMAIL="a@x",
+               GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1",
+               KEYLEAK=lib.KEYLEAK)
+    return subprocess.run(["git", "-C", repo, "commit", "-q"] + list(args),
+                          capture_output=True, env=env)
+
+
+@lib.test
+def hook_names_the_policy_and_its_way_out():
+    with lib.TempDir() as base:
+        repo = lib.new_repo(base)
+        lib.commit_file(repo, "README", "hi\n", "init")
+        lib.assert_eq(lib.run(["install-hook", repo]).returncode, 0, "install")
+        lib.write(os.path.join(repo, "config/.env.test"), "DEBUG=1\n")
+        lib.git(repo, "add", "-A")
+        p = hook_commit(repo, "-m", "env")
+        err = p.stderr.decode()
+        lib.assert_eq(p.returncode, 1, "a staged .env blocks")
+        assert "dotenv-committed" in err and "policy finding" in err, err
+        assert '"allow_env_files"' in err, err
+        # the way out the message names
+        lib.write(os.path.join(repo, ".keyleak.json"),
+                  json.dumps({"allow_env_files": ["config/.env.test"]}))
+        lib.git(repo, "add", "-A")
+        p = hook_commit(repo, "-m", "env allowed")
+        lib.assert_eq(p.returncode, 0, "allowed: %s" % p.stderr.decode())
+        # an allowed env file is still scanned for secrets
+        lib.write(os.path.join(repo, "config/.env.test"),
+                  "DEBUG=1\nGROQ_API_KEY=%s\n" % GROQ)
+        lib.git(repo, "add", "-A")
+        p = hook_commit(repo, "-m", "key")
+        lib.assert_eq(p.returncode, 1, "a key in an allowed env file")
+        assert "groq-api-key" in p.stderr.decode(), p.stderr
+        lib.assert_no_secret(p.stdout + p.stderr, [GROQ], "hook output")
+        code, rep = lib.run_json(["history", repo])
+        lib.assert_eq([f["rule_id"] for f in rep["findings"]], [],
+                      "history: the allowed file is no policy finding")
+
+
 # ------------------------------------------------------ where a key lives
 
 def commit_env(repo):
