@@ -320,6 +320,8 @@ static int parse_option(int c, const char *arg, cli_opts *o)
  * Which commands take an option that not every command takes: any other
  * command refuses it, naming the ones that do, instead of ignoring it.
  */
+#define SCANS " scan staged history audit "
+#define PUSH "pre-receive pre-push "
 static const struct option_scope {
 	int opt;
 	const char *name;
@@ -330,25 +332,22 @@ static const struct option_scope {
 	{ OPT_CHECK, "--check", " rules " },
 	{ OPT_SEED, "--seed", " rules " },
 	{ OPT_FETCH_MISSING, "--fetch-missing", " history audit " },
-	{ OPT_BASELINE, "--baseline", " scan staged history audit " },
-	{ OPT_MAX_SIZE, "--max-file-size",
-	  " scan staged history audit baseline " },
-	{ OPT_CONFIG, "--config", " scan staged history audit baseline " },
-	{ OPT_NO_REPO_CONFIG, "--no-repo-config",
-	  " scan staged history audit baseline " },
-	{ 'j', "-j/--threads", " scan staged history audit baseline " },
-	{ OPT_FAIL_ON, "--fail-on", " scan staged history audit merge " },
-	{ OPT_EXIT_CODE, "--exit-code", " scan staged history audit merge " },
-	{ OPT_SHOW_SECRETS, "--show-secrets",
-	  " scan staged history audit merge " },
-	{ OPT_ALLOW_INCOMPLETE, "--allow-incomplete",
-	  " scan staged history audit merge " },
-	{ OPT_RULES, "--rules", " scan staged history audit baseline rules " },
-	{ OPT_ONLY_RULES, "--only-rules",
-	  " scan staged history audit baseline rules " },
-	{ 'f', "--format", " scan staged history audit merge " },
-	{ 'o', "--output", " scan staged history audit baseline merge " },
+	{ OPT_FAIL_ON, "--fail-on", SCANS "merge " },
+	{ OPT_BASELINE, "--baseline", SCANS PUSH },
+	{ OPT_MAX_SIZE, "--max-file-size", SCANS "baseline " PUSH },
+	{ OPT_CONFIG, "--config", SCANS "baseline " PUSH },
+	{ OPT_NO_REPO_CONFIG, "--no-repo-config", SCANS "baseline " PUSH },
+	{ 'j', "-j/--threads", SCANS "baseline " PUSH },
+	{ OPT_EXIT_CODE, "--exit-code", SCANS "merge " PUSH },
+	{ OPT_SHOW_SECRETS, "--show-secrets", SCANS "merge " PUSH },
+	{ OPT_ALLOW_INCOMPLETE, "--allow-incomplete", SCANS "merge " PUSH },
+	{ OPT_RULES, "--rules", SCANS "baseline rules " PUSH },
+	{ OPT_ONLY_RULES, "--only-rules", SCANS "baseline rules " PUSH },
+	{ 'f', "--format", SCANS "merge " PUSH },
+	{ 'o', "--output", SCANS "baseline merge " PUSH },
 };
+#undef SCANS
+#undef PUSH
 
 static int check_scopes(const char *cmd, const bool *given)
 {
