@@ -64,65 +64,102 @@ static void list_tips(git_repository *repo, ref_tips *t)
 	git_reference_iterator_free(it);
 }
 
-static bool contains(git_repository *repo, const git_oid *tip,
-		     const git_oid *commit)
-{
-	return git_oid_equal(tip, commit) ||
-	       git_graph_descendant_of(repo, tip, commit) == 1;
-}
+/* Distinct introducing commits of the findings: map id -> slot. */
+typedef struct targets {
+	kl_oidmap map;
+	uint64_t *refs;   /* per slot: which of the first 64 tips reach it */
+	bool *reached;    /* per slot: some ref (any of them) reaches it */
+	size_t len;
+} targets;
 
-/* The label of one commit, computed once however many findings share
- * it: later findings copy the first one's. */
-static void label(git_repository *repo, const ref_tips *t,
-		  kl_provenance *p)
+static void collect_targets(const kl_report *r, targets *t)
 {
+	size_t i;
 	git_oid id;
-	size_t i;
 
-	p->reach_known = true;
-	if (git_oid_fromstr(&id, p->commit) < 0)
-		return;
-	for (i = 0; i < t->len; i++)
-		if (contains(repo, &t->items[i].tip, &id) &&
-		    p->reach_total++ < KL_REACH_REFS)
-			kl_strlist_push(&p->reach_refs, t->items[i].name);
+	for (i = 0; i < r->findings.len; i++) {
+		const kl_finding *f = &r->findings.items[i];
+
+		if (f->has_prov && f->prov.commit && !f->prov.reach_known &&
+		    git_oid_fromstr(&id, f->prov.commit) == 0 &&
+		    kl_oidmap_put(&t->map, &id, t->len))
+			t->len++;
+	}
+	t->refs = kl_xcalloc(t->len + 1, sizeof(*t->refs));
+	t->reached = kl_xcalloc(t->len + 1, sizeof(*t->reached));
 }
 
-static void copy_label(const kl_provenance *from, kl_provenance *to)
+/* One revision walk from tips: mark the targets it passes with bit (or,
+ * bit < 0, only as reached). Walks stop early once every target is seen. */
+static void walk_from(git_repository *repo, const git_oid *tips, size_t n,
+		      targets *t, int bit)
 {
-	size_t i;
+	git_revwalk *w;
+	git_oid id;
+	size_t i, slot, seen = 0;
 
-	to->reach_known = true;
-	to->reach_total = from->reach_total;
-	for (i = 0; i < from->reach_refs.len; i++)
-		kl_strlist_push(&to->reach_refs, from->reach_refs.items[i]);
+	if (git_revwalk_new(&w, repo) < 0)
+		return;
+	for (i = 0; i < n; i++)
+		git_revwalk_push(w, &tips[i]);
+	while (seen < t->len && git_revwalk_next(&id, w) == 0) {
+		slot = kl_oidmap_get(&t->map, &id);
+		if (slot == SIZE_MAX)
+			continue;
+		seen++;
+		t->reached[slot] = true;
+		if (bit >= 0)
+			t->refs[slot] |= (uint64_t)1 << bit;
+	}
+	git_revwalk_free(w);
 }
 
+/*
+ * One walk per ref for the first 64 refs (names and counts), one walk from
+ * all of them for reachable or not: refs x commits steps at most, each
+ * commit's parents read once per walk.
+ */
 void kl_git_label_reach(git_repository *repo, kl_report *r)
 {
-	ref_tips t = { NULL, 0, 0 };
-	size_t i, j;
+	ref_tips tips = { NULL, 0, 0 };
+	targets t = { { 0 }, NULL, NULL, 0 };
+	git_oid *all, id;
+	size_t i, k, slot;
 
-	list_tips(repo, &t);
+	collect_targets(r, &t);
+	if (t.len) {
+		list_tips(repo, &tips);
+		for (i = 0; i < tips.len && i < 64; i++)
+			walk_from(repo, &tips.items[i].tip, 1, &t, (int)i);
+		if (tips.len > 64) {
+			all = kl_xcalloc(tips.len, sizeof(*all));
+			for (i = 0; i < tips.len; i++)
+				git_oid_cpy(&all[i], &tips.items[i].tip);
+			walk_from(repo, all, tips.len, &t, -1);
+			free(all);
+		}
+	}
 	for (i = 0; i < r->findings.len; i++) {
 		kl_provenance *p = &r->findings.items[i].prov;
 
 		if (!r->findings.items[i].has_prov || !p->commit ||
-		    p->reach_known)
+		    p->reach_known || git_oid_fromstr(&id, p->commit) < 0 ||
+		    (slot = kl_oidmap_get(&t.map, &id)) == SIZE_MAX)
 			continue;
-		for (j = 0; j < i; j++) {
-			const kl_provenance *q = &r->findings.items[j].prov;
-
-			if (q->reach_known && q->commit &&
-			    strcmp(q->commit, p->commit) == 0)
-				break;
-		}
-		if (j < i)
-			copy_label(&r->findings.items[j].prov, p);
-		else
-			label(repo, &t, p);
+		p->reach_known = true;
+		for (k = 0; k < tips.len && k < 64; k++)
+			if (t.refs[slot] >> k & 1 &&
+			    p->reach_total++ < KL_REACH_REFS)
+				kl_strlist_push(&p->reach_refs,
+						tips.items[k].name);
+		/* beyond the first 64 refs: reachable, not counted */
+		if (!p->reach_total && t.reached[slot])
+			p->reach_total = 1;
 	}
-	tips_free(&t);
+	kl_oidmap_free(&t.map);
+	free(t.refs);
+	free(t.reached);
+	tips_free(&tips);
 }
 
 size_t kl_git_refs_holding(git_repository *repo, const char *path,
