@@ -387,7 +387,8 @@ kl_finding *kl_findings_add_policy(kl_findings *fs, const kl_rule *rule,
 				   const char *path, const char *message);
 /* Sort by path, line, column, rule id: makes output deterministic. */
 void kl_findings_sort(kl_findings *fs);
-/* How many findings have severity min or above (--fail-on). */
+/* How many findings have severity min or above (--fail-on); a key
+ * verified live counts whatever its rule's severity. */
 size_t kl_findings_at_least(const kl_findings *fs, kl_severity min);
 void kl_findings_free(kl_findings *fs);
 void kl_finding_clear(kl_finding *f);

@@ -158,8 +158,12 @@ size_t kl_findings_at_least(const kl_findings *fs, kl_severity min)
 {
 	size_t i, n = 0;
 
+	/* A key its provider accepts (--verify) counts as critical, as
+	 * SARIF raises it to "error". */
 	for (i = 0; i < fs->len; i++)
-		n += fs->items[i].rule && fs->items[i].rule->severity >= min;
+		n += fs->items[i].rule &&
+		     (fs->items[i].rule->severity >= min ||
+		      fs->items[i].verification.status == KL_VERIFY_LIVE);
 	return n;
 }
 
