@@ -7,7 +7,8 @@ DESTDIR ?=
 REPO    ?= .
 BUILD   ?= build
 PKGS    := libpcre2-8 libgit2 libcjson zlib libcurl
-DEBS    := libpcre2-dev libgit2-dev libcjson-dev zlib1g-dev libcurl4-openssl-dev pkg-config git
+# One list for `make deps` and the CI templates (ci/build-deps.txt).
+DEBS    := $(shell sed -e 's/\#.*//' $(dir $(lastword $(MAKEFILE_LIST)))ci/build-deps.txt)
 
 OPTFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -19,8 +20,11 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libcurl is not linked: src/verify/http.c loads it (dlopen) only for
 # --verify (and `keyleak version`), sparing every other run its start-up cost.
 PKG_LIBS   := $(filter-out -lcurl,$(shell pkg-config --libs $(PKGS) 2>/dev/null))
+# SARIF's informationUri, only when a build names keyleak's home.
+INFORMATION_URI ?=
+URI_FLAGS := $(if $(INFORMATION_URI),-DKL_INFORMATION_URI='"$(INFORMATION_URI)"')
 ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(OPTFLAGS) $(WARNINGS) -Iinclude -Isrc \
-              $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(SANITIZE)
+              $(PKG_CFLAGS) $(URI_FLAGS) $(CPPFLAGS) $(CFLAGS) $(SANITIZE)
 ALL_LDFLAGS = $(LDFLAGS) $(SANITIZE) $(PKG_LIBS) -lpthread -lm -ldl
 
 LIB_SRCS  := $(sort $(filter-out src/cli/% src/build/%,$(wildcard src/*/*.c src/*/*/*.c)))
@@ -33,7 +37,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 HEADERS   := include/keyleak.h src/internal.h $(wildcard src/*/*.h src/*/*/*.h)
 
-.PHONY: all run test unit install uninstall clean deps deps-check check fuzz bench deb deb-deps
+.PHONY: all run test unit install uninstall clean deps deps-check print-deps check fuzz bench deb deb-deps
 
 all: keyleak
 
@@ -75,6 +79,9 @@ deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEBS)
+
+print-deps:
+	@echo $(DEBS)
 
 deps-check:
 	@pkg-config --exists $(PKGS) 2>/dev/null || $(MAKE) --no-print-directory deps

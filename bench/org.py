@@ -145,7 +145,7 @@ def main(keyleak, bench_dir, log):
 
     def one(jobs):
         fresh()
-        return _timed([audit("--jobs", str(jobs))])
+        return _timed([audit("--repo-jobs", str(jobs))])
 
     def sharded():
         fresh()

@@ -9,8 +9,9 @@
 # state live in OUTDIR too, so running it again nightly fetches and scans
 # only what changed. A killed run is continued with the same command
 # (--resume). KEYLEAK (default: keyleak on PATH) picks the binary.
-# Exit status: that of the merge (0 clean, 1 findings, 2 a repository
-# failed or a shard did not finish).
+# Progress goes to stderr: each shard's summary as it ends, then where the
+# merged reports are. Exit status: that of the merge (0 clean, 1 findings,
+# 2 a repository failed or a shard did not finish).
 #
 # The same as a one-liner, with GNU parallel:
 #   seq 0 $((N-1)) | parallel keyleak audit --repos repos.txt --shard {}/$N \
@@ -25,11 +26,15 @@ KEYLEAK=${KEYLEAK:-keyleak}
 export LIST N OUT KEYLEAK
 
 mkdir -p "$OUT" || exit 2
-# Each shard gets one thread: N processes fill N cores.
-shard='"$KEYLEAK" audit --repos "$LIST" --shard "$0/$N" -j 1 -q \
+repos=$(grep -cv '^[[:space:]]*\(#\|$\)' "$LIST")
+echo "keyleak: auditing the $repos repositories of $LIST in $N shards into $OUT/" >&2
+# Each shard gets one thread: N processes fill N cores. Its summary line
+# ("K of M listed repositories audited (this shard) ...") is its progress.
+shard='"$KEYLEAK" audit --repos "$LIST" --shard "$0/$N" -j 1 \
 	--mirror-dir "$OUT/mirrors" --state-dir "$OUT/state" \
-	--format jsonl --output "$OUT/shard-$0.jsonl" --resume
-	rc=$?; [ "$rc" -le 1 ] || echo "keyleak: shard $0 exited with $rc" >&2'
+	--format jsonl --output "$OUT/shard-$0.jsonl" --resume 2>&1 |
+	sed "s|^keyleak: |keyleak: shard $0/$N: |" >&2
+	[ -s "$OUT/shard-$0.jsonl" ] || echo "keyleak: shard $0/$N wrote nothing" >&2'
 if command -v parallel >/dev/null 2>&1 && parallel --version 2>/dev/null |
 	grep -q GNU; then
 	seq 0 $((N - 1)) | parallel -j "$N" sh -c "$shard" {}
@@ -39,3 +44,6 @@ fi
 
 "$KEYLEAK" merge "$OUT"/shard-*.jsonl --repos "$LIST" --format sarif --output "$OUT/keyleak.sarif" 2>/dev/null
 "$KEYLEAK" merge "$OUT"/shard-*.jsonl --repos "$LIST" --format json --output "$OUT/keyleak.json"
+rc=$?
+echo "keyleak: merged report: $OUT/keyleak.json (JSON) and $OUT/keyleak.sarif (SARIF); status $rc" >&2
+exit $rc

@@ -44,7 +44,9 @@
 #include <stdio.h>
 
 #define KL_VERSION "0.1.0"
-#define KL_INFORMATION_URI "https://github.com/keyleak/keyleak"
+/* KL_INFORMATION_URI (SARIF's tool.driver.informationUri) is defined only
+ * by a build that names keyleak's home: make INFORMATION_URI=https://...
+ * The project has no public home, so by default SARIF omits it. */
 
 /* ---------------------------------------------------------------- basics */
 
@@ -122,6 +124,8 @@ typedef enum kl_severity {
 } kl_severity;
 
 const char *kl_severity_name(kl_severity s); /* "low", ..., "critical" */
+/* The severity a name ("low" ... "critical") means; -1 for another. */
+int kl_severity_parse(const char *name, kl_severity *out);
 
 /*
  * How to ask a provider whether a key still works (rule field "verify",
@@ -344,6 +348,13 @@ typedef struct kl_provenance {
 	char *removed_in;    /* commit that removed it from HEAD's line, or NULL */
 	bool in_head;        /* still present at HEAD */
 	kl_strlist commits;  /* every commit where it was seen, oldest first */
+	/* Where the introducing commit lives (history, audit): the first
+	 * refs whose history has it, how many do in all; reach_known with
+	 * reach_total 0 means unreachable (amended, rebased or deleted,
+	 * found through the reflog or the object database). */
+	bool reach_known;
+	size_t reach_total;
+	kl_strlist reach_refs;
 } kl_provenance;
 
 /* The provider's answer about a secret (--verify). */
@@ -398,6 +409,9 @@ kl_finding *kl_findings_add_policy(kl_findings *fs, const kl_rule *rule,
 				   const char *path, const char *message);
 /* Sort by path, line, column, rule id: makes output deterministic. */
 void kl_findings_sort(kl_findings *fs);
+/* How many findings have severity min or above (--fail-on); a key
+ * verified live counts whatever its rule's severity. */
+size_t kl_findings_at_least(const kl_findings *fs, kl_severity min);
 void kl_findings_free(kl_findings *fs);
 void kl_finding_clear(kl_finding *f);
 void kl_provenance_clear(kl_provenance *p);
@@ -488,7 +502,8 @@ typedef enum kl_format {
 	KL_FORMAT_TEXT,
 	KL_FORMAT_JSON,
 	KL_FORMAT_SARIF,
-	KL_FORMAT_JSONL  /* JSON Lines: one line per finding, then a summary */
+	KL_FORMAT_JSONL, /* JSON Lines: one line per finding, then a summary */
+	KL_FORMAT_COMPACT /* text, one line per finding */
 } kl_format;
 
 typedef struct kl_report_opts {
@@ -624,6 +639,8 @@ void kl_merge_expect(kl_merge *m, const char *id, const char *name);
 const kl_strlist *kl_merge_warnings(const kl_merge *m);
 bool kl_merge_incomplete(const kl_merge *m); /* a repository not "ok" */
 size_t kl_merge_findings(const kl_merge *m);
+/* Findings of severity min or above (--fail-on). */
+size_t kl_merge_findings_at_least(const kl_merge *m, kl_severity min);
 void kl_merge_render(kl_merge *m, const kl_report_opts *o, kl_buf *out);
 /*
  * For --resume: append to kept the lines of data (JSON Lines) that belong

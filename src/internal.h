@@ -21,6 +21,7 @@ typedef struct kl_scan_opts {
 	bool progress;         /* draw progress on stderr (a terminal) */
 	const kl_allowlist *allow;  /* from config; may be NULL */
 	const kl_strlist *skip_globs; /* paths to skip (fnmatch); may be NULL */
+	const kl_strlist *allow_env_globs; /* env files the policy allows */
 	/* history */
 	bool all_refs;         /* --all */
 	const char *range;     /* "A..B" or "A...B", or NULL */
@@ -178,6 +179,9 @@ int kl_policy_worktree(const char *path, const kl_scan_opts *o, kl_report *r,
 /* An environment file: basename .env, .env.<anything> or .envrc (any
  * directory, ASCII case ignored), and not a template. */
 bool kl_policy_is_env_file(const char *path);
+/* An environment file the config's "allow_env_files" lets git track: no
+ * policy finding (its content is still scanned for secrets). */
+bool kl_policy_env_allowed(const kl_scan_opts *o, const char *path);
 /* A template: .env.example, .env.sample, .env.template, .env.dist,
  * .env.defaults (also as a later part: .env.local.example). */
 bool kl_policy_is_env_template(const char *path);

@@ -64,6 +64,8 @@ fi
 
 # The validator exits 0 even when it reports problems: read its own SARIF log.
 # A result without a level defaults to "warning" (SARIF 2.1.0, 3.27.10).
+# SARIF2005 (no tool informationUri) is expected: keyleak has no public
+# home, so a build names one only with make INFORMATION_URI=...
 ok=0
 node - "$tmp/log.sarif" >"$tmp/verdict" <<'EOF' || ok=$?
 const fs = require("fs");
@@ -72,6 +74,8 @@ let problems = 0;
 for (const run of log.runs || []) {
 	for (const res of run.results || []) {
 		const level = res.level || "warning";
+		if (res.ruleId === "SARIF2005")
+			continue;
 		if (level === "error" || level === "warning")
 			problems++;
 	}

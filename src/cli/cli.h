@@ -8,6 +8,8 @@
 
 #include "internal.h"
 
+struct kl_config;
+
 #define KL_EXIT_CLEAN 0
 #define KL_EXIT_FINDINGS 1
 #define KL_EXIT_ERROR 2
@@ -50,9 +52,14 @@ typedef struct cli_opts {
 	const char *state_dir;    /* --state-dir */
 	bool threads_given;       /* -j was on the command line */
 	bool files_only;          /* pre-commit FILE...: revs are the files */
+	int fail_on;              /* --fail-on: a kl_severity, or -1 */
 } cli_opts;
 
 void cli_usage(FILE *out);
+/* The least severity that makes the exit status non-zero: --fail-on,
+ * else the config's "fail_on", else medium (low findings are reported
+ * but do not fail a scan). */
+kl_severity cli_fail_on(const cli_opts *o, const struct kl_config *cfg);
 int cli_parse(int argc, char **argv, cli_opts *o);
 void cli_opts_free(cli_opts *o);
 
@@ -73,6 +80,8 @@ void cli_git_ready(void);
  * with (libgit2, PCRE2 with JIT state, cJSON, zlib, libcurl if built in);
  * src/cli/version.c. */
 void kl_version_text(kl_buf *out);
+/* `keyleak version`, `--version`, `-V`: prints it; the exit status. */
+int cli_version(void);
 
 /* In src/cli/verify.c: refuse verification options that make no sense
  * (and a malformed KEYLEAK_VERIFY_BASE_URL) before scanning; then, after
@@ -82,8 +91,6 @@ void cli_verify(const cli_opts *o, kl_report *r);
 
 /* In src/cli/install_hook.c. argv[0] is "install-hook". */
 int kl_cmd_install_hook(int argc, char **argv);
-
-struct kl_config;
 
 /* Load the rules the options (and the config, if not NULL) ask for;
  * prints the error and returns NULL. */

@@ -149,7 +149,8 @@ static int write_report(const cli_opts *o, const kl_report *r)
 	return rc;
 }
 
-static int exit_status(const cli_opts *o, const kl_report *r)
+static int exit_status(const cli_opts *o, const kl_report *r,
+		       kl_severity fail_on)
 {
 	if (r->incomplete && !o->allow_incomplete) {
 		fprintf(stderr, "keyleak: the scan is incomplete (see the errors "
@@ -159,7 +160,17 @@ static int exit_status(const cli_opts *o, const kl_report *r)
 	/* Recording a baseline succeeds whatever it records. */
 	if (strcmp(o->command, "baseline") == 0)
 		return KL_EXIT_CLEAN;
-	return r->findings.len ? o->exit_code : KL_EXIT_CLEAN;
+	return kl_findings_at_least(&r->findings, fail_on) ? o->exit_code
+							    : KL_EXIT_CLEAN;
+}
+
+kl_severity cli_fail_on(const cli_opts *o, const kl_config *cfg)
+{
+	if (o->fail_on >= 0)
+		return (kl_severity)o->fail_on;
+	if (cfg && cfg->fail_on >= 0)
+		return (kl_severity)cfg->fail_on;
+	return KL_SEV_MEDIUM;
 }
 
 /* What a scan needs besides its options: the config that applies (none,
@@ -262,13 +273,18 @@ static void fill_scan_opts(const cli_opts *o, const scan_setup *s,
 	so->threads = o->threads;
 	so->verbose = o->verbose;
 	so->progress = !o->quiet && isatty(STDERR_FILENO);
-	so->all_refs = o->all_refs;
+	/* Like gitleaks and TruffleHog, history reads every ref unless
+	 * revisions or a range name what to read. */
+	so->all_refs = o->all_refs ||
+		       (strcmp(o->command, "history") == 0 && !o->revs.len &&
+			!o->range);
 	so->range = o->range;
 	so->revs = &o->revs;
 	so->fetch_missing = o->fetch_missing;
 	if (s->has_cfg) {
 		so->allow = &s->cfg.allow;
 		so->skip_globs = &s->cfg.skip_paths;
+		so->allow_env_globs = &s->cfg.allow_env_files;
 	}
 }
 
@@ -307,7 +323,9 @@ int cmd_scan(cli_opts *o)
 		note_setup(o, &s, &r);
 		cli_verify(o, &r);
 		print_notices(o, &r);
-		rc = write_report(o, &r) != 0 ? KL_EXIT_ERROR : exit_status(o, &r);
+		rc = write_report(o, &r) != 0 ? KL_EXIT_ERROR
+		     : exit_status(o, &r, cli_fail_on(o, s.has_cfg ? &s.cfg
+								  : NULL));
 	}
 	kl_report_free(&r);
 	scan_setup_free(&s);

@@ -32,19 +32,6 @@ static int check_baseline_cmd(cli_opts *o)
 	return 0;
 }
 
-/* `keyleak version` / `--version`: the libraries too, for bug reports. */
-static int cli_version(void)
-{
-	kl_buf out = KL_BUF_INIT;
-	bool ok;
-
-	kl_version_text(&out);
-	ok = fwrite(out.data, 1, out.len, stdout) == out.len &&
-	     fflush(stdout) == 0;
-	kl_buf_free(&out);
-	return ok ? KL_EXIT_CLEAN : KL_EXIT_ERROR;
-}
-
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -56,7 +43,8 @@ int main(int argc, char **argv)
 		cli_usage(cmd ? stdout : stderr);
 		return cmd ? KL_EXIT_CLEAN : KL_EXIT_ERROR;
 	}
-	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0 ||
+	    strcmp(cmd, "-V") == 0) {
 		return cli_version();
 	}
 	cli_git_start();

@@ -29,8 +29,9 @@ void cli_usage(FILE *out)
 "  pre-commit [FILE...] the pre-commit framework's hook: inside `git\n"
 "                       commit` as staged; otherwise (`pre-commit run`\n"
 "                       over all files, in CI) the FILEs as on disk\n"
-"  history [PATH] [REV...]  scan commits (HEAD by default)\n"
-"      --all              every ref: branches, tags, remotes, stash\n"
+"  history [PATH] [REV...]  scan commits: every ref by default (branches,\n"
+"                       tags, remotes, stash), or the named REVs (HEAD)\n"
+"      --all              every ref, also with REVs\n"
 "      --range A..B       only what the commits A..B (or A...B) add\n"
 "  audit [PATH]         all refs, unreachable objects and the work tree\n"
 "  audit --repos FILE   audit every repository FILE lists (paths or clone\n"
@@ -55,11 +56,16 @@ void cli_usage(FILE *out)
 "                       (libgit2, PCRE2 and its JIT, cJSON, zlib, libcurl)\n"
 "\n"
 "options:\n"
-"  -f, --format FMT     text (default), json, sarif or jsonl (JSON Lines)\n"
+"  -f, --format FMT     text (default), compact, json, sarif or jsonl\n"
+"                       (compact: text, a line per finding, most severe\n"
+"                       first; jsonl: JSON Lines)\n"
 "  -o, --output FILE    write the report to FILE (atomically; a device or FIFO\n"
 "                       is written into)\n"
 "      --show-secrets   print secrets in full (default: redacted)\n"
 "      --exit-code N    exit status when findings remain (default 1)\n"
+"      --fail-on SEV    least severity that fails: low, medium (default),\n"
+"                       high or critical (also \"fail_on\" in .keyleak.json);\n"
+"                       lower findings are reported, exit status 0\n"
 "      --rules PATH     add rule files (a .json file or a directory)\n"
 "      --only-rules PATH  use only these rule files, not the built-in set\n"
 "      --config FILE    use FILE as configuration (default: .keyleak.json\n"
@@ -88,12 +94,13 @@ void cli_usage(FILE *out)
 "  -q, --quiet          no progress, warnings only in the report\n"
 "  -v, --verbose        list every skipped file\n"
 "  -h, --help           this help\n"
+"  -V, --version        the version, as `keyleak version`\n"
 "\n"
 "organisation-wide audits (audit --repos FILE):\n"
 "      --shard K/N      audit only shard K of N (0-based): repositories are\n"
 "                       split by a hash of their normalised URL or path\n"
-"      --jobs N         repositories audited at once (default 1); each gets\n"
-"                       --threads/N workers\n"
+"      --repo-jobs N    repositories audited at once (default 1); each gets\n"
+"                       --threads/N workers (was --jobs, still accepted)\n"
 "      --mirror-dir DIR  where URLs are cloned as bare mirrors and fetched\n"
 "                       on later runs (default ~/.cache/keyleak/mirrors);\n"
 "                       HTTPS token from KEYLEAK_GIT_TOKEN (user\n"
@@ -103,7 +110,13 @@ void cli_usage(FILE *out)
 "      --state-dir DIR  incremental: remember the blobs scanned clean per\n"
 "                       repository; later runs scan only new ones\n"
 "\n"
-"exit status: 0 no findings, 1 findings, 2 error or incomplete scan.\n"
+"paths: inside a git work tree, paths are named from its root whatever PATH\n"
+"and the current directory (`scan src` and `scan src/app.py` both report\n"
+"src/app.py) and its .keyleak.json applies; outside one, relative to PATH.\n"
+"An option a command does not take is refused, naming the one that does.\n"
+"\n"
+"exit status: 0 no findings at --fail-on or above, 1 findings, 2 error or\n"
+"incomplete scan.\n"
 "Secrets are never printed in full unless --show-secrets is given.\n",
 	      out);
 }
@@ -151,7 +164,7 @@ enum {
 	OPT_VERIFY, OPT_ONLY_LIVE, OPT_VERIFY_JOBS, OPT_VERIFY_TIMEOUT,
 	OPT_REPOS, OPT_MIRROR_DIR, OPT_SHARD, OPT_JOBS, OPT_RESUME,
 	OPT_STATE_DIR,
-	OPT_FETCH_MISSING
+	OPT_FETCH_MISSING, OPT_FAIL_ON, OPT_REPO_JOBS, OPT_END
 };
 
 static const struct option long_opts[] = {
@@ -184,6 +197,9 @@ static const struct option long_opts[] = {
 	{ "mirror-dir", required_argument, NULL, OPT_MIRROR_DIR },
 	{ "shard", required_argument, NULL, OPT_SHARD },
 	{ "jobs", required_argument, NULL, OPT_JOBS },
+	{ "repo-jobs", required_argument, NULL, OPT_REPO_JOBS },
+	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
+	{ "version", no_argument, NULL, 'V' },
 	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ NULL, 0, NULL, 0 }
@@ -206,9 +222,11 @@ static int parse_format(const char *s, kl_format *out)
 		*out = KL_FORMAT_SARIF;
 	else if (strcmp(s, "jsonl") == 0)
 		*out = KL_FORMAT_JSONL;
+	else if (strcmp(s, "compact") == 0)
+		*out = KL_FORMAT_COMPACT;
 	else
 		return bad_value("--format", s,
-				 "expected text, json, sarif or jsonl");
+				 "expected text, compact, json, sarif or jsonl");
 	return 0;
 }
 
@@ -280,9 +298,22 @@ static int parse_option(int c, const char *arg, cli_opts *o)
 	case OPT_MIRROR_DIR: o->mirror_dir = arg; return 0;
 	case OPT_SHARD: return parse_shard(arg, o);
 	case OPT_JOBS:
+		fprintf(stderr, "keyleak: warning: --jobs (repositories at once) "
+			"is now spelled --repo-jobs; -j is --threads\n");
+		/* fall through */
+	case OPT_REPO_JOBS:
 		if (parse_int(arg, 1, 256, &o->jobs))
-			return bad_value("--jobs", arg, "expected 1 to 256");
+			return bad_value("--repo-jobs", arg, "expected 1 to 256");
 		return 0;
+	case OPT_FAIL_ON: {
+		kl_severity s;
+
+		if (kl_severity_parse(arg, &s) != 0)
+			return bad_value("--fail-on", arg,
+					 "expected low, medium, high or critical");
+		o->fail_on = (int)s;
+		return 0;
+	}
 	case OPT_RESUME: o->resume = true; return 0;
 	case OPT_STATE_DIR: o->state_dir = arg; return 0;
 	default:
@@ -290,9 +321,71 @@ static int parse_option(int c, const char *arg, cli_opts *o)
 	}
 }
 
+/*
+ * Which commands take an option that not every command takes: any other
+ * command refuses it, naming the ones that do, instead of ignoring it.
+ */
+#define SCANS " scan staged history audit "
+#define PUSH "pre-receive pre-push "
+static const struct option_scope {
+	int opt;
+	const char *name;
+	const char *commands; /* " a b c " */
+} option_scopes[] = {
+	{ OPT_ALL, "--all", " history " },
+	{ OPT_RANGE, "--range", " history " },
+	{ OPT_CHECK, "--check", " rules " },
+	{ OPT_SEED, "--seed", " rules " },
+	{ OPT_FETCH_MISSING, "--fetch-missing", " history audit " },
+	{ OPT_FAIL_ON, "--fail-on", SCANS "merge " },
+	{ OPT_BASELINE, "--baseline", SCANS PUSH },
+	{ OPT_MAX_SIZE, "--max-file-size", SCANS "baseline " PUSH },
+	{ OPT_CONFIG, "--config", SCANS "baseline " PUSH },
+	{ OPT_NO_REPO_CONFIG, "--no-repo-config", SCANS "baseline " PUSH },
+	{ 'j', "-j/--threads", SCANS "baseline " PUSH },
+	{ OPT_EXIT_CODE, "--exit-code", SCANS "merge " PUSH },
+	{ OPT_SHOW_SECRETS, "--show-secrets", SCANS "merge " PUSH },
+	{ OPT_ALLOW_INCOMPLETE, "--allow-incomplete", SCANS "merge " PUSH },
+	{ OPT_RULES, "--rules", SCANS "baseline rules " PUSH },
+	{ OPT_ONLY_RULES, "--only-rules", SCANS "baseline rules " PUSH },
+	{ 'f', "--format", SCANS "merge " PUSH },
+	{ 'o', "--output", SCANS "baseline merge " PUSH },
+};
+#undef SCANS
+#undef PUSH
+
+static int check_scopes(const char *cmd, const bool *given)
+{
+	kl_buf word = KL_BUF_INIT, takers = KL_BUF_INIT;
+	const char *p, *end;
+	size_t i;
+	int rc = 0;
+
+	kl_buf_printf(&word, " %s ", cmd);
+	for (i = 0; rc == 0 && i < sizeof(option_scopes) /
+				    sizeof(option_scopes[0]); i++) {
+		const struct option_scope *s = &option_scopes[i];
+
+		if (!given[s->opt] || strstr(s->commands, word.data))
+			continue;
+		for (p = s->commands + 1; *p; p = end + 1) {
+			end = strchr(p, ' ');
+			kl_buf_printf(&takers, "%s`keyleak %.*s`",
+				      takers.len ? ", " : "", (int)(end - p), p);
+		}
+		fprintf(stderr, "keyleak: %s: %s does not apply here; it is an "
+			"option of %s\n", cmd, s->name, takers.data);
+		rc = -1;
+	}
+	kl_buf_free(&word);
+	kl_buf_free(&takers);
+	return rc;
+}
+
 int cli_parse(int argc, char **argv, cli_opts *o)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	bool given[OPT_END] = { false };
 	int c, i;
 
 	memset(o, 0, sizeof(*o));
@@ -305,17 +398,26 @@ int cli_parse(int argc, char **argv, cli_opts *o)
 	o->verify_jobs = 4;
 	o->verify_timeout = 10;
 	o->jobs = 1;
+	o->fail_on = -1;
 	optind = 1;
 	opterr = 1;
-	while ((c = getopt_long(argc, argv, "f:o:j:qvh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:o:j:qvhV", long_opts, NULL)) != -1) {
 		if (c == 'h') {
 			cli_usage(stdout);
 			exit(KL_EXIT_CLEAN);
 		}
+		if (c == 'V')
+			exit(cli_version());
 		if (c == '?' || parse_option(c, optarg, o) != 0) {
 			fprintf(stderr, "Try 'keyleak --help'.\n");
 			return -1;
 		}
+		if (c > 0 && c < OPT_END)
+			given[c] = true;
+	}
+	if (check_scopes(o->command, given) != 0) {
+		fprintf(stderr, "Try 'keyleak --help'.\n");
+		return -1;
 	}
 	for (i = optind; i < argc; i++) {
 		if (!o->path)

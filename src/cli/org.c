@@ -96,7 +96,8 @@ static int merged_status(const cli_opts *o, const kl_merge *m)
 			"failed (see the report); exiting with status 2\n");
 		return KL_EXIT_ERROR;
 	}
-	return kl_merge_findings(m) ? o->exit_code : KL_EXIT_CLEAN;
+	return kl_merge_findings_at_least(m, cli_fail_on(o, NULL))
+	       ? o->exit_code : KL_EXIT_CLEAN;
 }
 
 /* Render m in o's format, print its warnings, and give the exit status. */
@@ -200,6 +201,8 @@ typedef struct org_run {
 	kl_buf collected;      /* every block, for the other formats */
 	size_t done, errors;   /* repositories written; write failures */
 	size_t findings, bad;  /* findings; repositories not "ok" */
+	size_t failing;        /* findings at --fail-on or above */
+	size_t resumed;        /* repositories --resume kept from the output */
 } org_run;
 
 static double now_seconds(void)
@@ -211,10 +214,11 @@ static double now_seconds(void)
 }
 
 static void emit(org_run *run, const kl_buf *block, const char *spec,
-		 size_t findings, bool ok)
+		 size_t findings, size_t failing, bool ok)
 {
 	pthread_mutex_lock(&run->lock);
 	run->findings += findings;
+	run->failing += failing;
 	run->bad += !ok;
 	if (run->o->format != KL_FORMAT_JSONL) {
 		kl_buf_add(&run->collected, block->data, block->len);
@@ -279,6 +283,7 @@ typedef struct repo_job {
 	char sig[65];      /* kl_repo_signature; "" when there is none */
 	kl_buf block;
 	size_t findings;
+	size_t failing;    /* of which at --fail-on or above */
 	bool ok;
 } repo_job;
 
@@ -304,6 +309,7 @@ static bool reuse_last(repo_job *j)
 		for (i = 0; i < j->block.len; i++)
 			j->findings += j->block.data[i] == '\n';
 		j->findings = j->findings ? j->findings - 1 : 0;
+		j->failing = j->findings; /* severities unread: all count */
 		j->ok = true;
 	}
 	kl_buf_free(&last);
@@ -363,6 +369,10 @@ static void audit_path(repo_job *j, kl_jsonl_repo *info, kl_report *r)
 	info->seconds = now_seconds() - j->t0;
 	j->ok = strcmp(info->status, "ok") == 0;
 	j->findings = r->findings.len;
+	j->failing = kl_findings_at_least(&r->findings,
+					  cli_fail_on(run->o,
+						      run->has_cfg ? &run->cfg
+								   : NULL));
 	kl_report_jsonl(r, info, &ro, &j->block);
 	if (mpath && strcmp(info->status, "error") != 0)
 		save_state(j, &memo, r);
@@ -375,7 +385,7 @@ static void audit_one(void *ctx, int worker, size_t item)
 {
 	org_run *run = ctx;
 	repo_job j = { run, &run->repos.items[run->todo[item]], now_seconds(),
-		       NULL, "", KL_BUF_INIT, 0, false };
+		       NULL, "", KL_BUF_INIT, 0, 0, false };
 	kl_jsonl_repo info = { j.rp->spec, j.rp->id, "ok", NULL, 0, NULL, NULL,
 			       NULL, 0 };
 	kl_report_opts ro = { KL_FORMAT_JSONL, false, false, false };
@@ -395,7 +405,7 @@ static void audit_one(void *ctx, int worker, size_t item)
 		audit_path(&j, &info, &r);
 	}
 	print_repo_notices(run, j.rp, &r);
-	emit(run, &j.block, j.rp->spec, j.findings, j.ok);
+	emit(run, &j.block, j.rp->spec, j.findings, j.failing, j.ok);
 	kl_buf_free(&j.block);
 	kl_report_free(&r);
 	kl_error_clear(&err);
@@ -459,6 +469,7 @@ static void fill_opts(org_run *run)
 	if (run->has_cfg) {
 		so->allow = &run->cfg.allow;
 		so->skip_globs = &run->cfg.skip_paths;
+		so->allow_env_globs = &run->cfg.allow_env_files;
 	}
 }
 
@@ -484,6 +495,7 @@ static int resume_output(org_run *run, kl_strlist *done)
 	}
 	kl_jsonl_keep_complete(text.data, text.len, &kept, done,
 			       &run->findings, &run->bad);
+	run->failing = run->findings; /* severities unread: all count */
 	rc = kl_write_file_atomic(run->o->output, kept.data ? kept.data : "",
 				  kept.len, &err);
 	if (rc < 0) {
@@ -507,8 +519,10 @@ static void pick_todo(org_run *run, const kl_strlist *done)
 
 		if (o->shard_n && !kl_repo_in_shard(rp, o->shard_k, o->shard_n))
 			continue;
-		if (kl_strlist_has(done, rp->id))
+		if (kl_strlist_has(done, rp->id)) {
+			run->resumed++;
 			continue;
+		}
 		run->todo[run->n_todo++] = i;
 	}
 }
@@ -616,10 +630,10 @@ static int run_status(const org_run *run)
 
 	if (!o->quiet)
 		fprintf(stderr, "keyleak: %zu of %zu listed repositories "
-			"audited%s, %zu findings, %zu not complete\n",
-			run->done, run->repos.len,
-			o->shard_n ? " (this shard)" : "", run->findings,
-			run->bad);
+			"audited%s (%zu kept by --resume), %zu findings, %zu "
+			"not complete\n", run->done + run->resumed,
+			run->repos.len, o->shard_n ? " (this shard)" : "",
+			run->resumed, run->findings, run->bad);
 	if (run->errors)
 		return KL_EXIT_ERROR;
 	if (run->bad && !o->allow_incomplete) {
@@ -627,7 +641,7 @@ static int run_status(const org_run *run)
 			"incomplete (see above); exiting with status 2\n");
 		return KL_EXIT_ERROR;
 	}
-	return run->findings ? o->exit_code : KL_EXIT_CLEAN;
+	return run->failing ? o->exit_code : KL_EXIT_CLEAN;
 }
 
 int cmd_org_audit(cli_opts *o)

@@ -241,6 +241,7 @@ static void fill_scan_opts(const push_cmd *c, kl_scan_opts *so)
 	if (c->has_cfg) {
 		so->allow = &c->cfg.allow;
 		so->skip_globs = &c->cfg.skip_paths;
+		so->allow_env_globs = &c->cfg.allow_env_files;
 	}
 }
 

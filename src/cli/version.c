@@ -119,3 +119,16 @@ void kl_version_text(kl_buf *out)
 	zlib_line(out);
 	curl_line(out);
 }
+
+/* `keyleak version` / `--version`: the libraries too, for bug reports. */
+int cli_version(void)
+{
+	kl_buf out = KL_BUF_INIT;
+	bool ok;
+
+	kl_version_text(&out);
+	ok = fwrite(out.data, 1, out.len, stdout) == out.len &&
+	     fflush(stdout) == 0;
+	kl_buf_free(&out);
+	return ok ? KL_EXIT_CLEAN : KL_EXIT_ERROR;
+}

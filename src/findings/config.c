@@ -19,7 +19,8 @@
 /* The fields a config may have; anything else is rejected. */
 static const char *const config_fields[] = {
 	"version", "skip_paths", "allow_stopwords", "allow_regexes",
-	"disable_rules", "rule_files", "push", NULL
+	"disable_rules", "rule_files", "push", "fail_on", "allow_env_files",
+	NULL
 };
 
 
@@ -72,7 +73,7 @@ static int check_fields(const char *path, const cJSON *root, kl_error *err)
 			kl_error_set(err, "%s: unknown field \"%s\" (known: "
 				     "version, skip_paths, allow_stopwords, "
 				     "allow_regexes, disable_rules, rule_files, "
-				     "push)",
+				     "push, fail_on, allow_env_files)",
 				     path, it->string);
 			return -1;
 		}
@@ -134,10 +135,30 @@ static void resolve_rule_files(kl_config *c)
 	kl_buf_free(&b);
 }
 
+/* "fail_on": the least severity that makes the exit status 1. */
+static int read_fail_on(kl_config *c, const cJSON *root, kl_error *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "fail_on");
+	kl_severity s;
+
+	c->fail_on = -1;
+	if (!v)
+		return 0;
+	if (!cJSON_IsString(v) || kl_severity_parse(v->valuestring, &s) != 0) {
+		kl_error_set(err, "%s: field \"fail_on\" must be \"low\", "
+			     "\"medium\", \"high\" or \"critical\"", c->path);
+		return -1;
+	}
+	c->fail_on = (int)s;
+	return 0;
+}
+
 static int parse(kl_config *c, const cJSON *root, kl_error *err)
 {
-	if (check_fields(c->path, root, err) ||
+	if (check_fields(c->path, root, err) || read_fail_on(c, root, err) ||
 	    read_strings(c->path, root, "skip_paths", &c->skip_paths, err) ||
+	    read_strings(c->path, root, "allow_env_files", &c->allow_env_files,
+			 err) ||
 	    read_strings(c->path, root, "allow_stopwords", &c->allow_stopwords,
 			 err) ||
 	    read_strings(c->path, root, "allow_regexes", &c->allow_regexes,
@@ -189,6 +210,7 @@ void kl_config_free(kl_config *c)
 	free(c->compiled);
 	free(c->path);
 	kl_strlist_free(&c->skip_paths);
+	kl_strlist_free(&c->allow_env_files);
 	kl_strlist_free(&c->allow_stopwords);
 	kl_strlist_free(&c->allow_regexes);
 	kl_strlist_free(&c->disable_rules);

@@ -23,6 +23,7 @@ typedef struct kl_push_policy {
 typedef struct kl_config {
 	char *path;                /* the file it was read from */
 	kl_strlist skip_paths;     /* fnmatch globs, relative to the scan root */
+	kl_strlist allow_env_files; /* env files the policy lets git track */
 	kl_strlist allow_stopwords; /* a secret containing one is allowed */
 	kl_strlist allow_regexes;  /* sources; a secret matching one is allowed */
 	kl_strlist disable_rules;  /* rule ids */
@@ -30,6 +31,7 @@ typedef struct kl_config {
 	void **compiled;           /* pcre2_code_8 * per allow_regexes item */
 	kl_allowlist allow;        /* points into the above */
 	kl_push_policy push;
+	int fail_on;               /* "fail_on": a kl_severity, or -1 */
 } kl_config;
 
 /* Parse root's "push" object into c->push (src/findings/config_push.c). */

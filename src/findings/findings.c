@@ -154,6 +154,19 @@ void kl_findings_sort(kl_findings *fs)
 		qsort(fs->items, fs->len, sizeof(kl_finding), cmp_finding);
 }
 
+size_t kl_findings_at_least(const kl_findings *fs, kl_severity min)
+{
+	size_t i, n = 0;
+
+	/* A key its provider accepts (--verify) counts as critical, as
+	 * SARIF raises it to "error". */
+	for (i = 0; i < fs->len; i++)
+		n += fs->items[i].rule &&
+		     (fs->items[i].rule->severity >= min ||
+		      fs->items[i].verification.status == KL_VERIFY_LIVE);
+	return n;
+}
+
 void kl_provenance_clear(kl_provenance *p)
 {
 	free(p->commit);
@@ -162,6 +175,7 @@ void kl_provenance_clear(kl_provenance *p)
 	free(p->summary);
 	free(p->removed_in);
 	kl_strlist_free(&p->commits);
+	kl_strlist_free(&p->reach_refs);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -3,6 +3,7 @@
  * templates that are meant to be committed) and how a policy finding is
  * added, so every source names and words them the same way.
  */
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -64,6 +65,16 @@ bool kl_policy_is_env_file(const char *path)
 	const char *rest;
 
 	return env_shaped(base_name(path), &rest) && !has_template_part(rest);
+}
+
+bool kl_policy_env_allowed(const kl_scan_opts *o, const char *path)
+{
+	size_t i;
+
+	for (i = 0; o->allow_env_globs && i < o->allow_env_globs->len; i++)
+		if (fnmatch(o->allow_env_globs->items[i], path, 0) == 0)
+			return true;
+	return false;
 }
 
 kl_finding *kl_policy_add(kl_report *r, const char *rule_id, const char *path,

@@ -33,7 +33,8 @@ static bool records_content(const git_diff_delta *d)
 bool kl_policy_staged_path(const char *path, const kl_scan_opts *o,
 			   kl_report *r)
 {
-	if (!kl_policy_is_env_file(path) || kl_path_skipped(o, path))
+	if (!kl_policy_is_env_file(path) || kl_path_skipped(o, path) ||
+	    kl_policy_env_allowed(o, path))
 		return false;
 	return kl_policy_add(r, "dotenv-committed", path,
 			     "environment file %s is staged: committing would "
@@ -120,6 +121,7 @@ static void visit_entry(void *ctx, const char *path, const git_tree_entry *o,
 	if (is_file(o))
 		close_episode(h, path, commit);
 	if (is_file(n) && !kl_path_skipped(h->o, path) &&
+	    !kl_policy_env_allowed(h->o, path) &&
 	    !kl_treediff_from_other_parent(h->repo, h->g, h->node, path,
 					   git_tree_entry_id(n)))
 		open_episode(h, path, commit);
@@ -130,18 +132,53 @@ static void short_id(char out[13], const git_oid *id)
 	git_oid_tostr(out, 13, id);
 }
 
+/* Where the file still is: ", HEAD still has it", ", still in topic, v1
+ * (+1 more ref)" or ", and no ref holds it any more"; "" when removed. */
+static void still_where(hist_ctx *h, const episode *e, bool in_head,
+			kl_buf *out)
+{
+	kl_strlist refs = { 0 };
+	size_t i, n;
+
+	if (e->is_removed)
+		return;
+	if (in_head) {
+		kl_buf_puts(out, "; HEAD still has it");
+		return;
+	}
+	n = kl_git_refs_holding(h->repo, e->path, &refs, KL_REACH_REFS);
+	if (!n)
+		kl_buf_puts(out, "; HEAD does not have it and no ref holds it "
+			    "any more, but history keeps it");
+	for (i = 0; i < refs.len; i++)
+		kl_buf_printf(out, "%s%s", i ? ", " : "; HEAD does not have it, "
+			      "but it is still in ", refs.items[i]);
+	if (n > refs.len)
+		kl_buf_printf(out, " (+%zu more)", n - refs.len);
+	kl_strlist_free(&refs);
+}
+
 static void report_episode(hist_ctx *h, const episode *e, git_tree *head)
 {
 	char added[13], removed[13], hex[GIT_OID_HEXSZ + 1];
 	git_tree_entry *te = NULL;
+	kl_buf where = KL_BUF_INIT;
+	bool in_head;
 	kl_finding *f;
 
 	short_id(added, &e->added);
 	short_id(removed, &e->removed);
+	in_head = !e->is_removed && head &&
+		  git_tree_entry_bypath(&te, head, e->path) == 0;
+	git_tree_entry_free(te);
+	still_where(h, e, in_head, &where);
 	f = kl_policy_add(h->r, "dotenv-committed", e->path,
-			  "environment file %s was committed in %s%s%s", e->path,
-			  added, e->is_removed ? " and removed in " : "",
-			  e->is_removed ? removed : " and is still there");
+			  "environment file %s was committed in %s%s%s%s",
+			  e->path, added,
+			  e->is_removed ? " and removed in " : "",
+			  e->is_removed ? removed : "",
+			  where.data ? where.data : "");
+	kl_buf_free(&where);
 	if (!f)
 		return;
 	f->has_prov = true;
@@ -152,9 +189,7 @@ static void report_episode(hist_ctx *h, const episode *e, git_tree *head)
 		f->prov.removed_in = kl_xstrdup(hex);
 		kl_strlist_push(&f->prov.commits, hex);
 	}
-	f->prov.in_head = !e->is_removed && head &&
-			  git_tree_entry_bypath(&te, head, e->path) == 0;
-	git_tree_entry_free(te);
+	f->prov.in_head = in_head;
 }
 
 void kl_policy_history(git_repository *repo, const kl_cgraph *g,

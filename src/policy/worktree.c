@@ -21,12 +21,13 @@ typedef struct policy_ctx {
 	kl_strlist dir_example; /* for each, one such file (for the message) */
 } policy_ctx;
 
-/* entry relative to the scanned directory, or NULL when outside it. */
+/* entry (named from the work tree's root, like every path of a scan
+ * inside a repository), or NULL when outside the scanned directory. */
 static const char *display(const policy_ctx *c, const char *entry)
 {
 	size_t n = strlen(c->prefix);
 
-	return strncmp(entry, c->prefix, n) == 0 ? entry + n : NULL;
+	return strncmp(entry, c->prefix, n) == 0 ? entry : NULL;
 }
 
 /* An env file or template the checks consider: inside the scanned
@@ -77,6 +78,7 @@ static int check_index(policy_ctx *c, kl_error *err)
 			continue;
 		note_dir(c, e->path);
 		if (kl_policy_is_env_file(e->path) &&
+		    !kl_policy_env_allowed(c->o, e->path) &&
 		    (e->mode == GIT_FILEMODE_BLOB ||
 		     e->mode == GIT_FILEMODE_BLOB_EXECUTABLE))
 			kl_policy_add(c->r, "dotenv-committed", rel,
@@ -105,7 +107,7 @@ static void status_entry(policy_ctx *c, const git_status_entry *e)
 	if (e->status != GIT_STATUS_WT_NEW)
 		return;
 	note_dir(c, path);
-	if (kl_policy_is_env_file(path))
+	if (kl_policy_is_env_file(path) && !kl_policy_env_allowed(c->o, path))
 		kl_policy_add(c->r, "dotenv-not-ignored", rel,
 			      "environment file %s is untracked and not "
 			      "ignored: the next `git add .` would commit it",

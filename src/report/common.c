@@ -187,6 +187,12 @@ cJSON *kl_report_json_provenance(cJSON *o, const kl_provenance *p)
 	kl_report_json_add_bool(o, "in_head", p->in_head);
 	kl_report_json_add_str(o, "removed_in", p->removed_in);
 	cJSON_AddItemToObject(o, "commits", kl_report_json_strlist(&p->commits));
+	if (p->reach_known) {
+		kl_report_json_add_bool(o, "reachable", p->reach_total > 0);
+		cJSON_AddItemToObject(o, "refs",
+				      kl_report_json_strlist(&p->reach_refs));
+		kl_report_json_add_num(o, "refs_total", p->reach_total);
+	}
 	return o;
 }
 

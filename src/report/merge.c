@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "report.h"
 
@@ -387,13 +388,21 @@ size_t kl_merge_findings(const kl_merge *m)
 
 static kl_severity severity_of(const char *s)
 {
-	if (s && strcmp(s, "critical") == 0)
-		return KL_SEV_CRITICAL;
-	if (s && strcmp(s, "high") == 0)
-		return KL_SEV_HIGH;
-	if (s && strcmp(s, "medium") == 0)
-		return KL_SEV_MEDIUM;
-	return KL_SEV_LOW;
+	kl_severity sev = KL_SEV_LOW;
+
+	kl_severity_parse(s, &sev);
+	return sev;
+}
+
+size_t kl_merge_findings_at_least(const kl_merge *m, kl_severity min)
+{
+	const cJSON *f;
+	size_t i, n = 0;
+
+	for (i = 0; i < m->len; i++)
+		cJSON_ArrayForEach(f, m->repos[i].findings)
+			n += severity_of(str_of(f, "severity")) >= min;
+	return n;
 }
 
 /* The ruleset's rule, or one built from the finding (a custom rule file
@@ -457,6 +466,12 @@ static void read_prov(const cJSON *p, kl_provenance *out)
 	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(p, "commits"))
 		if (cJSON_IsString(c))
 			kl_strlist_push(&out->commits, c->valuestring);
+	out->reach_known = cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(
+					p, "reachable"));
+	out->reach_total = (size_t)num_of(p, "refs_total");
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(p, "refs"))
+		if (cJSON_IsString(c))
+			kl_strlist_push(&out->reach_refs, c->valuestring);
 }
 
 /* "path_hex" holds a non-UTF-8 path's exact bytes. */
@@ -491,7 +506,11 @@ static void read_finding(kl_merge *m, const cJSON *j, bool show, kl_finding *f)
 	if (show && !f->secret && f->redacted)
 		f->secret = kl_xstrdup(f->redacted);
 	f->fingerprint = kl_xstrdup_or_null(str_of(j, "fingerprint"));
-	if (f->rule->kind == KL_RULE_POLICY)
+	f->end_line = (size_t)num_of(j, "end_line");
+	f->partner_line = (size_t)num_of(j, "paired_line");
+	/* a policy finding's message is its text; a pair's names the
+	 * partner (the text report's "pair" line) */
+	if (f->rule->kind == KL_RULE_POLICY || f->partner_line)
 		f->message = kl_xstrdup_or_null(str_of(j, "message"));
 	f->blob = kl_xstrdup_or_null(str_of(j, "blob"));
 	f->count = num_of(j, "count") >= 1 ? (size_t)num_of(j, "count") : 1;
@@ -652,16 +671,26 @@ static void render_text(kl_merge *m, const kl_report_opts *o, kl_buf *out)
 		      "findings in all\n", m->len, with, kl_merge_findings(m));
 }
 
-/* SARIF wants a URI: URLs as they are, local paths as file:// URIs. */
+/* SARIF wants an absolute URI: URLs as they are, local paths as file://
+ * URIs of their absolute path (a relative one resolved here). */
 static void repo_uri(const char *name, kl_buf *out)
 {
-	if (strstr(name, "://"))
+	char *real, *cwd;
+
+	if (strstr(name, "://")) {
 		kl_buf_puts(out, name);
-	else if (strchr(name, '@') && strchr(name, ':'))
+	} else if (strchr(name, '@') && strchr(name, ':')) {
 		kl_buf_printf(out, "ssh://%s", name); /* scp-like */
-	else
-		kl_buf_printf(out, "file://%s%s", name[0] == '/' ? "" : "./",
-			      name);
+	} else if (name[0] == '/') {
+		kl_buf_printf(out, "file://%s", name);
+	} else if ((real = realpath(name, NULL)) != NULL) {
+		kl_buf_printf(out, "file://%s", real);
+		free(real);
+	} else {
+		cwd = getcwd(NULL, 0);
+		kl_buf_printf(out, "file://%s/%s", cwd ? cwd : "", name);
+		free(cwd);
+	}
 }
 
 static cJSON *sarif_run(kl_merge *m, const mrepo *mr, const kl_report_opts *o)
@@ -739,6 +768,7 @@ void kl_merge_render(kl_merge *m, const kl_report_opts *o, kl_buf *out)
 		render_sarif(m, o, out);
 		return;
 	case KL_FORMAT_TEXT:
+	case KL_FORMAT_COMPACT:
 		break;
 	}
 	render_text(m, o, out);

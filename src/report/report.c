@@ -16,6 +16,7 @@ void kl_report_render(const kl_report *r, const kl_report_opts *o, kl_buf *out)
 		kl_report_jsonl(r, NULL, o, out);
 		return;
 	case KL_FORMAT_TEXT:
+	case KL_FORMAT_COMPACT:
 		break;
 	}
 	kl_report_text(r, o, out);

@@ -273,7 +273,9 @@ static cJSON *tool_json(const rule_table *t)
 	cJSON_AddStringToObject(driver, "name", "keyleak");
 	cJSON_AddStringToObject(driver, "version", KL_VERSION);
 	cJSON_AddStringToObject(driver, "semanticVersion", KL_VERSION);
+#ifdef KL_INFORMATION_URI
 	cJSON_AddStringToObject(driver, "informationUri", KL_INFORMATION_URI);
+#endif
 	rules = cJSON_AddArrayToObject(driver, "rules");
 	for (i = 0; i < t->len; i++)
 		cJSON_AddItemToArray(rules, rule_json(t->items[i]));

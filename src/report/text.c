@@ -155,6 +155,31 @@ static void put_short_commit(kl_buf *out, const char *id)
 	free(s);
 }
 
+/* "reach: reachable from main, topic (+2 more refs)" or "unreachable". */
+static void put_reach(text_ctx *t, const kl_provenance *p)
+{
+	size_t i;
+
+	put_label(t, "reach");
+	if (!p->reach_total) {
+		kl_buf_puts(t->out, "unreachable: no branch, tag or other ref "
+			    "has this commit (amended, rebased or deleted; "
+			    "clones made before still have it)\n");
+		return;
+	}
+	kl_buf_puts(t->out, "reachable from ");
+	for (i = 0; i < p->reach_refs.len; i++) {
+		if (i)
+			kl_buf_puts(t->out, ", ");
+		kl_report_escape(t->out, p->reach_refs.items[i]);
+	}
+	if (p->reach_total > p->reach_refs.len)
+		kl_buf_printf(t->out, " (+%zu more ref%s)",
+			      p->reach_total - p->reach_refs.len,
+			      p->reach_total - p->reach_refs.len == 1 ? "" : "s");
+	kl_buf_addch(t->out, '\n');
+}
+
 static void put_provenance(text_ctx *t, const kl_provenance *p)
 {
 	kl_buf date = KL_BUF_INIT;
@@ -178,6 +203,8 @@ static void put_provenance(text_ctx *t, const kl_provenance *p)
 	if (p->commits.len > 1)
 		kl_buf_printf(t->out, "; seen in %zu commits", p->commits.len);
 	kl_buf_addch(t->out, '\n');
+	if (p->reach_known)
+		put_reach(t, p);
 }
 
 /* "verified live (HTTP 200)", "revoked (HTTP 401)", "unknown (...)". */
@@ -220,8 +247,41 @@ static void put_finding(text_ctx *t, const kl_finding *f)
 	}
 	if (f->has_prov)
 		put_provenance(t, &f->prov);
-	if (rule->remediation && *rule->remediation)
-		put_lines(t, "fix", rule->remediation);
+	kl_buf_addch(t->out, '\n');
+}
+
+/* A rule's remediation, once, after the last of its findings. */
+static void put_fix(text_ctx *t, const kl_rule *rule)
+{
+	if (!rule->remediation || !*rule->remediation)
+		return;
+	put_lines(t, "fix", rule->remediation);
+	kl_buf_addch(t->out, '\n');
+}
+
+/* --format compact: "high  groq-api-key  src/app.py:3:9  gsk_ab…wxyz"
+ * plus, from history, the commit and where it lives. */
+static void put_compact(text_ctx *t, const kl_finding *f)
+{
+	const kl_provenance *p = &f->prov;
+
+	kl_buf_printf(t->out, "%-8s ", kl_severity_name(f->rule->severity));
+	kl_report_escape(t->out, f->rule->id);
+	kl_buf_puts(t->out, "  ");
+	kl_report_escape(t->out, f->path);
+	if (f->line)
+		kl_buf_printf(t->out, ":%zu:%zu", f->line, f->column);
+	kl_buf_puts(t->out, "  ");
+	if (kl_report_is_policy(f))
+		kl_report_escape(t->out, f->message ? f->message
+						    : f->rule->name);
+	else
+		kl_report_escape(t->out, t->o->show_secrets ? f->secret
+							    : f->redacted);
+	if (f->has_prov && p->commit)
+		kl_buf_printf(t->out, "  commit %.7s", p->commit);
+	if (f->has_prov && p->reach_known)
+		kl_buf_puts(t->out, p->reach_total ? " reachable" : " unreachable");
 	kl_buf_addch(t->out, '\n');
 }
 
@@ -412,13 +472,47 @@ static void put_summary(text_ctx *t, const kl_report *r)
 		put_incomplete(t, r);
 }
 
+/* Most severe first; a rule's findings together (its remediation is
+ * printed once, after them); within a rule, the report's own order. */
+static int cmp_for_text(const void *a, const void *b)
+{
+	const kl_finding *x = *(const kl_finding *const *)a;
+	const kl_finding *y = *(const kl_finding *const *)b;
+	int c;
+
+	if (x->rule->severity != y->rule->severity)
+		return x->rule->severity > y->rule->severity ? -1 : 1;
+	c = strcmp(x->rule->id, y->rule->id);
+	return c ? c : x < y ? -1 : x > y;
+}
+
+static void put_findings(text_ctx *t, const kl_findings *fs)
+{
+	const kl_finding **order = kl_xcalloc(fs->len + 1, sizeof(*order));
+	size_t i;
+
+	for (i = 0; i < fs->len; i++)
+		order[i] = &fs->items[i];
+	qsort(order, fs->len, sizeof(*order), cmp_for_text);
+	for (i = 0; i < fs->len; i++) {
+		if (t->o->format == KL_FORMAT_COMPACT) {
+			put_compact(t, order[i]);
+			continue;
+		}
+		put_finding(t, order[i]);
+		if (i + 1 == fs->len || order[i + 1]->rule != order[i]->rule)
+			put_fix(t, order[i]->rule);
+	}
+	if (t->o->format == KL_FORMAT_COMPACT && fs->len)
+		kl_buf_addch(t->out, '\n');
+	free(order);
+}
+
 void kl_report_text(const kl_report *r, const kl_report_opts *o, kl_buf *out)
 {
 	text_ctx t = { o, out };
-	size_t i;
 
-	for (i = 0; i < r->findings.len; i++)
-		put_finding(&t, &r->findings.items[i]);
+	put_findings(&t, &r->findings);
 	put_notices(&t, r);
 	put_config(&t, r);
 	put_summary(&t, r);

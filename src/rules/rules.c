@@ -265,15 +265,7 @@ static int read_severity(rule_reader *rd, const cJSON *obj, kl_rule *r)
 
 	if (rc)
 		return rc;
-	if (strcmp(s, "low") == 0)
-		r->severity = KL_SEV_LOW;
-	else if (strcmp(s, "medium") == 0)
-		r->severity = KL_SEV_MEDIUM;
-	else if (strcmp(s, "high") == 0)
-		r->severity = KL_SEV_HIGH;
-	else if (strcmp(s, "critical") == 0)
-		r->severity = KL_SEV_CRITICAL;
-	else
+	if (kl_severity_parse(s, &r->severity) != 0)
 		rc = fail(rd, "severity must be low, medium, high or critical");
 	free(s);
 	return rc;
@@ -1000,6 +992,18 @@ static int read_verify(rule_reader *rd, const cJSON *obj, kl_rule *r)
 	r->verify = kl_xcalloc(1, sizeof(*r->verify));
 	r->verify->untrusted = rd->distrust;
 	return read_verifier(rd, v, r->verify);
+}
+
+int kl_severity_parse(const char *name, kl_severity *out)
+{
+	int s;
+
+	for (s = KL_SEV_LOW; s <= KL_SEV_CRITICAL; s++)
+		if (name && strcmp(name, kl_severity_name((kl_severity)s)) == 0) {
+			*out = (kl_severity)s;
+			return 0;
+		}
+	return -1;
 }
 
 const char *kl_severity_name(kl_severity s)

@@ -163,17 +163,23 @@ void kl_repos_free(kl_repo_list *l)
 		free(l->items[i].spec);
 		free(l->items[i].norm);
 		free(l->items[i].location);
+		free(l->items[i].real);
 	}
 	free(l->items);
 	memset(l, 0, sizeof(*l));
 }
 
-static kl_repo *find_id(const kl_repo_list *l, const char *id)
+/* The entry r repeats: the same normalised spelling, or (a local path)
+ * the same directory however it is spelt. The shard id stays the
+ * spelling's, the same on every machine; the realpath only joins. */
+static kl_repo *find_same(const kl_repo_list *l, const kl_repo *r)
 {
 	size_t i;
 
 	for (i = 0; i < l->len; i++)
-		if (strcmp(l->items[i].id, id) == 0)
+		if (strcmp(l->items[i].id, r->id) == 0 ||
+		    (r->real && l->items[i].real &&
+		     strcmp(l->items[i].real, r->real) == 0))
 			return &l->items[i];
 	return NULL;
 }
@@ -201,13 +207,15 @@ static int add_entry(kl_repo_list *l, const char *file, char *line,
 		}
 	r.norm = kl_repo_normalise(s, &r.is_url);
 	kl_sha256_hex(r.norm, strlen(r.norm), r.id);
-	if ((prev = find_id(l, r.id)) != NULL) {
+	r.real = r.is_url ? NULL : realpath(s, NULL);
+	if ((prev = find_same(l, &r)) != NULL) {
 		kl_buf_printf(&msg, "%s:%zu: %s is the same repository as line "
 			      "%zu; audited once", file, lineno, prev->spec,
 			      prev->line);
 		kl_strlist_push(dups, msg.data);
 		kl_buf_free(&msg);
 		free(r.norm);
+		free(r.real);
 		return 0;
 	}
 	r.spec = mask_spec(s);

@@ -12,6 +12,8 @@ typedef struct kl_repo {
 	char *spec;     /* as listed, with a URL's password masked: for reports */
 	char *norm;     /* normalised URL or path: what the id is a hash of */
 	char *location; /* what to clone (URL) or open (path); may hold a token */
+	char *real;     /* a path's realpath, NULL if it does not resolve:
+			 * ../srv.git and /abs/srv.git are one repository */
 	char id[65];    /* sha256 hex of norm */
 	bool is_url;
 	size_t line;    /* line in the list file */

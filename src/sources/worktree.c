@@ -151,23 +151,24 @@ static const char *under_prefix(const char *entry, const char *prefix)
 	return strncmp(entry, prefix, n) == 0 ? entry + n : NULL;
 }
 
+/* Inside a repository every path is the entry's own, relative to the
+ * work tree's root, whatever directory was named: fingerprints, baselines
+ * and the config's skip_paths then agree across all ways of naming a file. */
 static void consider(const kl_scan_opts *o, kl_report *r, file_list *fl,
 		     const char *workdir, const char *entry,
 		     const char *prefix, kl_buf *full)
 {
-	const char *rel = under_prefix(entry, prefix);
-
-	if (!rel)
+	if (!under_prefix(entry, prefix))
 		return;
-	if (kl_path_skipped(o, rel)) {
+	if (kl_path_skipped(o, entry)) {
 		r->summary.skipped_other++;
 		if (o->verbose)
-			kl_report_notice(r, KL_NOTICE_SKIPPED, rel,
+			kl_report_notice(r, KL_NOTICE_SKIPPED, entry,
 					 "matches a skip pattern in the config");
 		return;
 	}
 	join_path(full, workdir, entry);
-	add_file(fl, rel, full->data);
+	add_file(fl, entry, full->data);
 }
 
 static int list_tracked(git_repository *repo, const kl_scan_opts *o,
@@ -194,8 +195,7 @@ static int list_tracked(git_repository *repo, const kl_scan_opts *o,
 			if (!under_prefix(e->path, prefix))
 				continue;
 			r->summary.skipped_other++;
-			kl_report_notice(r, KL_NOTICE_SKIPPED,
-					 under_prefix(e->path, prefix),
+			kl_report_notice(r, KL_NOTICE_SKIPPED, e->path,
 					 "submodule: scan it separately");
 			continue;
 		}
@@ -306,6 +306,27 @@ static int scan_directory(const char *path, const kl_scan_opts *o,
 	return 0;
 }
 
+/* One named file: inside a work tree it is named from the root (and the
+ * config's skip_paths apply), elsewhere as given. */
+static int scan_one_file(const char *path, const kl_scan_opts *o,
+			 kl_report *r)
+{
+	file_list fl = { { 0 }, { 0 } };
+	char *rel = kl_git_repo_relpath(path);
+
+	if (rel && kl_path_skipped(o, rel)) {
+		r->summary.skipped_other++;
+		kl_report_notice(r, KL_NOTICE_SKIPPED, rel,
+				 "matches a skip pattern in the config");
+	} else {
+		add_file(&fl, rel ? rel : path, path);
+		scan_files(o, &fl, r);
+	}
+	file_list_free(&fl);
+	free(rel);
+	return 0;
+}
+
 int kl_src_worktree(const char *path, const kl_scan_opts *o, kl_report *r,
 		    kl_error *err)
 {
@@ -317,14 +338,8 @@ int kl_src_worktree(const char *path, const kl_scan_opts *o, kl_report *r,
 		kl_error_set(err, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		file_list fl = { { 0 }, { 0 } };
-
-		add_file(&fl, path, path);
-		scan_files(o, &fl, r);
-		file_list_free(&fl);
-		return 0;
-	}
+	if (!S_ISDIR(st.st_mode))
+		return scan_one_file(path, o, r);
 	if (git_repository_open_ext(&repo, path, 0, NULL) == 0) {
 		if (git_repository_is_bare(repo)) {
 			git_repository_free(repo);

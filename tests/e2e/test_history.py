@@ -61,8 +61,11 @@ def key_only_on_other_branch():
         git(repo, "checkout", "-q", "-b", "feature")
         lib.commit_file(repo, "feature.txt", line(key()), "feature key")
         git(repo, "checkout", "-q", "main")
-        rc, rep = lib.run_json(["history", repo])
+        rc, rep = lib.run_json(["history", repo, "HEAD"])
         assert_eq((rc, rep["findings"]), (0, []), "history of HEAD")
+        # Without revisions, every ref (like gitleaks and TruffleHog).
+        rc, rep = lib.run_json(["history", repo])
+        assert_eq((rc, len(rep["findings"])), (1, 1), "history")
         rc, rep = lib.run_json(["history", repo, "--all"])
         assert_eq((rc, len(rep["findings"])), (1, 1), "history --all")
         rc, rep = lib.run_json(["history", repo, "feature"])
@@ -256,12 +259,15 @@ def linked_worktree_and_subdirectory():
         wt = os.path.join(d, "wt")
         git(repo, "worktree", "add", "-q", "-b", "side", wt)
         lib.commit_file(wt, "side.py", line(key()), "side key")
-        rc, rep = lib.run_json(["history", wt])
+        rc, rep = lib.run_json(["history", wt, "HEAD"])
         assert_eq((rc, [f["path"] for f in rep["findings"]]), (1, ["side.py"]),
                   "history in a linked worktree follows its HEAD")
-        rc, rep = lib.run_json(["history", repo])
+        rc, rep = lib.run_json(["history", repo, "HEAD"])
         assert_eq((rc, rep["findings"]), (0, []), "main worktree's HEAD")
-        rc, rep = lib.run_json(["history", os.path.join(repo, "sub")])
+        rc, rep = lib.run_json(["history", repo])
+        assert_eq((rc, [f["path"] for f in rep["findings"]]), (1, ["side.py"]),
+                  "every ref by default, the linked worktree's branch too")
+        rc, rep = lib.run_json(["history", os.path.join(repo, "sub"), "HEAD"])
         assert_eq(rc, 0, "from a subdirectory")
 
 

@@ -110,7 +110,7 @@ def ref_pointing_nowhere():
         check_incomplete(["history", "--all", repo], "refs/heads/dangling", want)
         check_incomplete(["audit", repo], "refs/heads/dangling", want)
         # HEAD alone does not need the broken ref
-        s = Scan(["history", repo], secrets=KEYS, timeout=60)
+        s = Scan(["history", repo, "HEAD"], secrets=KEYS, timeout=60)
         assert_eq(s.code, 1, "exit status of a HEAD-only scan")
 
 

@@ -123,7 +123,7 @@ def failed_clone_is_reported_and_the_rest_complete():
         lst, specs = make_org(d, 4)
         with open(lst, "a") as f:
             f.write("file://%s/missing.git\n" % d)
-        p = audit(d, lst, "--format", "jsonl", "--jobs", "2")
+        p = audit(d, lst, "--format", "jsonl", "--repo-jobs", "2")
         assert_eq(p.returncode, 2, "exit: a repository failed")
         sums = {s["repository"]: s for s in summaries(lines_of(p.stdout))}
         bad = sums["file://%s/missing.git" % d]
@@ -205,7 +205,7 @@ def merged_shards_equal_one_run():
         lst, specs = make_org(d, 10)
         one = os.path.join(d, "one.jsonl")
         assert_eq(audit(d, lst, "--format", "jsonl", "-o", one,
-                        "--jobs", "3").returncode, 1, "one run")
+                        "--repo-jobs", "3").returncode, 1, "one run")
         shards = []
         for k in range(3):
             s = os.path.join(d, "shard-%d.jsonl" % k)

@@ -96,14 +96,15 @@ def scans_what_git_sees():
 
 
 @test
-def subdirectory_paths_are_relative_to_it():
+def subdirectory_scan_names_paths_from_the_root():
     with lib.TempDir() as tmp:
         repo = lib.new_repo(tmp)
         lib.write(os.path.join(repo, "a/b/k.txt"), lib.make_key("groq-api-key", 1) + "\n")
         lib.write(os.path.join(repo, "other.txt"), lib.make_key("groq-api-key", 2) + "\n")
         lib.git(repo, "add", "-A")
         code, report = lib.run_json(["scan", os.path.join(repo, "a")])
-        assert_eq([f["path"] for f in report["findings"]], ["b/k.txt"])
+        # Only a/ is scanned, but its paths are the repository's own.
+        assert_eq([f["path"] for f in report["findings"]], ["a/b/k.txt"])
 
 
 @test

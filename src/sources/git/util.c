@@ -180,6 +180,32 @@ char *kl_git_scan_prefix(git_repository *repo, const char *path)
 	return kl_buf_detach(&b);
 }
 
+char *kl_git_repo_relpath(const char *file)
+{
+	char *abs_path = realpath(file, NULL), *slash, *rel = NULL;
+	git_repository *repo = NULL;
+	char *abs_wd = NULL;
+	size_t n;
+
+	if (!abs_path)
+		return NULL;
+	slash = strrchr(abs_path, '/');
+	*slash = '\0';
+	if (git_repository_open_ext(&repo, *abs_path ? abs_path : "/", 0,
+				    NULL) == 0 && !git_repository_is_bare(repo))
+		abs_wd = realpath(git_repository_workdir(repo), NULL);
+	*slash = '/';
+	if (abs_wd) {
+		n = strlen(abs_wd);
+		if (strncmp(abs_path, abs_wd, n) == 0 && abs_path[n] == '/')
+			rel = kl_xstrdup(abs_path + n + 1);
+	}
+	git_repository_free(repo);
+	free(abs_wd);
+	free(abs_path);
+	return rel;
+}
+
 int kl_git_blob_check(git_odb *odb, const git_oid *id, const kl_scan_opts *o,
 		      kl_report *r, const char *path)
 {

@@ -33,6 +33,10 @@ void kl_git_env_objects(git_repository *repo);
  * root (or a path outside it), else "a/b/". Caller frees. */
 char *kl_git_scan_prefix(git_repository *repo, const char *path);
 
+/* A file's path relative to the root of the work tree that holds it, or
+ * NULL outside a work tree. Caller frees. */
+char *kl_git_repo_relpath(const char *file);
+
 /*
  * The work tree's untracked files under prefix ("" or "a/b/"), recursing
  * into untracked directories, submodules excluded; with include_ignored,
@@ -52,6 +56,16 @@ void kl_git_obj_error(kl_report *r, const git_oid *id, const char *what);
 /* HEAD's tree, or NULL (unborn HEAD, or an error: then err is set and -1
  * is returned). */
 int kl_git_head_tree(git_repository *repo, git_tree **out, kl_error *err);
+
+/* Label every finding with provenance with where its introducing commit
+ * lives: the refs (at most KL_REACH_REFS named) whose history has it, or
+ * unreachable (git/reach.c). */
+#define KL_REACH_REFS 3
+void kl_git_label_reach(git_repository *repo, kl_report *r);
+/* The refs whose tip tree holds path (at most max named in out); returns
+ * how many do. For "still in topic" in policy messages. */
+size_t kl_git_refs_holding(git_repository *repo, const char *path,
+			   kl_strlist *out, size_t max);
 
 /* Fill p's introducing-commit fields (id, author, date, summary). */
 int kl_git_prov_fill(git_repository *repo, const git_oid *commit,
