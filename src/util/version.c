@@ -12,10 +12,9 @@
 #include <zlib.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
-#include <curl/curl.h>
 
 #include "internal.h"
-#include "verify/verify.h"
+#include "util/http.h"
 
 static void built_with(kl_buf *out, const char *runtime, const char *header)
 {
@@ -93,8 +92,8 @@ static void zlib_line(kl_buf *out)
 	kl_buf_puts(out, "\n");
 }
 
-/* libcurl is loaded only for --verify (src/verify/http.c): this names
- * the one it would load. */
+/* libcurl is loaded only for --verify and the hosting listings
+ * (src/util/http.c): this names the one it would load. */
 static void curl_line(kl_buf *out)
 {
 	const char *version, *ssl = NULL;
