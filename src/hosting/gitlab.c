@@ -56,11 +56,12 @@ static bool next(const kl_http_reply *r, const char *url, size_t got,
 
 static long rate_wait(const kl_http_reply *r, time_t now)
 {
-	return kl_host_rate_wait(r, "RateLimit-Remaining", "RateLimit-Reset", now);
+	return kl_host_rate_wait(r, "RateLimit-Remaining", "RateLimit-Reset",
+				 now);
 }
 
 const kl_platform kl_platform_gitlab = {
-	"gitlab", "https://gitlab.com", "/api/v4", token_env, "oauth2",
+	"gitlab", "https://gitlab.com/api/v4", "/api/v4", token_env, "oauth2",
 	"a token with the read_api scope (and read_repository to clone)",
 	first_url, headers, entry, next, rate_wait, NULL
 };

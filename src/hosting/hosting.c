@@ -320,11 +320,13 @@ static void progress(const lister *l, const char *fmt, ...)
 }
 
 /* The API base: --api-url, KEYLEAK_<PLATFORM>_API_URL, the default; a
- * bare host gets the platform's API path. */
+ * bare host given by the user gets the platform's API path (/api/v3 for
+ * GitHub Enterprise Server, /api/v4, /api/v1). */
 static int pick_api(lister *l, kl_error *err)
 {
 	kl_buf env = KL_BUF_INIT;
 	const char *url = l->o->api_url, *path;
+	bool given;
 	size_t i;
 
 	kl_buf_puts(&env, "KEYLEAK_");
@@ -333,7 +335,8 @@ static int pick_api(lister *l, kl_error *err)
 	kl_buf_puts(&env, "_API_URL");
 	if (!url || !*url)
 		url = getenv(env.data);
-	if (!url || !*url)
+	given = url && *url;
+	if (!given)
 		url = l->p->default_api;
 	if (!url) {
 		kl_error_set(err, "%s: %s is self-hosted: give --api-url "
@@ -349,7 +352,8 @@ static int pick_api(lister *l, kl_error *err)
 	while (l->api.len && l->api.data[l->api.len - 1] == '/')
 		l->api.data[--l->api.len] = '\0';
 	path = strstr(l->api.data, "://") + 3;
-	if (!strchr(path, '/'))
+	if (given && !strchr(path, '/') && !(l->p->default_api &&
+	    strcasecmp(l->api.data, l->p->default_api) == 0))
 		kl_buf_puts(&l->api, l->p->api_path);
 	l->host = authority(l->api.data);
 	return 0;
