@@ -6,12 +6,14 @@
  * differs per platform (URLs, headers, fields, paging) is in github.c,
  * gitlab.c and gitea.c.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "hosting/platform.h"
@@ -207,13 +209,27 @@ static char *authority(const char *url)
 	return a;
 }
 
+/* localhost, 127.0.0.0/8 or ::1, as an address literal: never a name
+ * that merely starts like one. */
 static bool is_loopback(const char *auth)
 {
-	size_t n = auth[0] == '[' ? strcspn(auth, "]") + 1 : strcspn(auth, ":");
+	unsigned char addr[16];
+	char *host;
+	bool ok;
 
-	return (n == 9 && strncmp(auth, "localhost", 9) == 0) ||
-	       (n == 5 && strncmp(auth, "[::1]", 5) == 0) ||
-	       strncmp(auth, "127.", 4) == 0;
+	if (auth[0] == '[')
+		host = kl_xstrndup(auth + 1, strcspn(auth + 1, "]"));
+	else
+		host = kl_xstrndup(auth, strcspn(auth, ":"));
+	if (strcmp(host, "localhost") == 0)
+		ok = true;
+	else if (inet_pton(AF_INET, host, addr) == 1)
+		ok = addr[0] == 127;
+	else
+		ok = inet_pton(AF_INET6, host, addr) == 1 &&
+		     memcmp(addr, in6addr_loopback.s6_addr, 16) == 0;
+	free(host);
+	return ok;
 }
 
 /* HTTPS anywhere; plain HTTP only to this machine (tests, a tunnel). */
