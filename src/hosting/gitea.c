@@ -21,14 +21,8 @@ static void first_url(const char *api, const char *owner, bool user,
 
 static void headers(const char *token, kl_strlist *out)
 {
-	if (token) {
-		kl_buf v = KL_BUF_INIT;
-
-		kl_buf_printf(&v, "token %s", token);
-		kl_host_header(out, "Authorization", v.data);
-		memset(v.data, 0, v.len);
-		kl_buf_free(&v);
-	}
+	if (token)
+		kl_host_header(out, "Authorization", "token ", token);
 }
 
 static bool entry(const cJSON *item, kl_host_entry *e)

@@ -24,14 +24,8 @@ static void headers(const char *token, kl_strlist *out)
 {
 	kl_strlist_push(out, "Accept: application/vnd.github+json");
 	kl_strlist_push(out, "X-GitHub-Api-Version: 2022-11-28");
-	if (token) {
-		kl_buf v = KL_BUF_INIT;
-
-		kl_buf_printf(&v, "Bearer %s", token);
-		kl_host_header(out, "Authorization", v.data);
-		memset(v.data, 0, v.len);
-		kl_buf_free(&v);
-	}
+	if (token)
+		kl_host_header(out, "Authorization", "Bearer ", token);
 }
 
 static bool entry(const cJSON *item, kl_host_entry *e)

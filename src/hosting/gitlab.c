@@ -24,7 +24,7 @@ static void first_url(const char *api, const char *owner, bool user,
 static void headers(const char *token, kl_strlist *out)
 {
 	if (token)
-		kl_host_header(out, "PRIVATE-TOKEN", token);
+		kl_host_header(out, "PRIVATE-TOKEN", "", token);
 }
 
 static bool entry(const cJSON *item, kl_host_entry *e)

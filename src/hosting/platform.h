@@ -63,8 +63,14 @@ long kl_host_rate_wait(const kl_http_reply *r, const char *remaining_hdr,
 void kl_host_set_param(const char *url, const char *name, long value,
 		       kl_buf *out);
 long kl_host_get_param(const char *url, const char *name, long dflt);
-/* "Name: value" pushed onto out; the line is wiped after the copy. */
-void kl_host_header(kl_strlist *out, const char *name, const char *value);
+/* "Name: <scheme>value" pushed onto out; the line is wiped after the
+ * copy (value is a token). */
+void kl_host_header(kl_strlist *out, const char *name, const char *scheme,
+		    const char *value);
+/* "host[:port]" of a URL, lowercased, without user info. Caller frees. */
+char *kl_host_authority(const char *url);
+/* HTTPS, or plain HTTP to a loopback address literal or localhost. */
+bool kl_host_transport_ok(const char *url);
 /* A JSON field as a string / a bool (false when absent). */
 const char *kl_host_str(const cJSON *o, const char *key);
 bool kl_host_bool(const cJSON *o, const char *key);

@@ -212,7 +212,7 @@ static struct curl_slist *header_list(const kl_http *lib,
 	return list;
 }
 
-static void wipe_list(const kl_http *lib, struct curl_slist *list)
+void kl_http_slist_wipe(const kl_http *lib, struct curl_slist *list)
 {
 	struct curl_slist *l;
 
@@ -261,7 +261,7 @@ void kl_http_get(const kl_http *lib, void *handle, const char *url,
 	/* The handle keeps its options: drop the credential from them now. */
 	lib->easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	lib->easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-	wipe_list(lib, list);
+	kl_http_slist_wipe(lib, list);
 }
 
 char *kl_http_reply_header(const kl_http_reply *r, const char *name)

@@ -54,6 +54,10 @@ void kl_http_handle_free(const kl_http *h, void *handle);
 CURLcode kl_http_safe_setup(const kl_http *lib, CURL *h, bool allow_http,
 			    long timeout_ms, const char *agent, char *errbuf);
 
+/* Free a header list after overwriting its lines (they may hold a
+ * credential). */
+void kl_http_slist_wipe(const kl_http *lib, struct curl_slist *list);
+
 /* A GET's answer: status, the body (up to max_body bytes, then cut with
  * truncated set) and the response headers, one "Name: value" a line. */
 typedef struct kl_http_reply {

@@ -109,15 +109,6 @@ static struct curl_slist *build_headers(const kl_http *lib,
 	return list;
 }
 
-static void wipe_headers(const kl_http *lib, struct curl_slist *list)
-{
-	struct curl_slist *l;
-
-	for (l = list; l; l = l->next)
-		memset(l->data, 0, strlen(l->data));
-	lib->slist_free_all(list);
-}
-
 /* Keep the start of the body; the rest is read and dropped, bounded by
  * the request's timeout. */
 static size_t on_body(char *data, size_t size, size_t n, void *ctx)
@@ -217,7 +208,7 @@ void kl_http_request(const kl_http *lib, void *handle, const kl_verifier *v,
 	lib->easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	lib->easy_setopt(h, CURLOPT_URL, "");
 	lib->easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-	wipe_headers(lib, headers);
+	kl_http_slist_wipe(lib, headers);
 	memset(url.data, 0, url.len);
 	kl_buf_free(&url);
 }
