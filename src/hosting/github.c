@@ -52,7 +52,8 @@ static bool next(const kl_http_reply *r, const char *url, size_t got,
 
 static long rate_wait(const kl_http_reply *r, time_t now)
 {
-	return kl_host_rate_wait(r, "X-RateLimit-Remaining", "X-RateLimit-Reset", now);
+	return kl_host_rate_wait(r, "X-RateLimit-Remaining",
+				 "X-RateLimit-Reset", now);
 }
 
 /* github.com's API has a host of its own; Enterprise Server's is the

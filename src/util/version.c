@@ -99,14 +99,15 @@ static void curl_line(kl_buf *out)
 	const char *version, *ssl = NULL;
 
 	if (kl_http_curl_version(&version, &ssl) < 0) {
-		kl_buf_puts(out, "libcurl not installed (needed by --verify only)\n");
+		kl_buf_puts(out, "libcurl not installed (needed by --verify "
+			    "and repos only)\n");
 		return;
 	}
 	kl_buf_printf(out, "libcurl %s", version);
 	built_with(out, version, LIBCURL_VERSION);
 	if (ssl)
 		kl_buf_printf(out, " (%s)", ssl);
-	kl_buf_puts(out, " (loaded for --verify)\n");
+	kl_buf_puts(out, " (loaded for --verify and repos)\n");
 }
 
 void kl_version_text(kl_buf *out)
