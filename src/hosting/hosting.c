@@ -227,11 +227,13 @@ static int refused(lister *l, long status, kl_error *err)
 	kl_buf why = KL_BUF_INIT;
 	int rc;
 
-	if (status == 401)
-		kl_buf_printf(&why, "401 Unauthorized: %s (%s) was refused: "
-			      "expired, revoked or mistyped; it needs %s",
-			      l->token ? "the token" : "anonymous access",
-			      l->token ? l->token_env : "no token set",
+	if (status == 401 && l->token)
+		kl_buf_printf(&why, "401 Unauthorized: the token from %s was "
+			      "refused (expired, revoked or mistyped); it "
+			      "needs %s", l->token_env, l->p->scope_hint);
+	else if (status == 401)
+		kl_buf_printf(&why, "401 Unauthorized: this server wants a "
+			      "token: set %s to %s", l->p->token_env[1],
 			      l->p->scope_hint);
 	else if (status == 403)
 		kl_buf_printf(&why, "403 Forbidden: %s cannot read this %s's "
@@ -262,6 +264,9 @@ static int get_page(lister *l, const char *url, size_t page,
 		kl_http_get(l->http, l->handle, url, &l->headers,
 			    strncmp(url, "http://", 7) == 0,
 			    REQUEST_TIMEOUT_MS, PAGE_MAX_BYTES, r);
+		if (r->curl_code == 0 && r->truncated)
+			return fail(l, err, "page %zu is larger than %zu MiB",
+				    page, PAGE_MAX_BYTES >> 20);
 		if (r->curl_code == 0 && r->status >= 200 && r->status < 300)
 			return 0;
 		if (r->curl_code == 0 && (r->status == 403 || r->status == 429) &&

@@ -235,6 +235,10 @@ def refusals_name_platform_owner_and_cause():
                 assert word in err, (word, err)
             no_token(p.stdout, err)
             assert_eq(p.stdout, b"", "nothing listed")
+            p = run_repos(f, "%s:acme" % platform)
+            assert_eq(p.returncode, 2, "401 without a token")
+            assert "wants a token: set %s" % var in p.stderr.decode(), \
+                p.stderr
         with started(platform, owners) as f:
             p = run_repos(f, "%s:nobody" % platform)
             assert_eq(p.returncode, 2, "404")
