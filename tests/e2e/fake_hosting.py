@@ -182,6 +182,8 @@ class Fake:
 
     def gitlab(self, h, url, q, items, page):
         per = int(q.get("per_page", "20"))
+        if self.faults.get("keyset"):   # Link only, by the last id seen
+            return self.gitlab_keyset(h, url, q, items, per)
         chunk = self.page_of(items, page, per)
         body = []
         for r in chunk:
@@ -196,6 +198,20 @@ class Fake:
         self.send(h, 200, body, [("X-Page", str(page)),
                                  ("X-Next-Page", str(page + 1) if more else ""),
                                  ("X-Per-Page", str(per))])
+
+    def gitlab_keyset(self, h, url, q, items, per):
+        start = int(q.get("id_after", "0"))
+        chunk = items[start:start + per]
+        body = [{"path_with_namespace": r["name"],
+                 "http_url_to_repo": r["clone_url"],
+                 "archived": r["archived"], "visibility": "public"}
+                for r in chunk]
+        hdrs = []
+        if start + per < len(items):
+            qq = dict(q, id_after=str(start + per))
+            hdrs.append(("Link", '<%s%s?%s>; rel="next"' % (
+                self.base, url.path, urllib.parse.urlencode(qq))))
+        self.send(h, 200, body, hdrs)
 
     def gitea(self, h, url, q, items, page):
         per = int(q.get("limit", "30"))

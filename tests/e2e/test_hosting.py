@@ -165,6 +165,13 @@ def gitlab_subgroups_and_next_page():
         p = lib.run(["repos", "gitlab:grpx", "--api-url", f.base], env=env)
         assert_eq(lines(p), expect(f.owners["grpx"]), "bare host")
         no_token(p.stdout, p.stderr)
+    # keyset pagination: the next page only in the Link header
+    with started("gitlab", lambda b: {"big": org(b, "big", 250)},
+                 faults={"keyset": True}) as f:
+        p = run_repos(f, "gitlab:big", "--include-forks",
+                      "--include-archived")
+        assert_eq(lines(p), expect(f.owners["big"], True, True), "keyset")
+        assert_eq(len(f.requests), 3, "three pages by Link")
 
 
 @test
