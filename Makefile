@@ -17,8 +17,9 @@ ifeq ($(WERROR),1)
 WARNINGS += -Werror
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# libcurl is not linked: src/verify/http.c loads it (dlopen) only for
-# --verify (and `keyleak version`), sparing every other run its start-up cost.
+# libcurl is not linked: src/util/http.c loads it (dlopen) only for
+# --verify, `keyleak repos` / `audit --repos-from` (and `keyleak version`),
+# sparing every other run its start-up cost.
 PKG_LIBS   := $(filter-out -lcurl,$(shell pkg-config --libs $(PKGS) 2>/dev/null))
 # SARIF's informationUri, only when a build names keyleak's home.
 INFORMATION_URI ?=

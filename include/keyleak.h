@@ -12,22 +12,24 @@
  * test_layers.py reads the includes and the objects' symbols). Top down:
  *   1. cli/main.c     the command table; nothing calls it
  *   2. cli            commands, options, --help, version, hook installer
- *   3. sources        what to scan: work tree, index, history (and its
+ *   3. hosting        listing repositories from GitHub, GitLab, Gitea
+ *                     (names, not blobs; HTTP through util/http.c)
+ *   4. sources        what to scan: work tree, index, history (and its
  *                     parallel walk), audit, pushes, repository lists
- *   4. policy         .env / .gitignore checks, called by the sources;
+ *   5. policy         .env / .gitignore checks, called by the sources;
  *                     it reads git through the plumbing below
- *   5. sources/git    libgit2 plumbing: open, walk, tree diff, provenance,
+ *   6. sources/git    libgit2 plumbing: open, walk, tree diff, provenance,
  *                     missing objects, worker processes (procs.c)
- *   6. verify         --verify: annotates findings, never reads a repository
- *   7. report         text, JSON, SARIF, JSON Lines, merge: only reads a
+ *   7. verify         --verify: annotates findings, never reads a repository
+ *   8. report         text, JSON, SARIF, JSON Lines, merge: only reads a
  *                     kl_report
- *   8. findings       kl_finding and kl_report (filled by sources, policy
+ *   9. findings       kl_finding and kl_report (filled by sources, policy
  *                     and verify; status names), config, baselines, state
- *   9. rules          compiling rule files, and the engine that runs them
+ *  10. rules          compiling rule files, and the engine that runs them
  *                     (engine/: the two share the compiled kl_rule, so
  *                     they are one layer)
- *  10. util           buffers, files, atomic writes, SHA-256, progress,
- *                     threads, the object-id map
+ *  11. util           buffers, files, atomic writes, SHA-256, progress,
+ *                     threads, the object-id map, the libcurl loader
  * This header and src/internal.h hold declarations only, for every layer.
  *
  * Conventions: functions that can fail return int (0 ok, negative error) and

@@ -53,6 +53,15 @@ typedef struct cli_opts {
 	bool threads_given;       /* -j was on the command line */
 	bool files_only;          /* pre-commit FILE...: revs are the files */
 	int fail_on;              /* --fail-on: a kl_severity, or -1 */
+	/* keyleak repos, audit --repos-from (src/cli/repos.c) */
+	kl_strlist repos_from;    /* --repos-from SPEC */
+	const char *api_url;      /* --api-url */
+	bool include_forks, include_archived;
+	int visibility;           /* kl_visibility */
+	kl_strlist include_names; /* --include-name */
+	kl_strlist exclude_names; /* --exclude-name */
+	long rate_limit_wait;     /* --rate-limit-wait, seconds */
+	bool hosting_given;       /* any of the listing options above */
 } cli_opts;
 
 void cli_usage(FILE *out);
@@ -68,6 +77,12 @@ int cmd_scan(cli_opts *o);    /* scan, staged, history, audit, baseline,
 int cmd_rules(cli_opts *o);
 int cmd_org_audit(cli_opts *o); /* audit --repos (org.c) */
 int cmd_merge(cli_opts *o);     /* merge FILE... (org.c) */
+int cmd_repos(cli_opts *o);     /* repos SPEC... (repos.c) */
+struct kl_hosted_list;
+/* Every --repos-from (or repos) spec's repositories, sorted; prints the
+ * error and returns -1. */
+int cli_list_hosted(const cli_opts *o, const kl_strlist *specs,
+		    struct kl_hosted_list *out);
 /* Check the audit --repos options; prints the error. */
 int cli_check_org(const cli_opts *o);
 

@@ -55,7 +55,7 @@ int main(int argc, char **argv)
 		   strcmp(cmd, "pre-push") == 0) {
 		rc = cmd_push(argc - 1, argv + 1);
 	} else if (!is_scan_command(cmd) && strcmp(cmd, "rules") != 0 &&
-		   strcmp(cmd, "merge") != 0) {
+		   strcmp(cmd, "merge") != 0 && strcmp(cmd, "repos") != 0) {
 		fprintf(stderr, "keyleak: unknown command '%s'\n"
 			"Try 'keyleak --help'.\n", cmd);
 		rc = KL_EXIT_ERROR;
@@ -67,7 +67,9 @@ int main(int argc, char **argv)
 	} else {
 		rc = strcmp(cmd, "rules") == 0 ? cmd_rules(&o)
 		     : strcmp(cmd, "merge") == 0 ? cmd_merge(&o)
-		     : o.repos ? cmd_org_audit(&o) : cmd_scan(&o);
+		     : strcmp(cmd, "repos") == 0 ? cmd_repos(&o)
+		     : o.repos || o.repos_from.len ? cmd_org_audit(&o)
+		     : cmd_scan(&o);
 		cli_opts_free(&o);
 	}
 	cli_git_ready();

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "hosting/hosting.h"
 
 void cli_usage(FILE *out)
 {
@@ -36,6 +37,11 @@ void cli_usage(FILE *out)
 "  audit [PATH]         all refs, unreachable objects and the work tree\n"
 "  audit --repos FILE   audit every repository FILE lists (paths or clone\n"
 "                       URLs, one a line; URLs are mirrored, see below)\n"
+"  audit --repos-from SPEC  the same for the repositories a hosting platform\n"
+"                       lists (see `repos`); repeatable\n"
+"  repos SPEC...        list the clone URLs of github:ORG, github-user:USER,\n"
+"                       gitlab:GROUP (with subgroups), gitea:ORG (Forgejo\n"
+"                       too), one a line, sorted: a list for --repos\n"
 "  merge FILE...        merge JSON Lines (or JSON) reports of shards into\n"
 "                       one report (--format, --output)\n"
 "  baseline [PATH] --output FILE  record the work tree's current findings\n"
@@ -110,6 +116,23 @@ void cli_usage(FILE *out)
 "      --state-dir DIR  incremental: remember the blobs scanned clean per\n"
 "                       repository; later runs scan only new ones\n"
 "\n"
+"hosting platforms (repos, audit --repos-from; see doc/hosting.md):\n"
+"      --api-url URL    GitHub Enterprise Server, self-managed GitLab, a\n"
+"                       Gitea/Forgejo host (required for gitea:); HTTPS\n"
+"                       only (plain HTTP to loopback addresses)\n"
+"      --include-forks  list forks too (default: skipped)\n"
+"      --include-archived  list archived repositories too (default: skipped)\n"
+"      --visibility V   public, private (anything not public) or all\n"
+"                       (default)\n"
+"      --include-name PAT  only repositories whose name matches (fnmatch;\n"
+"                       a PAT with '/' matches the full path); repeatable\n"
+"      --exclude-name PAT  skip repositories whose name matches; repeatable\n"
+"      --rate-limit-wait S  wait out rate limits up to S seconds in all\n"
+"                       (default 900; 0: fail at once)\n"
+"                       tokens: GITHUB_TOKEN/GH_TOKEN, GITLAB_TOKEN,\n"
+"                       GITEA_TOKEN (or KEYLEAK_GITHUB_TOKEN, ...), sent\n"
+"                       only to the API's host; also used to clone there\n"
+"\n"
 "paths: inside a git work tree, paths are named from its root whatever PATH\n"
 "and the current directory (`scan src` and `scan src/app.py` both report\n"
 "src/app.py) and its .keyleak.json applies; outside one, relative to PATH.\n"
@@ -164,7 +187,9 @@ enum {
 	OPT_VERIFY, OPT_ONLY_LIVE, OPT_VERIFY_JOBS, OPT_VERIFY_TIMEOUT,
 	OPT_REPOS, OPT_MIRROR_DIR, OPT_SHARD, OPT_JOBS, OPT_RESUME,
 	OPT_STATE_DIR,
-	OPT_FETCH_MISSING, OPT_FAIL_ON, OPT_REPO_JOBS, OPT_END
+	OPT_FETCH_MISSING, OPT_FAIL_ON, OPT_REPO_JOBS, OPT_REPOS_FROM,
+	OPT_API_URL, OPT_INCLUDE_FORKS, OPT_INCLUDE_ARCHIVED, OPT_VISIBILITY,
+	OPT_INCLUDE_NAME, OPT_EXCLUDE_NAME, OPT_RATE_LIMIT_WAIT, OPT_END
 };
 
 static const struct option long_opts[] = {
@@ -202,6 +227,14 @@ static const struct option long_opts[] = {
 	{ "version", no_argument, NULL, 'V' },
 	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "repos-from", required_argument, NULL, OPT_REPOS_FROM },
+	{ "api-url", required_argument, NULL, OPT_API_URL },
+	{ "include-forks", no_argument, NULL, OPT_INCLUDE_FORKS },
+	{ "include-archived", no_argument, NULL, OPT_INCLUDE_ARCHIVED },
+	{ "visibility", required_argument, NULL, OPT_VISIBILITY },
+	{ "include-name", required_argument, NULL, OPT_INCLUDE_NAME },
+	{ "exclude-name", required_argument, NULL, OPT_EXCLUDE_NAME },
+	{ "rate-limit-wait", required_argument, NULL, OPT_RATE_LIMIT_WAIT },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -243,6 +276,40 @@ static int parse_shard(const char *arg, cli_opts *o)
 	o->shard_k = k;
 	o->shard_n = n;
 	return 0;
+}
+
+/* The listing options of `repos` and `audit --repos-from`. */
+static int parse_hosting(int c, const char *arg, cli_opts *o)
+{
+	int v;
+
+	o->hosting_given = true;
+	switch (c) {
+	case OPT_API_URL: o->api_url = arg; return 0;
+	case OPT_INCLUDE_FORKS: o->include_forks = true; return 0;
+	case OPT_INCLUDE_ARCHIVED: o->include_archived = true; return 0;
+	case OPT_VISIBILITY:
+		if (strcmp(arg, "all") == 0)
+			o->visibility = KL_VIS_ALL;
+		else if (strcmp(arg, "public") == 0)
+			o->visibility = KL_VIS_PUBLIC;
+		else if (strcmp(arg, "private") == 0)
+			o->visibility = KL_VIS_PRIVATE;
+		else
+			return bad_value("--visibility", arg,
+					 "expected public, private or all");
+		return 0;
+	case OPT_INCLUDE_NAME: kl_strlist_push(&o->include_names, arg); return 0;
+	case OPT_EXCLUDE_NAME: kl_strlist_push(&o->exclude_names, arg); return 0;
+	case OPT_RATE_LIMIT_WAIT:
+		if (parse_int(arg, 0, 86400, &v))
+			return bad_value("--rate-limit-wait", arg,
+					 "expected 0 to 86400 seconds");
+		o->rate_limit_wait = v;
+		return 0;
+	default:
+		return -1;
+	}
 }
 
 static int parse_option(int c, const char *arg, cli_opts *o)
@@ -316,8 +383,9 @@ static int parse_option(int c, const char *arg, cli_opts *o)
 	}
 	case OPT_RESUME: o->resume = true; return 0;
 	case OPT_STATE_DIR: o->state_dir = arg; return 0;
+	case OPT_REPOS_FROM: kl_strlist_push(&o->repos_from, arg); return 0;
 	default:
-		return -1;
+		return parse_hosting(c, arg, o);
 	}
 }
 
@@ -337,6 +405,14 @@ static const struct option_scope {
 	{ OPT_CHECK, "--check", " rules " },
 	{ OPT_SEED, "--seed", " rules " },
 	{ OPT_FETCH_MISSING, "--fetch-missing", " history audit " },
+	{ OPT_REPOS_FROM, "--repos-from", " audit " },
+	{ OPT_API_URL, "--api-url", " repos audit " },
+	{ OPT_INCLUDE_FORKS, "--include-forks", " repos audit " },
+	{ OPT_INCLUDE_ARCHIVED, "--include-archived", " repos audit " },
+	{ OPT_VISIBILITY, "--visibility", " repos audit " },
+	{ OPT_INCLUDE_NAME, "--include-name", " repos audit " },
+	{ OPT_EXCLUDE_NAME, "--exclude-name", " repos audit " },
+	{ OPT_RATE_LIMIT_WAIT, "--rate-limit-wait", " repos audit " },
 	{ OPT_FAIL_ON, "--fail-on", SCANS "merge " },
 	{ OPT_BASELINE, "--baseline", SCANS PUSH },
 	{ OPT_MAX_SIZE, "--max-file-size", SCANS "baseline " PUSH },
@@ -349,7 +425,7 @@ static const struct option_scope {
 	{ OPT_RULES, "--rules", SCANS "baseline rules " PUSH },
 	{ OPT_ONLY_RULES, "--only-rules", SCANS "baseline rules " PUSH },
 	{ 'f', "--format", SCANS "merge " PUSH },
-	{ 'o', "--output", SCANS "baseline merge " PUSH },
+	{ 'o', "--output", SCANS "baseline merge repos " PUSH },
 };
 #undef SCANS
 #undef PUSH
@@ -399,6 +475,7 @@ int cli_parse(int argc, char **argv, cli_opts *o)
 	o->verify_timeout = 10;
 	o->jobs = 1;
 	o->fail_on = -1;
+	o->rate_limit_wait = 900;
 	optind = 1;
 	opterr = 1;
 	while ((c = getopt_long(argc, argv, "f:o:j:qvhV", long_opts, NULL)) != -1) {
@@ -435,6 +512,9 @@ void cli_opts_free(cli_opts *o)
 	kl_strlist_free(&o->revs);
 	kl_strlist_free(&o->rules_paths);
 	kl_strlist_free(&o->only_rules);
+	kl_strlist_free(&o->repos_from);
+	kl_strlist_free(&o->include_names);
+	kl_strlist_free(&o->exclude_names);
 }
 
 /*

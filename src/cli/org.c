@@ -18,6 +18,7 @@
 #include "findings/baseline.h"
 #include "findings/config.h"
 #include "findings/state.h"
+#include "hosting/hosting.h"
 #include "sources/repos.h"
 
 #define MAX_REPORT_BYTES ((size_t)4 << 30)
@@ -40,18 +41,32 @@ int cli_check_org(const cli_opts *o)
 {
 	bool audit = strcmp(o->command, "audit") == 0;
 	bool merge = strcmp(o->command, "merge") == 0;
+	bool repos = strcmp(o->command, "repos") == 0;
+	bool listed = o->repos || o->repos_from.len;
 
 	if ((o->shard_n || o->jobs > 1 || o->mirror_dir || o->resume ||
-	     o->state_dir) && (!o->repos || merge))
+	     o->state_dir) && (!listed || merge))
 		return org_error("%s: --shard, --jobs, --mirror-dir, --resume "
-				 "and --state-dir go with audit --repos FILE",
-				 o->command);
+				 "and --state-dir go with audit --repos FILE "
+				 "or --repos-from SPEC", o->command);
 	if (o->repos && !audit && !merge)
 		return org_error("%s: --repos goes with audit and merge",
 				 o->command);
-	if (o->repos && audit && (strcmp(o->path, ".") != 0 || o->revs.len))
-		return org_error("audit: give either --repos FILE or a PATH, "
-				 "not both");
+	if (o->repos_from.len && !audit)
+		return org_error("%s: --repos-from goes with audit (to list "
+				 "only: keyleak repos SPEC)", o->command);
+	if (o->hosting_given && !repos && !(audit && o->repos_from.len))
+		return org_error("%s: --api-url, --include-forks, "
+				 "--include-archived, --visibility, "
+				 "--include-name, --exclude-name and "
+				 "--rate-limit-wait go with repos and audit "
+				 "--repos-from", o->command);
+	if (listed && audit && (strcmp(o->path, ".") != 0 || o->revs.len))
+		return org_error("audit: give either --repos FILE (or "
+				 "--repos-from SPEC) or a PATH, not both");
+	if (repos && strcmp(o->path, ".") == 0)
+		return org_error("repos: name what to list: github:ORG, "
+				 "github-user:USER, gitlab:GROUP or gitea:ORG");
 	if (o->resume && (o->format != KL_FORMAT_JSONL || !o->output))
 		return org_error("audit: --resume needs --format jsonl and "
 				 "--output FILE (the file it continues)");
@@ -542,15 +557,49 @@ static int open_output(org_run *run)
 	return 0;
 }
 
+/* --repos-from: each spec's listing joins the list, the token its
+ * clones may use with it; a repository also in FILE is audited once. */
+static int add_hosted(org_run *run, kl_strlist *dups)
+{
+	kl_hosted_list hosted = { 0 };
+	kl_error err = { 0 };
+	size_t i, before;
+	int rc = 0;
+
+	if (cli_list_hosted(run->o, &run->o->repos_from, &hosted) < 0)
+		return -1;
+	for (i = 0; rc == 0 && i < hosted.len; i++) {
+		before = run->repos.len;
+		rc = kl_repos_add(&run->repos, "--repos-from",
+				  hosted.items[i].clone_url, i + 1, dups, &err);
+		if (rc == 0 && run->repos.len > before) {
+			run->repos.items[before].token = hosted.items[i].token;
+			run->repos.items[before].token_user =
+				hosted.items[i].token_user;
+		}
+	}
+	if (rc < 0) {
+		org_error("%s", err.message);
+		kl_error_clear(&err);
+	}
+	kl_hosted_free(&hosted);
+	return rc;
+}
+
 static int load_list(org_run *run)
 {
 	kl_strlist dups = { 0 };
 	kl_error err = { 0 };
 	size_t i;
 
-	if (kl_repos_load(run->o->repos, &run->repos, &dups, &err) < 0) {
+	if (run->o->repos &&
+	    kl_repos_load(run->o->repos, &run->repos, &dups, &err) < 0) {
 		org_error("%s", err.message);
 		kl_error_clear(&err);
+		return -1;
+	}
+	if (run->o->repos_from.len && add_hosted(run, &dups) < 0) {
+		kl_strlist_free(&dups);
 		return -1;
 	}
 	for (i = 0; i < dups.len && !run->o->quiet; i++)
@@ -611,7 +660,8 @@ static int render_collected(org_run *run)
 	int rc;
 
 	kl_merge_set_command(m, "audit");
-	if (kl_merge_add(m, run->o->repos, run->collected.data ?
+	if (kl_merge_add(m, run->o->repos ? run->o->repos
+			 : run->o->repos_from.items[0], run->collected.data ?
 			 run->collected.data : "", run->collected.len,
 			 &err) < 0) {
 		org_error("%s", err.message);

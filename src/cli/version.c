@@ -12,10 +12,9 @@
 #include <zlib.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
-#include <curl/curl.h>
 
 #include "cli/cli.h"
-#include "verify/verify.h"
+#include "util/http.h"
 
 static void built_with(kl_buf *out, const char *runtime, const char *header)
 {
@@ -93,21 +92,22 @@ static void zlib_line(kl_buf *out)
 	kl_buf_puts(out, "\n");
 }
 
-/* libcurl is loaded only for --verify (src/verify/http.c): this names
- * the one it would load. */
+/* libcurl is loaded only for --verify and the hosting listings
+ * (src/util/http.c): this names the one it would load. */
 static void curl_line(kl_buf *out)
 {
 	const char *version, *ssl = NULL;
 
 	if (kl_http_curl_version(&version, &ssl) < 0) {
-		kl_buf_puts(out, "libcurl not installed (needed by --verify only)\n");
+		kl_buf_puts(out, "libcurl not installed (needed by --verify "
+			    "and repos only)\n");
 		return;
 	}
 	kl_buf_printf(out, "libcurl %s", version);
 	built_with(out, version, LIBCURL_VERSION);
 	if (ssl)
 		kl_buf_printf(out, " (%s)", ssl);
-	kl_buf_puts(out, " (loaded for --verify)\n");
+	kl_buf_puts(out, " (loaded for --verify and repos)\n");
 }
 
 void kl_version_text(kl_buf *out)

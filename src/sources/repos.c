@@ -11,6 +11,7 @@
 #include <git2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -267,6 +268,16 @@ int kl_repos_load(const char *path, kl_repo_list *out, kl_strlist *dups,
 	return rc;
 }
 
+int kl_repos_add(kl_repo_list *l, const char *origin, const char *spec,
+		 size_t lineno, kl_strlist *dups, kl_error *err)
+{
+	char *line = kl_xstrdup(spec);
+	int rc = add_entry(l, origin, line, lineno, dups, err);
+
+	free(line);
+	return rc;
+}
+
 bool kl_repo_in_shard(const kl_repo *r, unsigned k, unsigned n)
 {
 	char head[17];
@@ -345,8 +356,22 @@ static void rm_tree(const char *path)
 	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Whether url is on the same scheme://host[:port] as the listed URL (a
+ * redirect elsewhere must not take the listing's token along). */
+static bool same_origin(const char *url, const char *listed)
+{
+	size_t slen = scheme_len(listed), n;
+
+	if (!slen)
+		return false;
+	n = slen + strcspn(listed + slen, "/");
+	return strncasecmp(url, listed, n) == 0 &&
+	       (url[n] == '/' || url[n] == '\0');
+}
+
 typedef struct cred_state {
 	int attempts;
+	const kl_repo *repo;
 } cred_state;
 
 /* One try per kind: a wrong token must fail, not loop. */
@@ -357,7 +382,12 @@ static int credentials(git_credential **out, const char *url,
 	const char *token = getenv("KEYLEAK_GIT_TOKEN");
 	const char *name = getenv("KEYLEAK_GIT_USERNAME");
 
-	(void)url;
+	if ((!token || !*token) && cs->repo->token &&
+	    same_origin(url, cs->repo->location)) {
+		token = cs->repo->token; /* the listing's, for its own host */
+		if (!name || !*name)
+			name = cs->repo->token_user;
+	}
 	if (cs->attempts++ > 0)
 		return GIT_EAUTH;
 	if (allowed & GIT_CREDENTIAL_SSH_KEY)
@@ -415,7 +445,7 @@ static int fetch_into(git_repository *repo, const kl_repo *r, const char *verb,
 	git_remote_create_options ro;
 	git_remote *remote = NULL;
 	git_fetch_options fo;
-	cred_state cs = { 0 };
+	cred_state cs = { 0, r };
 	char *spec = MIRROR_REFSPEC;
 	git_strarray specs = { &spec, 1 };
 	int rc;

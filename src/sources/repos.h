@@ -17,6 +17,10 @@ typedef struct kl_repo {
 	char id[65];    /* sha256 hex of norm */
 	bool is_url;
 	size_t line;    /* line in the list file */
+	/* A hosting platform's token for cloning (borrowed from the
+	 * environment; NULL: KEYLEAK_GIT_TOKEN's rules), and its user. */
+	const char *token;
+	const char *token_user;
 } kl_repo;
 
 typedef struct kl_repo_list {
@@ -34,6 +38,12 @@ int kl_repos_load(const char *path, kl_repo_list *out, kl_strlist *dups,
 		  kl_error *err);
 void kl_repos_free(kl_repo_list *l);
 
+/* Add one spec as if it were line lineno of the list named origin (a
+ * file, or a hosting spec such as "github:ORG"); the same rules as
+ * kl_repos_load. The new entry, if any, is the list's last. */
+int kl_repos_add(kl_repo_list *l, const char *origin, const char *spec,
+		 size_t lineno, kl_strlist *dups, kl_error *err);
+
 /* Normalise one spec (exposed for tests): URLs lose their user info, a
  * trailing '/' and ".git", scheme and host are lowercased, scp-like
  * "user@host:path" becomes "ssh://host/path"; paths are cleaned lexically.
@@ -50,8 +60,8 @@ char *kl_repos_default_mirror_dir(void);
 /*
  * Clone r (a URL) as a bare mirror under dir, or fetch it (every ref,
  * pruned) when the mirror exists. Credentials: the environment's
- * KEYLEAK_GIT_TOKEN (user KEYLEAK_GIT_USERNAME, default "x-access-token")
- * for HTTPS, the SSH agent for SSH. Sets *path (caller frees) to the
+ * KEYLEAK_GIT_TOKEN (user KEYLEAK_GIT_USERNAME, default "x-access-token"),
+ * else r->token, for HTTPS; the SSH agent for SSH. Sets *path (caller frees) to the
  * mirror. On failure err names the repository and the reason.
  */
 int kl_repo_mirror(const kl_repo *r, const char *dir, char **path,

@@ -1,145 +1,15 @@
 /*
- * Owns keyleak's only network code: one read-only request per call with
- * libcurl. HTTPS only (plain HTTP only through KEYLEAK_VERIFY_BASE_URL),
- * certificates always verified, redirects never followed (the secret must
- * not travel to a host the rule does not name), proxies from the standard
- * environment variables, no cookies, no .netrc.
- *
- * libcurl is loaded with dlopen the first time --verify needs it: linked
- * in, it and the twenty libraries it pulls (TLS, Kerberos, LDAP, ...) cost
- * every keyleak run about 4.5 ms of CPU at start-up, a tenth of a
- * pre-commit scan, for a feature few runs use.
+ * Owns --verify's request: one read-only exchange per call through the
+ * shared client (src/util/http.c: HTTPS only, certificates verified,
+ * redirects never followed, so the secret never travels to a host the
+ * rule does not name); plain HTTP only through KEYLEAK_VERIFY_BASE_URL.
  */
-#include <curl/curl.h>
-#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "verify/verify.h"
 
 #define PLACEHOLDER "{secret}"
-#define LIBCURL_SONAME "libcurl.so.4"
-
-struct kl_http {
-	CURLcode (*global_init)(long flags);
-	void (*global_cleanup)(void);
-	CURL *(*easy_init)(void);
-	void (*easy_cleanup)(CURL *h);
-	void (*easy_reset)(CURL *h);
-	CURLcode (*easy_setopt)(CURL *h, CURLoption opt, ...);
-	CURLcode (*easy_perform)(CURL *h);
-	CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
-	const char *(*easy_strerror)(CURLcode code);
-	char *(*easy_escape)(CURL *h, const char *s, int len);
-	void (*free)(void *p);
-	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
-	void (*slist_free_all)(struct curl_slist *l);
-	/* Optional (7.83+): Retry-After is read only when present. */
-	CURLHcode (*easy_header)(CURL *h, const char *name, size_t index,
-				 unsigned int origin, int request,
-				 struct curl_header **hout);
-};
-
-/* dlsym into a typed function pointer: POSIX requires the two to have
- * the same representation. */
-_Static_assert(sizeof(void *) == sizeof(void (*)(void)),
-	       "function pointers must fit dlsym's void *");
-
-static bool load_one(void *dl, const char *name, void *slot)
-{
-	void *sym = dlsym(dl, name);
-
-	memcpy(slot, &sym, sizeof(sym));
-	return sym != NULL;
-}
-
-#define LOAD(lib, dl, field, name) load_one((dl), (name), &(lib)->field)
-
-static bool load_symbols(kl_http *h, void *dl)
-{
-	LOAD(h, dl, easy_header, "curl_easy_header");
-	return LOAD(h, dl, global_init, "curl_global_init") &&
-	       LOAD(h, dl, global_cleanup, "curl_global_cleanup") &&
-	       LOAD(h, dl, easy_init, "curl_easy_init") &&
-	       LOAD(h, dl, easy_cleanup, "curl_easy_cleanup") &&
-	       LOAD(h, dl, easy_reset, "curl_easy_reset") &&
-	       LOAD(h, dl, easy_setopt, "curl_easy_setopt") &&
-	       LOAD(h, dl, easy_perform, "curl_easy_perform") &&
-	       LOAD(h, dl, easy_getinfo, "curl_easy_getinfo") &&
-	       LOAD(h, dl, easy_strerror, "curl_easy_strerror") &&
-	       LOAD(h, dl, easy_escape, "curl_easy_escape") &&
-	       LOAD(h, dl, free, "curl_free") &&
-	       LOAD(h, dl, slist_append, "curl_slist_append") &&
-	       LOAD(h, dl, slist_free_all, "curl_slist_free_all");
-}
-
-/*
- * The library stays loaded until the process exits: OpenSSL, under it,
- * registers exit handlers that must not outlive its code.
- */
-kl_http *kl_http_open(kl_error *err)
-{
-	void *dl = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-	kl_http *h;
-
-	if (!dl) {
-		kl_error_set(err, "libcurl is not installed (%s): %s",
-			     LIBCURL_SONAME, dlerror());
-		return NULL;
-	}
-	h = kl_xcalloc(1, sizeof(*h));
-	if (!load_symbols(h, dl)) {
-		kl_error_set(err, "%s lacks a function keyleak needs",
-			     LIBCURL_SONAME);
-		free(h);
-		dlclose(dl);
-		return NULL;
-	}
-	if (h->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		kl_error_set(err, "libcurl could not initialise");
-		free(h);
-		return NULL;
-	}
-	return h;
-}
-
-int kl_http_curl_version(const char **version, const char **ssl)
-{
-	void *dl = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-	curl_version_info_data *(*info)(CURLversion) = NULL;
-	const curl_version_info_data *v;
-
-	if (!dl)
-		return -1;
-	if (!load_one(dl, "curl_version_info", &info)) {
-		dlclose(dl);
-		return -1;
-	}
-	/* Stays loaded, like kl_http_open's: the strings live in it. */
-	v = info(CURLVERSION_NOW);
-	*version = v->version;
-	*ssl = v->ssl_version;
-	return 0;
-}
-
-void kl_http_close(kl_http *h)
-{
-	if (!h)
-		return;
-	h->global_cleanup();
-	free(h);
-}
-
-void *kl_http_handle_new(const kl_http *h)
-{
-	return h->easy_init();
-}
-
-void kl_http_handle_free(const kl_http *h, void *handle)
-{
-	if (handle)
-		h->easy_cleanup(handle);
-}
 
 void kl_http_answer_free(kl_http_answer *a)
 {
@@ -239,15 +109,6 @@ static struct curl_slist *build_headers(const kl_http *lib,
 	return list;
 }
 
-static void wipe_headers(const kl_http *lib, struct curl_slist *list)
-{
-	struct curl_slist *l;
-
-	for (l = list; l; l = l->next)
-		memset(l->data, 0, strlen(l->data));
-	lib->slist_free_all(list);
-}
-
 /* Keep the start of the body; the rest is read and dropped, bounded by
  * the request's timeout. */
 static size_t on_body(char *data, size_t size, size_t n, void *ctx)
@@ -260,19 +121,6 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 		kl_buf_add(body, data, len < room ? len : room);
 	}
 	return len;
-}
-
-/*
- * Only HTTPS (and HTTP through a base URL), also for redirects, which are
- * never followed anyway. A libcurl that refuses the setting (older than
- * 7.85) must not send anything: the caller makes that "no answer".
- */
-static CURLcode set_protocols(const kl_http *lib, CURL *h, bool allow_http)
-{
-	const char *names = allow_http ? "http,https" : "https";
-	CURLcode rc = lib->easy_setopt(h, CURLOPT_PROTOCOLS_STR, names);
-
-	return rc ? rc : lib->easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, names);
 }
 
 static void set_method(const kl_http *lib, CURL *h, const char *method)
@@ -292,25 +140,10 @@ static void set_method(const kl_http *lib, CURL *h, const char *method)
 static CURLcode setup(const kl_http *lib, CURL *h, const kl_verify_opts *o,
 		      kl_http_answer *a, char *errbuf)
 {
-	CURLcode rc;
+	CURLcode rc = kl_http_safe_setup(lib, h, o->base_url != NULL,
+					 o->timeout_ms, "keyleak/" KL_VERSION
+					 " (secret verification)", errbuf);
 
-	lib->easy_reset(h);
-	lib->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	rc = set_protocols(lib, h, o->base_url != NULL);
-	if (!rc)
-		rc = lib->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	if (!rc)
-		rc = lib->easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	if (!rc)
-		rc = lib->easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (!rc)
-		rc = lib->easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* threads */
-	if (!rc)
-		rc = lib->easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms);
-	if (!rc)
-		rc = lib->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, o->timeout_ms);
-	lib->easy_setopt(h, CURLOPT_USERAGENT, "keyleak/" KL_VERSION
-			 " (secret verification)");
 	lib->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	lib->easy_setopt(h, CURLOPT_WRITEDATA, &a->body);
 	return rc;
@@ -375,7 +208,7 @@ void kl_http_request(const kl_http *lib, void *handle, const kl_verifier *v,
 	lib->easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	lib->easy_setopt(h, CURLOPT_URL, "");
 	lib->easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-	wipe_headers(lib, headers);
+	kl_http_slist_wipe(lib, headers);
 	memset(url.data, 0, url.len);
 	kl_buf_free(&url);
 }

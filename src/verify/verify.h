@@ -1,12 +1,13 @@
 /*
  * Inside the verify module: one HTTP exchange with a provider (http.c,
- * the only code that talks to libcurl) and what its answer means
+ * on the shared client of src/util/http.c) and what its answer means
  * (verify.c). Nothing here reads a repository.
  */
 #ifndef KL_VERIFY_INT_H
 #define KL_VERIFY_INT_H
 
 #include "internal.h"
+#include "util/http.h"
 
 #define KL_VERIFY_BODY_MAX ((size_t)64 * 1024)
 
@@ -20,21 +21,6 @@ typedef struct kl_http_answer {
 } kl_http_answer;
 
 void kl_http_answer_free(kl_http_answer *a);
-
-/* libcurl, loaded on first use (see http.c for why). */
-typedef struct kl_http kl_http;
-
-/* Load and initialise libcurl; NULL with err set when it cannot be. */
-kl_http *kl_http_open(kl_error *err);
-/* For `keyleak version`: the version of the libcurl --verify would load
- * and of its TLS library (NULL when unknown), read without initialising
- * it; -1 when libcurl is not installed. */
-int kl_http_curl_version(const char **version, const char **ssl);
-void kl_http_close(kl_http *h);
-
-/* A connection handle (a CURL *) for one worker; NULL on failure. */
-void *kl_http_handle_new(const kl_http *h);
-void kl_http_handle_free(const kl_http *h, void *handle);
 
 /*
  * Send v's request for secret with handle (reused between requests of one

@@ -22,6 +22,7 @@ BUILD = os.path.join(lib.ROOT, os.environ.get("BUILD", "build"))
 LAYERS = [
     ("cli/main.c",),
     ("cli/", "embedded_hook"),
+    ("hosting/",),
     ("sources/",),
     ("policy/",),
     ("sources/git/",),

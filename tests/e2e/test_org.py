@@ -368,11 +368,19 @@ def ci_templates_parse_and_the_shell_one_runs():
     assert_eq(len(gh["jobs"]["audit"]["strategy"]["matrix"]["shard"]),
               int(gh["env"]["SHARDS"]), "matrix = SHARDS")
     assert "merge" in gh["jobs"]
+    # a plan job lists the organisation once; every shard reads its list
+    assert "keyleak repos" in json.dumps(gh["jobs"]["plan"])
+    assert_eq(gh["jobs"]["audit"]["needs"], "plan", "shards after the plan")
     gl = yaml.safe_load(open(os.path.join(ci, "org-audit-gitlab.yml")))
     assert_eq(gl["keyleak-audit"]["parallel"], 4, "gitlab parallel")
     assert "CI_NODE_INDEX - 1" in "".join(gl["keyleak-audit"]["script"][-1:])
+    assert "keyleak repos" in json.dumps(gl["keyleak-plan"])
+    assert_eq(gl["keyleak-audit"]["needs"], ["keyleak-plan"], "gitlab plan")
     docs = list(yaml.safe_load_all(open(os.path.join(ci, "org-audit-k8s.yml"))))
-    job = [x for x in docs if x["kind"] == "Job"][0]
+    jobs = {x["metadata"]["name"]: x for x in docs if x["kind"] == "Job"}
+    job = jobs["keyleak-audit"]
+    assert "keyleak repos" in json.dumps(jobs["keyleak-plan"])
+    assert all(x["metadata"]["labels"]["keyleak-step"] for x in docs)
     assert_eq(job["spec"]["completionMode"], "Indexed", "indexed job")
     assert "JOB_COMPLETION_INDEX" in json.dumps(job)
     with lib.TempDir() as d:

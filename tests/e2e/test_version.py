@@ -50,7 +50,7 @@ def versions_match_the_installed_libraries():
         libs.append(("libcurl", "libcurl"))
     else:
         assert_eq(by_name.get("libcurl"),
-                  "libcurl not installed (needed by --verify only)",
+                  "libcurl not installed (needed by --verify and repos only)",
                   "libcurl line")
     for name, pkg in libs:
         got = by_name[name].split(" ")[1]
