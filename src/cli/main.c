@@ -48,7 +48,8 @@ void cli_usage(FILE *out)
 "                       (libgit2, PCRE2 and its JIT, cJSON, zlib, libcurl)\n"
 "\n"
 "options:\n"
-"  -f, --format FMT     text (default), json, sarif or jsonl (JSON Lines)\n"
+"  -f, --format FMT     text (default), json, sarif, jsonl (JSON Lines) or\n"
+"                       html (one self-contained page, never a full secret)\n"
 "  -o, --output FILE    write the report to FILE (atomically; a device or FIFO\n"
 "                       is written into)\n"
 "      --show-secrets   print secrets in full (default: redacted)\n"
@@ -199,9 +200,11 @@ static int parse_format(const char *s, kl_format *out)
 		*out = KL_FORMAT_SARIF;
 	else if (strcmp(s, "jsonl") == 0)
 		*out = KL_FORMAT_JSONL;
+	else if (strcmp(s, "html") == 0)
+		*out = KL_FORMAT_HTML;
 	else
 		return bad_value("--format", s,
-				 "expected text, json, sarif or jsonl");
+				 "expected text, json, sarif, jsonl or html");
 	return 0;
 }
 

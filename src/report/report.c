@@ -120,6 +120,12 @@ void kl_report_free(kl_report *r)
 	free(r->config_path);
 	free(r->baseline_path);
 	r->config_path = r->baseline_path = NULL;
+	free(r->head);
+	free(r->branch);
+	free(r->remote);
+	free(r->refs);
+	free(r->options);
+	r->head = r->branch = r->remote = r->refs = r->options = NULL;
 }
 
 static void move_findings(kl_findings *dst, kl_findings *src)
@@ -187,6 +193,9 @@ void kl_report_render(const kl_report *r, const kl_report_opts *o, kl_buf *out)
 		return;
 	case KL_FORMAT_JSONL:
 		kl_report_jsonl(r, NULL, o, out);
+		return;
+	case KL_FORMAT_HTML:
+		kl_report_html(r, o, out);
 		return;
 	case KL_FORMAT_TEXT:
 		break;
