@@ -869,9 +869,7 @@ static void put_remediation(html_ctx *c, const kl_finding *f)
 
 	kl_buf_puts(c->out, "<td>");
 	if (remediation_url(f->rule->remediation, &url)) {
-		kl_buf_puts(c->out, "<a rel=\"noreferrer\" title=\"");
-		esc(c->out, f->rule->remediation);
-		kl_buf_puts(c->out, "\" href=\"");
+		kl_buf_puts(c->out, "<a rel=\"noreferrer\" href=\"");
 		esc(c->out, url.data);
 		kl_buf_puts(c->out, "\">rotate</a>");
 	} else if (f->rule->remediation) {
@@ -995,8 +993,8 @@ static void put_findings(html_ctx *c)
 		return;
 	}
 	put_controls(c);
-	kl_buf_puts(o, "<div class=\"scroll\"><table id=\"ft\" class=\"findings\">"
-		    "<thead><tr>");
+	kl_buf_printf(o, "<div class=\"scroll\"><table id=\"ft\" class=\"findings%s"
+		      "\"><thead><tr>", c->d->multi ? " multi" : "");
 	if (c->d->multi)
 		th(o, "Repository", "text");
 	th(o, "Severity", "num");
