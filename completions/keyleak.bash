@@ -25,7 +25,7 @@ _keyleak_options()
 }
 
 # The report formats: the lowercase words on the --format line
-# ("text (default), json, sarif or jsonl (JSON Lines)").
+# ("text (default), json, sarif, jsonl (JSON Lines) or html").
 _keyleak_formats()
 {
     sed -n 's/.*, --format FMT//p' | head -n 1 | grep -oE '\b[a-z]+\b' |

@@ -747,7 +747,7 @@ static void put_repos(html_ctx *c)
 	size_t i, j;
 
 	kl_buf_puts(o, "<section id=\"repositories\"><h2>Repositories</h2>\n"
-		    "<table class=\"repos\"><thead><tr><th>Repository</th>"
+		    "<div class=\"scroll\"><table class=\"repos\"><thead><tr><th>Repository</th>"
 		    "<th>Status</th><th>Findings</th><th>Worst</th><th>Seconds"
 		    "</th><th>Commit</th></tr></thead><tbody>\n");
 	for (i = 0; i < c->d->n_repos; i++) {
@@ -781,7 +781,7 @@ static void put_repos(html_ctx *c)
 		short_id(o, h->report->head);
 		kl_buf_puts(o, "</td></tr>\n");
 	}
-	kl_buf_puts(o, "</tbody></table></section>\n");
+	kl_buf_puts(o, "</tbody></table></div></section>\n");
 }
 
 /* ------------------------------------------------------------ findings */
@@ -1005,9 +1005,9 @@ static void put_findings(html_ctx *c)
 	th(o, "Introduced", "num");
 	th(o, "Removed", "num");
 	th(o, "In HEAD", "text");
-	th(o, "Days exposed", "num");
-	th(o, "Verification", "text");
-	kl_buf_puts(o, "<th>Remediation</th></tr></thead>\n<tbody id=\"ftb\">\n");
+	th(o, "Days", "num"); /* the exposure window */
+	th(o, "Verified", "text");
+	kl_buf_puts(o, "<th>Fix</th></tr></thead>\n<tbody id=\"ftb\">\n");
 	for (i = 0; i < n; i++)
 		put_finding(c, &v[i], i);
 	kl_buf_puts(o, "</tbody></table></div></section>\n");
@@ -1025,7 +1025,7 @@ static void put_policy(html_ctx *c)
 		return;
 	}
 	kl_buf_printf(o, "<section id=\"policy\"><h2>Policy findings (%zu)</h2>\n"
-		      "<table class=\"policy\"><thead><tr>%s<th>Severity</th><th>Rule</th>"
+		      "<div class=\"scroll\"><table class=\"policy\"><thead><tr>%s<th>Severity</th><th>Rule</th>"
 		      "<th>Path</th><th>What</th><th>Introduced</th><th>Removed"
 		      "</th><th>In HEAD</th><th>Days exposed</th></tr></thead>"
 		      "<tbody>\n", n, c->d->multi ? "<th>Repository</th>" : "");
@@ -1047,7 +1047,7 @@ static void put_policy(html_ctx *c)
 		put_removed(c, f);
 		kl_buf_puts(o, "</tr>\n");
 	}
-	kl_buf_puts(o, "</tbody></table></section>\n");
+	kl_buf_puts(o, "</tbody></table></div></section>\n");
 	free(v);
 }
 

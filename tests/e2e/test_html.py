@@ -203,7 +203,7 @@ def filters_search_and_sorting_work():
             b.eval(click % "Location")
             assert_eq([r["loc"] for r in rows(b)], sorted(locs, key=str.lower,
                                                           reverse=True), "reversed")
-            b.eval(click % "Days exposed")
+            b.eval(click % "Days")
             days = b.eval("Array.from(document.querySelectorAll('#ftb tr')).map("
                           "r => +r.cells[8].dataset.k)")
             assert_eq(days, sorted(days, reverse=True), "days, longest first")
