@@ -424,15 +424,16 @@ static void repo_reasons(const kl_html_repo *h, kl_buf *b)
 	const kl_report *r = h->report;
 	const kl_summary *s = &r->summary;
 	size_t i, shown = 0;
-	kl_buf head = KL_BUF_INIT;
 
-	if (!r->incomplete && (!h->status || strcmp(h->status, "ok") == 0))
+	if (!r->incomplete && (!h->status || strcmp(h->status, "ok") == 0) &&
+	    !s->missing_objects && !s->unreadable && !s->limit_hits &&
+	    !r->shallow)
 		return;
-	kl_buf_puts(&head, "");
-	esc(&head, h->name);
-	kl_buf_printf(b, "<li><strong>%s</strong> (%s)<ul>\n", head.data,
-		      h->status ? h->status : "incomplete");
-	kl_buf_free(&head);
+	kl_buf_puts(b, "<li><strong>");
+	esc(b, h->name);
+	kl_buf_printf(b, "</strong> (%s)<ul>\n", h->status &&
+		      strcmp(h->status, "ok") != 0 ? h->status
+		      : r->incomplete ? "incomplete" : "not all read");
 	if (h->error) {
 		kl_buf_puts(b, "<li>");
 		esc(b, h->error);
@@ -974,11 +975,15 @@ static void put_controls(html_ctx *c)
 		    "<output id=\"shown\"></output></form>\n");
 }
 
-static void th(kl_buf *o, const char *name, const char *type)
-{
-	kl_buf_printf(o, "<th data-sort=\"%s\" aria-sort=\"none\">%s</th>",
-		      type, name);
-}
+/* The sortable columns of the findings table and how they sort; the
+ * first only in a report of several repositories. */
+static const char *const columns[][2] = {
+	{ "Repository", "text" }, { "Severity", "num" }, { "Rule", "text" },
+	{ "Provider", "text" }, { "Location", "text" },
+	{ "Secret (redacted)", "text" }, { "Introduced", "num" },
+	{ "Removed", "num" }, { "In HEAD", "text" },
+	{ "Days", "num" } /* the exposure window */, { "Verified", "text" },
+};
 
 static void put_findings(html_ctx *c)
 {
@@ -995,18 +1000,9 @@ static void put_findings(html_ctx *c)
 	put_controls(c);
 	kl_buf_printf(o, "<div class=\"scroll\"><table id=\"ft\" class=\"findings%s"
 		      "\"><thead><tr>", c->d->multi ? " multi" : "");
-	if (c->d->multi)
-		th(o, "Repository", "text");
-	th(o, "Severity", "num");
-	th(o, "Rule", "text");
-	th(o, "Provider", "text");
-	th(o, "Location", "text");
-	th(o, "Secret (redacted)", "text");
-	th(o, "Introduced", "num");
-	th(o, "Removed", "num");
-	th(o, "In HEAD", "text");
-	th(o, "Days", "num"); /* the exposure window */
-	th(o, "Verified", "text");
+	for (i = c->d->multi ? 0 : 1; i < sizeof(columns) / sizeof(*columns); i++)
+		kl_buf_printf(o, "<th data-sort=\"%s\" aria-sort=\"none\">%s</th>",
+			      columns[i][1], columns[i][0]);
 	kl_buf_puts(o, "<th>Fix</th></tr></thead>\n<tbody id=\"ftb\">\n");
 	for (i = 0; i < n; i++)
 		put_finding(c, &v[i], i);

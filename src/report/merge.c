@@ -385,15 +385,30 @@ size_t kl_merge_findings(const kl_merge *m)
 	return n;
 }
 
+/* The index of s among the n names, or 0 (low, not verified). */
+static int name_index(const char *s, const char *const *names, int n)
+{
+	int i;
+
+	for (i = 0; s && i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return 0;
+}
+
 static kl_severity severity_of(const char *s)
 {
-	if (s && strcmp(s, "critical") == 0)
-		return KL_SEV_CRITICAL;
-	if (s && strcmp(s, "high") == 0)
-		return KL_SEV_HIGH;
-	if (s && strcmp(s, "medium") == 0)
-		return KL_SEV_MEDIUM;
-	return KL_SEV_LOW;
+	static const char *const names[] = { "low", "medium", "high",
+					     "critical" };
+
+	return (kl_severity)name_index(s, names, 4);
+}
+
+static kl_verify_status verify_status_of(const char *s)
+{
+	static const char *const names[] = { "", "live", "revoked", "unknown" };
+
+	return (kl_verify_status)name_index(s, names, 4);
 }
 
 /* The ruleset's rule, or one built from the finding (a custom rule file
@@ -475,17 +490,6 @@ static char *path_of(const cJSON *f)
 	if (!b.data)
 		kl_buf_grow(&b, 0);
 	return kl_buf_detach(&b);
-}
-
-static kl_verify_status verify_status_of(const char *s)
-{
-	if (s && strcmp(s, "live") == 0)
-		return KL_VERIFY_LIVE;
-	if (s && strcmp(s, "revoked") == 0)
-		return KL_VERIFY_REVOKED;
-	if (s && strcmp(s, "unknown") == 0)
-		return KL_VERIFY_UNKNOWN;
-	return KL_VERIFY_NONE;
 }
 
 static void read_verification(const cJSON *v, kl_verification *out)
