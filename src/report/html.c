@@ -817,11 +817,11 @@ static void put_introduced(html_ctx *c, const kl_finding *f)
 	put_date(o, f->prov.author_time);
 	kl_buf_puts(o, " ");
 	short_id(o, f->prov.commit);
-	kl_buf_puts(o, "<br><span class=\"who\">");
+	kl_buf_puts(o, "<span class=\"who\">");
 	esc_scrub(o, f->prov.author_name, f);
 	kl_buf_puts(o, "</span>");
 	if (f->prov.summary) {
-		kl_buf_puts(o, "<br><span class=\"msg\">");
+		kl_buf_puts(o, "<span class=\"msg\">");
 		esc_scrub(o, f->prov.summary, f);
 		kl_buf_puts(o, "</span>");
 	}
@@ -888,7 +888,7 @@ static void put_rule(html_ctx *c, const kl_finding *f)
 		      "<td>", sev_names[f->rule->severity],
 		      (int)f->rule->severity, sev_names[f->rule->severity]);
 	esc(c->out, f->rule->name);
-	kl_buf_puts(c->out, "<br><code class=\"rid\">");
+	kl_buf_puts(c->out, "<code class=\"rid\">");
 	esc(c->out, f->rule->id);
 	kl_buf_puts(c->out, "</code></td><td>");
 	esc(c->out, provider_of(f));

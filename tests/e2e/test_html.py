@@ -77,6 +77,8 @@ def check_clean_page(b, path):
     csp = [e["text"] for e in b.log_entries()
            if "Content Security Policy" in e.get("text", "")]
     assert_eq(csp, [], "CSP violations")
+    assert_eq(b.eval("getComputedStyle(document.body).maxWidth"), "1600px",
+              "stylesheet applied")
     assert_eq(b.eval("!!document.getElementById('controls') && "
                      "!document.getElementById('controls').hidden"),
               True, "script ran")
@@ -441,9 +443,11 @@ def ten_thousand_findings_stay_fast():
         assert_eq(timing["found"], "%d of %d shown" % (n // 10, n), "search")
         figures = ("html 10k: %d findings, %.1f MB, keyleak %.2f s (history scan "
                    "and render), browser load %.2f s (DOMContentLoaded %.0f ms, "
-                   "load %.0f ms), filter %.0f ms, search %.0f ms, sort %.0f ms"
+                   "load %.0f ms), filter %.0f ms, search %.0f ms, sort %.0f ms; "
+                   "load average %.1f on %d cores"
                    % (n, size / 1e6, render, load, timing["dcl"], timing["load"],
-                      timing["filter"], timing["search"], timing["sort"]))
+                      timing["filter"], timing["search"], timing["sort"],
+                      os.getloadavg()[0], os.cpu_count()))
         print("# " + figures)
         os.makedirs(ARTIFACTS, exist_ok=True)
         with open(os.path.join(ARTIFACTS, "html-10k.txt"), "w") as f:
