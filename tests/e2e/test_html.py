@@ -6,9 +6,11 @@ repository text, never a full secret; screenshots at desktop and narrow
 widths and the timings of a 10,000-finding report go to
 build/test-artifacts/. Chromium is required: CI installs it."""
 import html
+import http.server
 import json
 import os
 import re
+import threading
 import time
 
 import browser
@@ -312,6 +314,75 @@ def shallow_history_shows_the_banner():
         _, out = report_pair(["history", repo], d, "whole")
         with open(out, encoding="utf-8") as f:
             assert 'id="incomplete"' not in f.read(), "banner on a whole scan"
+
+
+class FakeProvider:
+    """Loopback HTTP server playing Groq for --verify: 200 with "data" for
+    the live key, 401 for every other."""
+
+    def __init__(self, live):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                ok = self.headers.get("Authorization", "") == "Bearer " + live
+                body = b'{"data": []}' if ok else b'{"error": "invalid"}'
+                self.send_response(200 if ok else 401)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return "http://127.0.0.1:%d" % self.server.server_address[1]
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@test
+def verification_statuses_show_and_filter():
+    with lib.TempDir() as d:
+        repo = lib.new_repo(d)
+        live, dead = key("groq-api-key", 30), key("groq-api-key", 31)
+        lib.commit_file(repo, "a.py", 'G = "%s"\n' % live, "a")
+        lib.commit_file(repo, "b.py", 'G = "%s"\n' % dead, "b")
+        with FakeProvider(live) as url:
+            env = {"KEYLEAK_VERIFY_BASE_URL": url}
+            code, rep = lib.run_json(["history", repo, "--verify"], env=env)
+            out = os.path.join(d, "v.html")
+            lib.run(["history", repo, "--verify", "--format", "html", "-o", out],
+                    env=env)
+        jpath = os.path.join(d, "v.json")
+        lib.write(jpath, json.dumps(rep))
+        merged = os.path.join(d, "m.html")
+        lib.run(["merge", jpath, "--format", "html", "-o", merged])
+        want = {"%s:%d" % (f["path"], f["line"]): f["verification"]["status"]
+                for f in keys_of(rep)}
+        assert_eq(sorted(want.values()), ["live", "revoked"], "JSON statuses")
+        for page in (out, merged):
+            with browser.Browser() as b:
+                b.open(page)
+                check_clean_page(b, page)
+                got = b.eval("Object.fromEntries(Array.from(document.querySelectorAll"
+                             "('#ftb tr')).map(r => [r.querySelector('td.path')"
+                             ".textContent, r.querySelector('td.v').textContent]))")
+                assert_eq(got, want, "statuses in " + page)
+                b.eval("(() => { const s = document.querySelector('[data-filter=\"v\"]');"
+                       " s.value = 'live'; s.dispatchEvent(new Event('change',"
+                       " {bubbles: true})); })()")
+                assert_eq([r["loc"] for r in rows(b)], ["a.py:1"], "live only")
+            with open(page, encoding="utf-8") as f:
+                text = f.read()
+            lib.assert_no_secret(text, [live, dead], page)
+        with open(out, encoding="utf-8") as f:
+            assert "--verify" in f.read(), "options in the header"
 
 
 @test
