@@ -52,7 +52,7 @@ void cli_usage(FILE *out)
 "                       (one self-contained page; never a full secret)\n"
 "  -o, --output FILE    write the report to FILE (atomically; a device or FIFO\n"
 "                       is written into)\n"
-"      --show-secrets   print secrets in full (default: redacted)\n"
+"      --show-secrets   print secrets in full (default: redacted; never in html)\n"
 "      --exit-code N    exit status when findings remain (default 1)\n"
 "      --rules PATH     add rule files (a .json file or a directory)\n"
 "      --only-rules PATH  use only these rule files, not the built-in set\n"
