@@ -443,7 +443,13 @@ def repositories_table_for_audit_repos_and_merge():
                 want = sorted([[r["repository"], r["status"], str(r["findings"]),
                                 ""] for r in rep["repositories"]])
                 assert_eq(sorted([x[:3] + [""] for x in repos]), want, "repositories")
-                assert_eq(len(rows(b)), len(keys_of(rep)), "rows")
+                got = rows(b)
+                assert_eq(len(got), len(keys_of(rep)), "rows")
+                # repository a's remote is on GitHub (through the JSON Lines
+                # summary line's remote, for merge), b has none
+                assert_eq(sorted(bool(r["href"]) and r["href"].startswith(
+                    "https://github.com/acme/widgets/blob/") for r in got),
+                    [False, True, True, True], "links per repository")
                 banner = b.eval("(document.getElementById('incomplete') || {})"
                                 ".textContent || ''")
                 assert missing in banner, banner
