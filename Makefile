@@ -32,7 +32,7 @@ LIB_SRCS  := $(sort $(filter-out src/cli/% src/build/%,$(wildcard src/*/*.c src/
 CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
 RULE_JSON := $(sort $(wildcard rules/*.json))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/embedded_rules.o \
-             $(BUILD)/embedded_hook.o
+             $(BUILD)/embedded_hook.o $(BUILD)/embedded_html.o
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -64,6 +64,11 @@ $(BUILD)/embedded_rules.c: $(BUILD)/embed_files $(RULE_JSON)
 HOOK_FILES := hooks/pre-commit hooks/pre-push hooks/pre-receive
 $(BUILD)/embedded_hook.c: $(BUILD)/embed_files $(HOOK_FILES)
 	$(BUILD)/embed_files kl_embedded_hook $(HOOK_FILES) > $@.tmp && mv $@.tmp $@
+
+# The HTML report's stylesheet and script (src/report/html.c inlines them).
+HTML_FILES := src/report/html/report.css src/report/html/report.js
+$(BUILD)/embedded_html.c: $(BUILD)/embed_files $(HTML_FILES)
+	$(BUILD)/embed_files kl_embedded_html $(HTML_FILES) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/embedded_%.o: $(BUILD)/embedded_%.c src/internal.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<

@@ -25,7 +25,7 @@ _keyleak_options()
 }
 
 # The report formats: the lowercase words on the --format line
-# ("text (default), compact, json, sarif or jsonl").
+# ("text (default), compact, json, sarif, jsonl (JSON Lines) or html").
 _keyleak_formats()
 {
     sed -n 's/.*, --format FMT//p' | head -n 1 | grep -oE '\b[a-z]+\b' |

@@ -357,6 +357,7 @@ typedef struct kl_provenance {
 	bool reach_known;
 	size_t reach_total;
 	kl_strlist reach_refs;
+	int64_t removed_time; /* removed_in's commit time; 0 when not removed */
 } kl_provenance;
 
 /* The provider's answer about a secret (--verify). */
@@ -489,6 +490,10 @@ typedef struct kl_report {
 	kl_missing_obj *missing; /* missing objects (the source summarises) */
 	size_t n_missing, cap_missing;
 	kl_verify_summary verify; /* --verify counts (ran == false without) */
+	/* What was scanned, for the HTML report's header (owned, NULL when
+	 * unknown): HEAD's commit and branch, the remote's URL, the refs
+	 * and the options that shaped the scan ("--all", "--verify"). */
+	char *head, *branch, *remote, *refs, *options;
 } kl_report;
 
 void kl_report_init(kl_report *r, const char *command, const char *target,
@@ -505,7 +510,8 @@ typedef enum kl_format {
 	KL_FORMAT_JSON,
 	KL_FORMAT_SARIF,
 	KL_FORMAT_JSONL, /* JSON Lines: one line per finding, then a summary */
-	KL_FORMAT_COMPACT /* text, one line per finding */
+	KL_FORMAT_COMPACT, /* text, one line per finding */
+	KL_FORMAT_HTML   /* one self-contained page (src/report/html.c) */
 } kl_format;
 
 typedef struct kl_report_opts {
@@ -527,6 +533,33 @@ void kl_report_render(const kl_report *r, const kl_report_opts *o, kl_buf *out);
 void kl_report_text(const kl_report *r, const kl_report_opts *o, kl_buf *out);
 void kl_report_json(const kl_report *r, const kl_report_opts *o, kl_buf *out);
 void kl_report_sarif(const kl_report *r, const kl_report_opts *o, kl_buf *out);
+
+/*
+ * The HTML report: one page with its CSS and script inline, nothing
+ * fetched (a Content-Security-Policy forbids it), never a full secret
+ * whatever the options, every repository string escaped. One or more
+ * repositories (audit --repos, merge: a repositories table too).
+ */
+typedef struct kl_html_repo {
+	const kl_report *report;
+	const char *name;    /* as listed, or the scanned path */
+	const char *status;  /* "ok", "incomplete" or "error" */
+	const char *error;   /* why, for "error"; or NULL */
+	double seconds;      /* < 0: not measured */
+} kl_html_repo;
+
+typedef struct kl_html_doc {
+	const char *command;     /* "scan", "history", "audit", "merge" */
+	const kl_html_repo *repos;
+	size_t n_repos;
+	bool multi;              /* show the repositories table */
+	const kl_strlist *warnings; /* merge's warnings about its inputs */
+	const kl_ruleset *rules;
+	int64_t now;             /* the report's date; 0: the clock's */
+} kl_html_doc;
+
+void kl_report_html_doc(const kl_html_doc *d, kl_buf *out);
+void kl_report_html(const kl_report *r, const kl_report_opts *o, kl_buf *out);
 
 /* What a pusher sees from a push hook (git shows a server hook's stderr
  * prefixed with "remote: "): per finding the refs, commit, path:line,
@@ -603,6 +636,7 @@ typedef struct kl_jsonl_repo {
 	const char *state;      /* --state-dir: "new", "used", "invalidated:
 				 * why"; NULL without a state */
 	uint64_t carried_blobs; /* blobs clean in the last run, not rescanned */
+	const char *remote;     /* the remote's URL (links in HTML), or NULL */
 } kl_jsonl_repo;
 
 /*

@@ -217,4 +217,8 @@ bool kl_verify_has_status(const int *codes, size_t n, long code);
 extern const kl_embedded_file kl_embedded_hook[];
 extern const size_t kl_embedded_hook_count;
 
+/* report.css and report.js, which the HTML report inlines. */
+extern const kl_embedded_file kl_embedded_html[];
+extern const size_t kl_embedded_html_count;
+
 #endif

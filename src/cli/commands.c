@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "findings/baseline.h"
 #include "findings/config.h"
+#include "sources/repos.h"
 
 /* Print a rule-loading error and free what was loaded. */
 static kl_ruleset *rules_failed(kl_ruleset *rs, kl_error *err)
@@ -298,6 +299,45 @@ static void note_setup(const cli_opts *o, const scan_setup *s, kl_report *r)
 		kl_baseline_filter(s->baseline, r);
 }
 
+/* The HTML report's header: which refs, commit and remote were scanned
+ * and the options that shaped the findings. */
+static void note_scope(const cli_opts *o, kl_report *r)
+{
+	kl_buf b = KL_BUF_INIT;
+	size_t i;
+
+	if (strcmp(o->path, "-") == 0)
+		return;
+	kl_repo_head(o->path, &r->head, &r->branch);
+	r->remote = kl_repo_remote(o->path);
+	if (strcmp(o->command, "history") == 0) {
+		if (o->all_refs)
+			kl_buf_puts(&b, "every ref (--all)");
+		else if (o->range)
+			kl_buf_puts(&b, o->range);
+		for (i = 0; i < o->revs.len; i++)
+			kl_buf_printf(&b, "%s%s", b.len ? " " : "",
+				      o->revs.items[i]);
+		if (!b.len)
+			kl_buf_puts(&b, "HEAD");
+	} else {
+		kl_buf_puts(&b, strcmp(o->command, "audit") == 0
+			    ? "every ref, unreachable objects and the work tree"
+			    : strcmp(o->command, "staged") == 0 ? "the index"
+			    : "the work tree");
+	}
+	r->refs = kl_buf_detach(&b);
+	kl_buf_printf(&b, "%s%s%s%s%s", o->verify ? " --verify" : "",
+		      o->only_live ? " --only-live" : "",
+		      o->baseline ? " --baseline" : "",
+		      o->no_repo_config ? " --no-repo-config" : "",
+		      o->allow_incomplete ? " --allow-incomplete" : "");
+	if (o->rules_paths.len || o->only_rules.len)
+		kl_buf_puts(&b, o->only_rules.len ? " --only-rules" : " --rules");
+	r->options = b.len ? kl_xstrdup(b.data + 1) : NULL;
+	kl_buf_free(&b);
+}
+
 int cmd_scan(cli_opts *o)
 {
 	scan_setup s;
@@ -321,6 +361,8 @@ int cmd_scan(cli_opts *o)
 		rc = KL_EXIT_ERROR;
 	} else {
 		note_setup(o, &s, &r);
+		if (o->format == KL_FORMAT_HTML)
+			note_scope(o, &r);
 		cli_verify(o, &r);
 		print_notices(o, &r);
 		rc = write_report(o, &r) != 0 ? KL_EXIT_ERROR

@@ -62,12 +62,13 @@ void cli_usage(FILE *out)
 "                       (libgit2, PCRE2 and its JIT, cJSON, zlib, libcurl)\n"
 "\n"
 "options:\n"
-"  -f, --format FMT     text (default), compact, json, sarif or jsonl\n"
+"  -f, --format FMT     text (default), compact, json, sarif, jsonl or html\n"
 "                       (compact: text, a line per finding, most severe\n"
-"                       first; jsonl: JSON Lines)\n"
+"                       first; jsonl: JSON Lines; html: one self-contained\n"
+"                       page, never a full secret)\n"
 "  -o, --output FILE    write the report to FILE (atomically; a device or FIFO\n"
 "                       is written into)\n"
-"      --show-secrets   print secrets in full (default: redacted)\n"
+"      --show-secrets   print secrets in full (default: redacted; never in html)\n"
 "      --exit-code N    exit status when findings remain (default 1)\n"
 "      --fail-on SEV    least severity that fails: low, medium (default),\n"
 "                       high or critical (also \"fail_on\" in .keyleak.json);\n"
@@ -257,9 +258,11 @@ static int parse_format(const char *s, kl_format *out)
 		*out = KL_FORMAT_JSONL;
 	else if (strcmp(s, "compact") == 0)
 		*out = KL_FORMAT_COMPACT;
+	else if (strcmp(s, "html") == 0)
+		*out = KL_FORMAT_HTML;
 	else
 		return bad_value("--format", s,
-				 "expected text, compact, json, sarif or jsonl");
+				 "expected text, compact, json, sarif, jsonl or html");
 	return 0;
 }
 

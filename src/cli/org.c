@@ -380,6 +380,7 @@ static void audit_path(repo_job *j, kl_jsonl_repo *info, kl_report *r)
 		info->carried_blobs = mpath ? kl_memo_carried(&memo) : 0;
 		kl_repo_head(j->path, (char **)&info->head,
 			     (char **)&info->branch);
+		info->remote = kl_repo_remote(j->path);
 	}
 	info->seconds = now_seconds() - j->t0;
 	j->ok = strcmp(info->status, "ok") == 0;
@@ -402,7 +403,7 @@ static void audit_one(void *ctx, int worker, size_t item)
 	repo_job j = { run, &run->repos.items[run->todo[item]], now_seconds(),
 		       NULL, "", KL_BUF_INIT, 0, 0, false };
 	kl_jsonl_repo info = { j.rp->spec, j.rp->id, "ok", NULL, 0, NULL, NULL,
-			       NULL, 0 };
+			       NULL, 0, NULL };
 	kl_report_opts ro = { KL_FORMAT_JSONL, false, false, false };
 	kl_error err = { 0 };
 	kl_report r;
@@ -426,6 +427,7 @@ static void audit_one(void *ctx, int worker, size_t item)
 	kl_error_clear(&err);
 	free((char *)info.head);
 	free((char *)info.branch);
+	free((char *)info.remote);
 	free(j.path);
 }
 

@@ -116,6 +116,12 @@ void kl_report_free(kl_report *r)
 	free(r->config_path);
 	free(r->baseline_path);
 	r->config_path = r->baseline_path = NULL;
+	free(r->head);
+	free(r->branch);
+	free(r->remote);
+	free(r->refs);
+	free(r->options);
+	r->head = r->branch = r->remote = r->refs = r->options = NULL;
 }
 
 static void move_findings(kl_findings *dst, kl_findings *src)

@@ -185,8 +185,13 @@ static void report_episode(hist_ctx *h, const episode *e, git_tree *head)
 	kl_git_prov_fill(h->repo, &e->added, &f->prov);
 	kl_strlist_push(&f->prov.commits, f->prov.commit);
 	if (e->is_removed) {
+		git_commit *gone = NULL;
+
 		git_oid_tostr(hex, sizeof(hex), &e->removed);
 		f->prov.removed_in = kl_xstrdup(hex);
+		if (git_commit_lookup(&gone, h->repo, &e->removed) == 0)
+			f->prov.removed_time = (int64_t)git_commit_time(gone);
+		git_commit_free(gone);
 		kl_strlist_push(&f->prov.commits, hex);
 	}
 	f->prov.in_head = in_head;

@@ -186,6 +186,13 @@ cJSON *kl_report_json_provenance(cJSON *o, const kl_provenance *p)
 	kl_report_json_add_str(o, "summary", p->summary);
 	kl_report_json_add_bool(o, "in_head", p->in_head);
 	kl_report_json_add_str(o, "removed_in", p->removed_in);
+	if (p->removed_in && p->removed_time) {
+		kl_report_iso_date(p->removed_time, 0, &date);
+		kl_report_json_add_str(o, "removed_date", date.data);
+	} else {
+		kl_report_json_add_str(o, "removed_date", NULL);
+	}
+	kl_buf_free(&date);
 	cJSON_AddItemToObject(o, "commits", kl_report_json_strlist(&p->commits));
 	if (p->reach_known) {
 		kl_report_json_add_bool(o, "reachable", p->reach_total > 0);

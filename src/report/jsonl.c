@@ -50,6 +50,8 @@ static void summary_line(const kl_report *r, const kl_jsonl_repo *repo,
 				(double)(int64_t)(repo->seconds * 1000 + 0.5) / 1000);
 	kl_report_json_add_str(o, "head", repo->head);
 	kl_report_json_add_str(o, "branch", repo->branch);
+	if (repo->remote)
+		kl_report_json_add_str(o, "remote", repo->remote);
 	kl_report_json_add_str(o, "command", r->command);
 	kl_report_json_add_bool(o, "incomplete", r->incomplete);
 	kl_report_json_add_bool(o, "shallow", r->shallow);

@@ -386,6 +386,17 @@ size_t kl_merge_findings(const kl_merge *m)
 	return n;
 }
 
+/* The index of s among the n names, or 0 (low, not verified). */
+static int name_index(const char *s, const char *const *names, int n)
+{
+	int i;
+
+	for (i = 0; s && i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return 0;
+}
+
 static kl_severity severity_of(const char *s)
 {
 	kl_severity sev = KL_SEV_LOW;
@@ -403,6 +414,13 @@ size_t kl_merge_findings_at_least(const kl_merge *m, kl_severity min)
 		cJSON_ArrayForEach(f, m->repos[i].findings)
 			n += severity_of(str_of(f, "severity")) >= min;
 	return n;
+}
+
+static kl_verify_status verify_status_of(const char *s)
+{
+	static const char *const names[] = { "", "live", "revoked", "unknown" };
+
+	return (kl_verify_status)name_index(s, names, 4);
 }
 
 /* The ruleset's rule, or one built from the finding (a custom rule file
@@ -455,6 +473,7 @@ static void parse_date(const char *s, int64_t *t, int *tz)
 static void read_prov(const cJSON *p, kl_provenance *out)
 {
 	const cJSON *c;
+	int tz;
 
 	out->commit = kl_xstrdup_or_null(str_of(p, "commit"));
 	out->author_name = kl_xstrdup_or_null(str_of(p, "author_name"));
@@ -462,6 +481,7 @@ static void read_prov(const cJSON *p, kl_provenance *out)
 	parse_date(str_of(p, "author_date"), &out->author_time, &out->author_tz);
 	out->summary = kl_xstrdup_or_null(str_of(p, "summary"));
 	out->removed_in = kl_xstrdup_or_null(str_of(p, "removed_in"));
+	parse_date(str_of(p, "removed_date"), &out->removed_time, &tz);
 	out->in_head = bool_of(p, "in_head");
 	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(p, "commits"))
 		if (cJSON_IsString(c))
@@ -488,6 +508,17 @@ static char *path_of(const cJSON *f)
 	if (!b.data)
 		kl_buf_grow(&b, 0);
 	return kl_buf_detach(&b);
+}
+
+static void read_verification(const cJSON *v, kl_verification *out)
+{
+	int tz;
+
+	if (!cJSON_IsObject(v))
+		return;
+	out->status = verify_status_of(str_of(v, "status"));
+	out->detail = kl_xstrdup_or_null(str_of(v, "detail"));
+	parse_date(str_of(v, "checked_at"), &out->checked_at, &tz);
 }
 
 static void read_finding(kl_merge *m, const cJSON *j, bool show, kl_finding *f)
@@ -517,6 +548,8 @@ static void read_finding(kl_merge *m, const cJSON *j, bool show, kl_finding *f)
 	f->has_prov = cJSON_IsObject(p);
 	if (f->has_prov)
 		read_prov(p, &f->prov);
+	read_verification(cJSON_GetObjectItemCaseSensitive(j, "verification"),
+			  &f->verification);
 }
 
 static void read_summary(const cJSON *s, kl_summary *o)
@@ -573,6 +606,9 @@ static void rebuild(kl_merge *m, const mrepo *mr, bool show, kl_report *r)
 		kl_report_notice(r, KL_NOTICE_ERROR, NULL, "%s", str_of(s, "error"));
 	r->incomplete = strcmp(status_of(mr), "ok") != 0;
 	r->shallow = bool_of(s, "shallow");
+	r->head = kl_xstrdup_or_null(str_of(s, "head"));
+	r->branch = kl_xstrdup_or_null(str_of(s, "branch"));
+	r->remote = kl_xstrdup_or_null(str_of(s, "remote"));
 }
 
 /* ---------------------------------------------------------- rendering */
@@ -753,6 +789,33 @@ static void render_sarif(kl_merge *m, const kl_report_opts *o, kl_buf *out)
 	kl_report_json_finish(doc, out);
 }
 
+/* One page: every repository's findings, rebuilt, and a table of them. */
+static void render_html(kl_merge *m, kl_buf *out)
+{
+	kl_report *reps = kl_xcalloc(m->len ? m->len : 1, sizeof(*reps));
+	kl_html_repo *hr = kl_xcalloc(m->len ? m->len : 1, sizeof(*hr));
+	kl_html_doc d = { m->command, hr, m->len, true, &m->warnings, m->rs, 0 };
+	size_t i;
+
+	for (i = 0; i < m->len; i++) {
+		const cJSON *s = m->repos[i].summary;
+
+		rebuild(m, &m->repos[i], false, &reps[i]);
+		hr[i].report = &reps[i];
+		hr[i].name = m->repos[i].name;
+		hr[i].status = status_of(&m->repos[i]);
+		hr[i].error = s ? str_of(s, "error") : "no summary line: the "
+			      "worker stopped before finishing this repository";
+		hr[i].seconds = s && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(
+				    s, "seconds")) ? num_of(s, "seconds") : -1;
+	}
+	kl_report_html_doc(&d, out);
+	for (i = 0; i < m->len; i++)
+		kl_report_free(&reps[i]);
+	free(reps);
+	free(hr);
+}
+
 void kl_merge_render(kl_merge *m, const kl_report_opts *o, kl_buf *out)
 {
 	if (m->len)
@@ -766,6 +829,9 @@ void kl_merge_render(kl_merge *m, const kl_report_opts *o, kl_buf *out)
 		return;
 	case KL_FORMAT_SARIF:
 		render_sarif(m, o, out);
+		return;
+	case KL_FORMAT_HTML:
+		render_html(m, out);
 		return;
 	case KL_FORMAT_TEXT:
 	case KL_FORMAT_COMPACT:

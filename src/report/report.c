@@ -15,6 +15,9 @@ void kl_report_render(const kl_report *r, const kl_report_opts *o, kl_buf *out)
 	case KL_FORMAT_JSONL:
 		kl_report_jsonl(r, NULL, o, out);
 		return;
+	case KL_FORMAT_HTML:
+		kl_report_html(r, o, out);
+		return;
 	case KL_FORMAT_TEXT:
 	case KL_FORMAT_COMPACT:
 		break;

@@ -559,6 +559,44 @@ void kl_repo_head(const char *path, char **head, char **branch)
 	git_libgit2_shutdown();
 }
 
+/* "scheme://user:password@host/..." loses "user:password@". */
+static char *without_userinfo(const char *url)
+{
+	const char *scheme = strstr(url, "://"), *host, *at;
+	kl_buf b = KL_BUF_INIT;
+
+	if (!scheme)
+		return kl_xstrdup(url);
+	host = scheme + 3;
+	at = memchr(host, '@', strcspn(host, "/"));
+	if (!at)
+		return kl_xstrdup(url);
+	kl_buf_add(&b, url, (size_t)(host - url));
+	kl_buf_puts(&b, at + 1);
+	return kl_buf_detach(&b);
+}
+
+char *kl_repo_remote(const char *path)
+{
+	git_repository *repo = NULL;
+	git_remote *remote = NULL;
+	git_strarray names = { 0 };
+	char *url = NULL;
+
+	git_libgit2_init();
+	if (git_repository_open_ext(&repo, path, 0, NULL) == 0 &&
+	    (git_remote_lookup(&remote, repo, "origin") == 0 ||
+	     (git_remote_list(&names, repo) == 0 && names.count &&
+	      git_remote_lookup(&remote, repo, names.strings[0]) == 0)) &&
+	    git_remote_url(remote))
+		url = without_userinfo(git_remote_url(remote));
+	git_strarray_dispose(&names);
+	git_remote_free(remote);
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+	return url;
+}
+
 /* ---------------------------------------------------------- signature */
 
 static int add_ref(git_reference *ref, void *payload)

@@ -71,6 +71,11 @@ int kl_repo_mirror(const kl_repo *r, const char *dir, char **path,
  * path, for SARIF's versionControlProvenance; NULL when unknown. */
 void kl_repo_head(const char *path, char **head, char **branch);
 
+/* The URL of the repository's "origin" remote (else its first remote),
+ * with any user and password taken out, for the HTML report's links;
+ * NULL when it has none. Caller frees. */
+char *kl_repo_remote(const char *path);
+
 /*
  * For a bare repository (a mirror): a hash of key, every ref and HEAD, and
  * the names of every pack and loose object. Equal signatures mean the

@@ -215,7 +215,7 @@ def zsh_completion_follows_help():
 
 @test
 def format_values_are_the_ones_help_names():
-    assert_eq(format_values(), {"text", "compact", "json", "sarif", "jsonl"},
+    assert_eq(format_values(), {"text", "compact", "json", "sarif", "jsonl", "html"},
               "values on the --format line of --help")
 
 

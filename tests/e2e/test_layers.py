@@ -27,7 +27,7 @@ LAYERS = [
     ("policy/",),
     ("sources/git/",),
     ("verify/",),
-    ("report/",),
+    ("report/", "embedded_html"),
     ("findings/",),
     ("rules/", "engine/", "embedded_rules"),
     ("util/",),

@@ -436,6 +436,50 @@ static void test_sarif(const kl_report *r)
 	free(s);
 }
 
+static size_t count_of(const char *s, const char *what)
+{
+	size_t n = 0;
+
+	for (; (s = strstr(s, what)) != NULL; s++)
+		n++;
+	return n;
+}
+
+/* The HTML page: never a secret even with show, every hostile byte
+ * escaped, links only for a known host and only https. */
+static void test_html(kl_report *r)
+{
+	char *h;
+
+	r->remote = kl_xstrdup("git@github.com:acme/x.git");
+	h = render(r, KL_FORMAT_HTML, true, false);
+	CHECK(!strstr(h, SECRET_A) && !strstr(h, SECRET_B), "html: no secret");
+	CHECK(valid_utf8(h), "html: valid UTF-8");
+	CHECK(!strchr(h, '\x1b'), "html: no escape byte");
+	CHECK(count_of(h, "<script") == 1 && count_of(h, "<style") == 1,
+	      "html: one script, one style");
+	CHECK(strstr(h, "default-src 'none'") && strstr(h, "script-src 'sha256-"),
+	      "html: CSP");
+	CHECK(strstr(h, "ird\\x1b[31m&quot;q\\\\.txt:12") != NULL,
+	      "html: path escaped");
+	CHECK(strstr(h, "href=\"https://github.com/acme/x/blob/1a2b3c4d5e6f708192"
+		     "a3b4c5d6e7f8091a2b3c4d/src/we%0Aird%1B%5B31m%22q%5C.txt#L12\"")
+	      != NULL, "html: GitHub link, path percent-encoded");
+	CHECK(count_of(h, "href=\"https://github.com/") == 1,
+	      "html: links only where a commit is known");
+	CHECK(strstr(h, "href=\"https://example.org/keys\"") != NULL,
+	      "html: remediation link");
+	CHECK(strstr(h, "id=\"incomplete\"") && strstr(h, "unreadable: 1"),
+	      "html: incomplete banner says why");
+	CHECK(strstr(h, "Ann \\x1b[2JAuthor") != NULL, "html: author escaped");
+	free(h);
+	free(r->remote);
+	r->remote = kl_xstrdup("https://gitlab.com/a\"b/c.git");
+	h = render(r, KL_FORMAT_HTML, false, false);
+	CHECK(count_of(h, "href=\"https://gitlab") == 0, "html: odd remote, no link");
+	free(h);
+}
+
 static void test_merge(void)
 {
 	kl_report a, b;
@@ -516,6 +560,7 @@ int main(void)
 	test_text_empty();
 	test_json(&r);
 	test_sarif(&r);
+	test_html(&r);
 	kl_report_free(&r);
 	CHECK(r.findings.len == 0 && r.n_notices == 0 && !r.config_path,
 	      "free: report emptied");

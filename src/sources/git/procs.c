@@ -115,6 +115,7 @@ static void wire_finding(kl_buf *b, const kl_report *r, const kl_finding *f)
 	kl_wire_u64(b, (uint64_t)(int64_t)f->prov.author_tz);
 	kl_wire_str(b, f->prov.summary);
 	kl_wire_str(b, f->prov.removed_in);
+	kl_wire_u64(b, (uint64_t)f->prov.removed_time);
 	kl_wire_u64(b, f->prov.in_head);
 	wire_strlist(b, &f->prov.commits);
 	kl_wire_u64(b, f->has_prov);
@@ -150,6 +151,7 @@ static void get_finding(kl_wire_reader *w, const kl_report *r, kl_finding *f)
 	f->prov.author_tz = (int)(int64_t)kl_wire_get_u64(w);
 	f->prov.summary = kl_xstrdup_or_null(kl_wire_get_str(w));
 	f->prov.removed_in = kl_xstrdup_or_null(kl_wire_get_str(w));
+	f->prov.removed_time = (int64_t)kl_wire_get_u64(w);
 	f->prov.in_head = kl_wire_get_u64(w) != 0;
 	get_strlist(w, &f->prov.commits);
 	f->has_prov = kl_wire_get_u64(w) != 0;

@@ -402,6 +402,8 @@ static void fill_finding(kl_prov *p, size_t fi)
 		git_oid_tostr(hex, sizeof(hex),
 			      &p->g->nodes[p->removed[fi - p->start]].oid);
 		f->prov.removed_in = kl_xstrdup(hex);
+		f->prov.removed_time =
+			p->g->nodes[p->removed[fi - p->start]].time;
 	}
 }
 
