@@ -6,8 +6,9 @@ BINDIR  ?= $(PREFIX)/bin
 DESTDIR ?=
 REPO    ?= .
 BUILD   ?= build
-PKGS    := libpcre2-8 libgit2 libcjson zlib libcurl
-DEBS    := libpcre2-dev libgit2-dev libcjson-dev zlib1g-dev libcurl4-openssl-dev pkg-config git
+PKGS    := libpcre2-8 libgit2 libcjson zlib libcurl libarchive
+DEBS    := libpcre2-dev libgit2-dev libcjson-dev zlib1g-dev libcurl4-openssl-dev \
+           libarchive-dev pkg-config git
 
 OPTFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \

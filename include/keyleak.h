@@ -358,6 +358,13 @@ typedef struct kl_finding {
 	kl_verification verification; /* with --verify */
 	size_t end_line;     /* last line of a multi-line secret (PEM block) */
 	size_t partner_line; /* line of a paired secret, 0 = none */
+	/* Where the bytes came from inside the stored file (src/decode/,
+	 * src/archive/): the archive member path (nested archives joined
+	 * by '!'), or NULL; the decodings applied, outermost first
+	 * ("base64", "hex", "percent", "escape"), empty when none. line and
+	 * column then point at the encoded span in the (member) file. */
+	char *member;
+	kl_strlist decoded;
 } kl_finding;
 
 typedef struct kl_findings {

@@ -85,13 +85,17 @@ size_t kl_scan_content(kl_scanner *sc, const kl_scan_opts *o, kl_report *r,
 	kl_buf tmp = KL_BUF_INIT;
 	kl_matches m = { 0 };
 	kl_strlist limits = { 0 };
-	const char *text = kl_content_prepare(o, r, path, data, &len, &tmp);
+	const char *text;
 	size_t added = 0;
 
+	if (kl_scan_archive(sc, o, r, path, data, len, &added))
+		return added;
+	text = kl_content_prepare(o, r, path, data, &len, &tmp);
 	if (text) {
 		kl_scan_buffer(sc, text, len, &m, &limits);
 		added = kl_add_matches(r, path, text, &m);
 		kl_note_limits(r, path, &limits);
+		added += kl_scan_decoded(sc, o, r, path, text, len);
 	}
 	kl_strlist_free(&limits);
 	kl_matches_free(&m);

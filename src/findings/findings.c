@@ -179,6 +179,8 @@ void kl_finding_clear(kl_finding *f)
 	free(f->verification.detail);
 	kl_provenance_clear(&f->prov);
 	kl_strlist_free(&f->refs);
+	free(f->member);
+	kl_strlist_free(&f->decoded);
 	memset(f, 0, sizeof(*f));
 }
 

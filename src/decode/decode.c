@@ -1,0 +1,595 @@
+/*
+ * Owns decoding: which runs of a buffer are worth decoding (long enough to
+ * hold a key), the decoders themselves, the "mostly printable" test that
+ * keeps images, hashes and random tokens out, nesting, and the limits one
+ * blob may spend. A run is tried cheaply first (its first bytes decoded and
+ * tested), so a notebook full of base64 images costs a few bytes per image.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode/decode.h"
+
+#define MIN_B64 20      /* base64 chars: 15 bytes, shorter than any key */
+#define MIN_HEX 32      /* hex digits: 16 bytes */
+#define MIN_TOKEN 16    /* bytes of a percent- or escape-encoded token */
+#define MIN_ESCAPES 3
+#define WRAP_MIN 40     /* a line of wrapped base64 is at least this long */
+#define CONTEXT 256     /* bytes of the line kept before and after a span */
+#define PROBE 18        /* bytes decoded before deciding to decode it all */
+#define MAX_DEPTH 16
+
+enum { K_B64 = 1, K_HEX = 2 };
+enum { C_B64, C_PERCENT, C_ESCAPE };
+
+static const char *const names[] = { "base64", "percent", "escape" };
+static const char *const hex_name = "hex";
+
+static unsigned char cls[256];
+static signed char b64val[256];
+static signed char hexval[256];
+
+static void init_tables(void)
+{
+	static _Atomic int done;
+	int c;
+
+	if (done)
+		return;
+	for (c = 0; c < 256; c++) {
+		b64val[c] = hexval[c] = -1;
+		cls[c] = 0;
+	}
+	for (c = 0; c < 26; c++) {
+		b64val['A' + c] = (signed char)c;
+		b64val['a' + c] = (signed char)(26 + c);
+	}
+	for (c = 0; c < 10; c++) {
+		b64val['0' + c] = (signed char)(52 + c);
+		hexval['0' + c] = (signed char)c;
+	}
+	for (c = 0; c < 6; c++) {
+		hexval['a' + c] = hexval['A' + c] = (signed char)(10 + c);
+	}
+	b64val['+'] = b64val['-'] = 62;
+	b64val['/'] = b64val['_'] = 63;
+	for (c = 0; c < 256; c++) {
+		if (b64val[c] >= 0)
+			cls[c] |= K_B64;
+		if (hexval[c] >= 0)
+			cls[c] |= K_HEX;
+	}
+	done = 1;
+}
+
+static bool is_b64(unsigned char c)
+{
+	return cls[c] & K_B64;
+}
+
+static bool printable(unsigned char c)
+{
+	return (c >= 0x20 && c < 0x7f) || c == '\n' || c == '\r' || c == '\t';
+}
+
+/* Text, not bytes: at most 1 in 20 bytes outside printable ASCII. */
+static bool mostly_printable(const char *d, size_t n)
+{
+	size_t i, bad = 0;
+
+	for (i = 0; i < n; i++)
+		bad += !printable((unsigned char)d[i]);
+	return n && bad * 20 <= n;
+}
+
+/* ------------------------------------------------------------ decoders */
+
+/* Decode base64 chars of src (whitespace skipped, '=' only at the end),
+ * at most max bytes (0: all). */
+static bool b64_decode(const char *src, size_t len, size_t max, kl_buf *out)
+{
+	uint32_t acc = 0;
+	size_t i, n = 0, pad = 0, produced = 0;
+
+	init_tables();
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		if (c == '\n' || c == '\r' || c == ' ' || c == '\t')
+			continue;
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		if (pad || b64val[c] < 0)
+			return false;
+		acc = acc << 6 | (uint32_t)b64val[c];
+		if (++n % 4 == 0) {
+			char b[3] = { (char)(acc >> 16), (char)(acc >> 8),
+				      (char)acc };
+
+			kl_buf_add(out, b, 3);
+			produced += 3;
+			acc = 0;
+			if (max && produced >= max)
+				return true;
+		}
+	}
+	if (pad > 2)
+		return false;
+	/* n % 4 == 1: a stray char (a run cut mid-token): dropped */
+	if (n % 4 == 2) {
+		kl_buf_addch(out, (char)(acc >> 4));
+	} else if (n % 4 == 3) {
+		kl_buf_addch(out, (char)(acc >> 10));
+		kl_buf_addch(out, (char)(acc >> 2));
+	}
+	return n > 0;
+}
+
+bool kl_decode_base64(const char *src, size_t len, kl_buf *out)
+{
+	return b64_decode(src, len, 0, out);
+}
+
+bool kl_decode_hex(const char *src, size_t len, kl_buf *out)
+{
+	size_t i;
+
+	init_tables();
+	if (len % 2)
+		return false;
+	for (i = 0; i + 1 < len; i += 2) {
+		int hi = hexval[(unsigned char)src[i]],
+		    lo = hexval[(unsigned char)src[i + 1]];
+
+		if (hi < 0 || lo < 0)
+			return false;
+		kl_buf_addch(out, (char)(hi << 4 | lo));
+	}
+	return len > 0;
+}
+
+static int hex2(const char *s)
+{
+	int hi = hexval[(unsigned char)s[0]], lo = hexval[(unsigned char)s[1]];
+
+	return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
+}
+
+bool kl_decode_percent(const char *src, size_t len, kl_buf *out)
+{
+	size_t i, n = 0;
+	int v;
+
+	init_tables();
+	for (i = 0; i < len; i++) {
+		if (src[i] == '%' && i + 2 < len &&
+		    (v = hex2(src + i + 1)) >= 0) {
+			kl_buf_addch(out, (char)v);
+			i += 2;
+			n++;
+		} else {
+			kl_buf_addch(out, src[i]);
+		}
+	}
+	return n > 0;
+}
+
+static void put_utf8(kl_buf *out, uint32_t cp)
+{
+	char b[4];
+
+	if (cp < 0x80) {
+		kl_buf_addch(out, (char)cp);
+		return;
+	}
+	if (cp < 0x800) {
+		b[0] = (char)(0xC0 | cp >> 6);
+		b[1] = (char)(0x80 | (cp & 0x3F));
+		kl_buf_add(out, b, 2);
+	} else if (cp < 0x10000) {
+		b[0] = (char)(0xE0 | cp >> 12);
+		b[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+		b[2] = (char)(0x80 | (cp & 0x3F));
+		kl_buf_add(out, b, 3);
+	} else {
+		b[0] = (char)(0xF0 | cp >> 18);
+		b[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+		b[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+		b[3] = (char)(0x80 | (cp & 0x3F));
+		kl_buf_add(out, b, 4);
+	}
+}
+
+/* Hex digits at s (up to max, at least min): the value, or -1. */
+static long hexn(const char *s, size_t avail, size_t min, size_t max,
+		 size_t *used)
+{
+	long v = 0;
+	size_t i;
+
+	for (i = 0; i < max && i < avail && hexval[(unsigned char)s[i]] >= 0;
+	     i++)
+		v = v << 4 | hexval[(unsigned char)s[i]];
+	*used = i;
+	return i >= min ? v : -1;
+}
+
+/* One escape at s[0] == '\\': its length, the code point in *cp (a byte
+ * for \x), or 0 if it is not \x, \u or \u{}. */
+static size_t escape_at(const char *s, size_t avail, uint32_t *cp, bool *byte)
+{
+	size_t used;
+	long v;
+
+	if (avail < 4 || s[0] != '\\')
+		return 0;
+	*byte = s[1] == 'x';
+	if (s[1] == 'x') {
+		v = hexn(s + 2, avail - 2, 2, 2, &used);
+		*cp = (uint32_t)v;
+		return v < 0 ? 0 : 4;
+	}
+	if (s[1] != 'u')
+		return 0;
+	if (s[2] == '{') {
+		v = hexn(s + 3, avail - 3, 1, 6, &used);
+		if (v < 0 || v > 0x10FFFF || 3 + used >= avail ||
+		    s[3 + used] != '}')
+			return 0;
+		*cp = (uint32_t)v;
+		return 4 + used;
+	}
+	v = hexn(s + 2, avail - 2, 4, 4, &used);
+	*cp = (uint32_t)v;
+	return v < 0 ? 0 : 6;
+}
+
+bool kl_decode_escapes(const char *src, size_t len, kl_buf *out)
+{
+	size_t i, n = 0, k;
+	uint32_t cp, lo;
+	bool byte;
+
+	init_tables();
+	for (i = 0; i < len; i++) {
+		k = escape_at(src + i, len - i, &cp, &byte);
+		if (!k) {
+			if (src[i] == '\\' && i + 1 < len &&
+			    strchr("\\/\"'", src[i + 1])) {
+				kl_buf_addch(out, src[++i]);
+				continue;
+			}
+			kl_buf_addch(out, src[i]);
+			continue;
+		}
+		n++;
+		i += k - 1;
+		if (byte) {
+			kl_buf_addch(out, (char)cp);
+			continue;
+		}
+		/* A surrogate pair written as two \u escapes. */
+		if (cp >= 0xD800 && cp < 0xDC00 && i + 1 < len &&
+		    escape_at(src + i + 1, len - i - 1, &lo, &byte) == 6 &&
+		    lo >= 0xDC00 && lo < 0xE000) {
+			cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+			i += 6;
+		}
+		put_utf8(out, cp >= 0xD800 && cp < 0xE000 ? 0xFFFD : cp);
+	}
+	return n > 0;
+}
+
+/* ----------------------------------------------------------- candidates */
+
+typedef struct cand {
+	size_t start, end; /* the encoded span */
+	int kind;
+} cand;
+
+typedef struct cands {
+	cand *items;
+	size_t len, cap;
+} cands;
+
+static void push_cand(cands *c, size_t start, size_t end, int kind)
+{
+	if (c->len == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 16;
+		c->items = kl_xrealloc(c->items, c->cap * sizeof(cand));
+	}
+	c->items[c->len].start = start;
+	c->items[c->len].end = end;
+	c->items[c->len++].kind = kind;
+}
+
+/* Past the line break at d[i] ("\n" or "\r\n"), or i if there is none. */
+static size_t skip_eol(const char *d, size_t n, size_t i)
+{
+	if (i < n && d[i] == '\r')
+		i++;
+	return i < n && d[i] == '\n' ? i + 1 : i;
+}
+
+/* End of the base64 run from s, with its '=' padding. */
+static size_t run_end(const char *d, size_t n, size_t s)
+{
+	size_t e = s, k = 0;
+
+	while (e < n && is_b64((unsigned char)d[e]))
+		e++;
+	while (e + k < n && d[e + k] == '=' && k < 2)
+		k++;
+	/* '=' joins a name to a value: padding only before a non-run byte */
+	if (k && (e + k == n || !is_b64((unsigned char)d[e + k])))
+		e += k;
+	return e;
+}
+
+static bool at_eol(const char *d, size_t n, size_t i)
+{
+	return i == n || d[i] == '\n' || (d[i] == '\r' && i + 1 < n &&
+					  d[i + 1] == '\n');
+}
+
+/* A run that fills its line may go on over the next lines (base64 wrapped
+ * at 64 or 76 columns, maybe indented): lines made only of base64. */
+static size_t wrapped_end(const char *d, size_t n, size_t s, size_t e)
+{
+	size_t seg = e - s;
+
+	while (seg >= WRAP_MIN && seg % 4 == 0 && at_eol(d, n, e) && e < n) {
+		size_t t = skip_eol(d, n, e), u;
+
+		while (t < n && (d[t] == ' ' || d[t] == '\t'))
+			t++;
+		u = run_end(d, n, t);
+		if (u == t || !at_eol(d, n, u))
+			break;
+		seg = u - t;
+		e = u;
+	}
+	return e;
+}
+
+static void find_b64(const char *d, size_t n, cands *out)
+{
+	size_t i = 0;
+
+	while (i + MIN_B64 <= n) {
+		size_t p = i + MIN_B64 - 1, s, e;
+
+		if (!is_b64((unsigned char)d[p])) {
+			i = p + 1;
+			continue;
+		}
+		s = p;
+		while (s > i && is_b64((unsigned char)d[s - 1]))
+			s--;
+		/* A run starting before i was already seen (or too short). */
+		if (s == i && i > 0 && is_b64((unsigned char)d[i - 1])) {
+			while (p < n && is_b64((unsigned char)d[p]))
+				p++;
+			i = p;
+			continue;
+		}
+		e = run_end(d, n, s);
+		if (e - s >= MIN_B64)
+			push_cand(out, s, wrapped_end(d, n, s, e), C_B64);
+		i = e + 1;
+	}
+}
+
+static bool token_byte(unsigned char c)
+{
+	return c > ' ' && c != 0x7f && !strchr("\"'`<>,;()[]{}", c);
+}
+
+static bool escape_token_byte(unsigned char c)
+{
+	return c > ' ' && c != 0x7f && !strchr("\"'`<>,;()[]", c);
+}
+
+/* Tokens holding at least MIN_ESCAPES escapes introduced by ch. */
+static void find_tokens(const char *d, size_t n, char ch, int kind,
+			cands *out)
+{
+	bool (*tok)(unsigned char) = kind == C_ESCAPE ? escape_token_byte
+						      : token_byte;
+	const char *p = d, *end = d + n;
+
+	while ((p = memchr(p, ch, (size_t)(end - p))) != NULL) {
+		size_t s = (size_t)(p - d), e = s, escapes = 0, k;
+		uint32_t cp;
+		bool byte;
+
+		while (s > 0 && tok((unsigned char)d[s - 1]))
+			s--;
+		while (e < n && (tok((unsigned char)d[e]) || d[e] == ch)) {
+			if (kind == C_PERCENT && d[e] == '%' && e + 2 < n &&
+			    hex2(d + e + 1) >= 0) {
+				escapes++;
+				e += 3;
+				continue;
+			}
+			if (kind == C_ESCAPE && d[e] == '\\' &&
+			    (k = escape_at(d + e, n - e, &cp, &byte)) != 0) {
+				escapes++;
+				e += k;
+				continue;
+			}
+			e++;
+		}
+		if (escapes >= MIN_ESCAPES && e - s >= MIN_TOKEN)
+			push_cand(out, s, e, kind);
+		p = d + (e > (size_t)(p - d) ? e : (size_t)(p - d) + 1);
+	}
+}
+
+static int cmp_cand(const void *a, const void *b)
+{
+	const cand *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->end > y->end ? -1 : x->end < y->end;
+}
+
+/* -------------------------------------------------------------- walking */
+
+typedef struct walk {
+	const kl_decode_limits *lim;
+	kl_decode_stats *st;
+	kl_decode_fn fn;
+	void *ctx;
+	const char *chain[MAX_DEPTH];
+} walk;
+
+static bool all_hex(const char *d, size_t s, size_t e)
+{
+	size_t i;
+
+	for (i = s; i < e; i++)
+		if (!(cls[(unsigned char)d[i]] & K_HEX))
+			return false;
+	return true;
+}
+
+/* Decode candidate c into out; its encoding's name, or NULL if it does not
+ * decode to text. */
+static const char *try_decode(walk *w, const char *d, const cand *c,
+			      kl_buf *out)
+{
+	const char *src = d + c->start;
+	size_t len = c->end - c->start;
+
+	kl_buf_reset(out);
+	w->st->attempts++;
+	if (c->kind == C_B64) {
+		if (len >= MIN_HEX && len % 2 == 0 && all_hex(d, c->start, c->end) &&
+		    kl_decode_hex(src, len, out) &&
+		    mostly_printable(out->data, out->len))
+			return hex_name;
+		kl_buf_reset(out);
+		/* A probe first: images and random tokens stop here. */
+		if (!b64_decode(src, len, PROBE, out) ||
+		    !mostly_printable(out->data, out->len))
+			return NULL;
+		kl_buf_reset(out);
+		if (!b64_decode(src, len, w->lim->bytes - w->st->bytes, out))
+			return NULL;
+	} else if (c->kind == C_PERCENT) {
+		if (!kl_decode_percent(src, len, out))
+			return NULL;
+	} else if (!kl_decode_escapes(src, len, out)) {
+		return NULL;
+	}
+	return mostly_printable(out->data, out->len) ? names[c->kind] : NULL;
+}
+
+static void walk_level(walk *w, const char *d, size_t n, size_t depth,
+		       size_t outer_start, size_t outer_end);
+
+/* The view: the rest of the span's line around the decoded bytes. */
+static void emit(walk *w, const char *d, size_t n, const cand *c,
+		 const kl_buf *dec, size_t depth, size_t span_s, size_t span_e)
+{
+	kl_buf v = KL_BUF_INIT;
+	kl_decode_view view;
+	size_t ls = c->start, le = c->end;
+
+	while (ls > 0 && c->start - ls < CONTEXT && d[ls - 1] != '\n')
+		ls--;
+	while (le < n && le - c->end < CONTEXT && d[le] != '\n')
+		le++;
+	kl_buf_add(&v, d + ls, c->start - ls);
+	kl_buf_add(&v, dec->data, dec->len);
+	kl_buf_add(&v, d + c->end, le - c->end);
+	view.data = v.data;
+	view.len = v.len;
+	view.from = c->start - ls;
+	view.to = view.from + dec->len;
+	view.span_start = span_s;
+	view.span_end = span_e;
+	view.chain = w->chain;
+	view.depth = depth + 1;
+	w->st->views++;
+	w->fn(w->ctx, &view);
+	kl_buf_free(&v);
+}
+
+static bool spent(walk *w)
+{
+	if (w->st->attempts >= w->lim->attempts)
+		w->st->hit_attempts = true;
+	if (w->st->bytes >= w->lim->bytes)
+		w->st->hit_bytes = true;
+	return w->st->hit_attempts || w->st->hit_bytes;
+}
+
+static void walk_level(walk *w, const char *d, size_t n, size_t depth,
+		       size_t outer_start, size_t outer_end)
+{
+	cands cs = { 0 };
+	kl_buf dec = KL_BUF_INIT;
+	size_t i, done_to = 0;
+
+	find_b64(d, n, &cs);
+	if (memchr(d, '%', n))
+		find_tokens(d, n, '%', C_PERCENT, &cs);
+	if (memchr(d, '\\', n))
+		find_tokens(d, n, '\\', C_ESCAPE, &cs);
+	if (cs.len > 1)
+		qsort(cs.items, cs.len, sizeof(cand), cmp_cand);
+	for (i = 0; i < cs.len && !spent(w); i++) {
+		const cand *c = &cs.items[i];
+		const char *name;
+		size_t s, e;
+
+		if (c->start < done_to)
+			continue;
+		name = try_decode(w, d, c, &dec);
+		if (!name)
+			continue;
+		if (depth >= w->lim->depth) {
+			w->st->hit_depth = true;
+			break;
+		}
+		done_to = c->end;
+		w->st->bytes += dec.len;
+		if (w->st->bytes >= w->lim->bytes)
+			w->st->hit_bytes = true;
+		w->chain[depth] = name;
+		s = depth ? outer_start : c->start;
+		e = depth ? outer_end : c->end;
+		emit(w, d, n, c, &dec, depth, s, e);
+		walk_level(w, dec.data, dec.len, depth + 1, s, e);
+	}
+	free(cs.items);
+	kl_buf_free(&dec);
+}
+
+void kl_decode_each(const char *data, size_t len, const kl_decode_limits *lim,
+		    kl_decode_stats *st, kl_decode_fn fn, void *ctx)
+{
+	kl_decode_limits l = *lim;
+	walk w;
+
+	init_tables();
+	if (!l.depth)
+		l.depth = KL_DECODE_DEPTH;
+	if (l.depth > MAX_DEPTH)
+		l.depth = MAX_DEPTH;
+	if (!l.bytes)
+		l.bytes = KL_DECODE_BYTES;
+	if (!l.attempts)
+		l.attempts = KL_DECODE_ATTEMPTS;
+	memset(&w, 0, sizeof(w));
+	w.lim = &l;
+	w.st = st;
+	w.fn = fn;
+	w.ctx = ctx;
+	walk_level(&w, data, len, 0, 0, len);
+}
