@@ -49,6 +49,7 @@ typedef struct cli_opts {
 	bool resume;              /* --resume */
 	const char *state_dir;    /* --state-dir */
 	bool threads_given;       /* -j was on the command line */
+	kl_unpack_opts unpack;    /* --no-decode, --no-archives, limits */
 } cli_opts;
 
 void cli_usage(FILE *out);
@@ -75,6 +76,11 @@ void cli_verify(const cli_opts *o, kl_report *r);
 int kl_cmd_install_hook(int argc, char **argv);
 
 struct kl_config;
+
+/* The decoding and archive settings of a scan: the config's (cfg may be
+ * NULL), then the command line's over them. */
+void cli_unpack_opts(const cli_opts *o, const struct kl_config *cfg,
+		     kl_unpack_opts *out);
 
 /* Load the rules the options (and the config, if not NULL) ask for;
  * prints the error and returns NULL. */

@@ -242,6 +242,7 @@ static void fill_scan_opts(const push_cmd *c, kl_scan_opts *so)
 		so->allow = &c->cfg.allow;
 		so->skip_globs = &c->cfg.skip_paths;
 	}
+	cli_unpack_opts(&c->o, c->has_cfg ? &c->cfg : NULL, &so->unpack);
 }
 
 /* The first error notice, as the reason a scan cannot be trusted. */
