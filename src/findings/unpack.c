@@ -75,6 +75,12 @@ static void on_view(void *ctx, const kl_decode_view *v)
 		/* the context around the span was scanned as it is */
 		if (x.start < v->from || x.start >= v->to)
 			continue;
+		/* a key left as it was (percent-encoding around it): the
+		 * plain scan saw it */
+		if (memmem(d->text + v->span_start,
+			   v->span_end - v->span_start, v->data + x.start,
+			   x.len))
+			continue;
 		if (!line) {
 			cursor_to(&d->at, v->span_start);
 			line = d->at.line;
