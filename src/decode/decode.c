@@ -354,6 +354,39 @@ static size_t wrapped_end(const char *d, size_t n, size_t s, size_t e)
 	return e;
 }
 
+/* A first look at a run: its first 6 bytes (8 chars) as base64, or 4 as
+ * hex, are (nearly) all text. Identifiers, hashes and images stop here
+ * before costing a candidate. */
+static bool may_be_text(const char *d, size_t n)
+{
+	size_t i, ok = 0;
+
+	if (n >= 8 && cls[(unsigned char)d[0]] & K_HEX) {
+		for (i = 0; i < 8 && cls[(unsigned char)d[i]] & K_HEX; i++)
+			;
+		if (i == 8) {
+			for (i = 0; i < 8; i += 2)
+				ok += printable((unsigned char)
+						(hexval[(unsigned char)d[i]] << 4 |
+						 hexval[(unsigned char)d[i + 1]]));
+			if (ok == 4)
+				return true;
+			ok = 0;
+		}
+	}
+	for (i = 0; i + 4 <= 8 && i + 4 <= n; i += 4) {
+		uint32_t v = (uint32_t)b64val[(unsigned char)d[i]] << 18 |
+			     (uint32_t)b64val[(unsigned char)d[i + 1]] << 12 |
+			     (uint32_t)b64val[(unsigned char)d[i + 2]] << 6 |
+			     (uint32_t)b64val[(unsigned char)d[i + 3]];
+
+		ok += printable((unsigned char)(v >> 16)) +
+		      printable((unsigned char)(v >> 8)) +
+		      printable((unsigned char)v);
+	}
+	return ok >= 5;
+}
+
 static void find_b64(const char *d, size_t n, cands *out)
 {
 	size_t i = 0;
@@ -376,7 +409,7 @@ static void find_b64(const char *d, size_t n, cands *out)
 			continue;
 		}
 		e = run_end(d, n, s);
-		if (e - s >= MIN_B64)
+		if (e - s >= MIN_B64 && may_be_text(d + s, e - s))
 			push_cand(out, s, wrapped_end(d, n, s, e), C_B64);
 		i = e + 1;
 	}
@@ -534,14 +567,15 @@ static void walk_level(walk *w, const char *d, size_t n, size_t depth,
 {
 	cands cs = { 0 };
 	kl_buf dec = KL_BUF_INIT;
-	size_t i, done_to = 0;
+	size_t i, done_to = 0, runs;
 
 	find_b64(d, n, &cs);
+	runs = cs.len;
 	if (memchr(d, '%', n))
 		find_tokens(d, n, '%', C_PERCENT, &cs);
 	if (memchr(d, '\\', n))
 		find_tokens(d, n, '\\', C_ESCAPE, &cs);
-	if (cs.len > 1)
+	if (cs.len > runs) /* base64 runs come in order; tokens joined them */
 		qsort(cs.items, cs.len, sizeof(cand), cmp_cand);
 	for (i = 0; i < cs.len && !spent(w); i++) {
 		const cand *c = &cs.items[i];
