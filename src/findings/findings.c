@@ -138,6 +138,12 @@ static int cmp_finding(const void *a, const void *b)
 
 	if (c)
 		return c;
+	if (x->member || y->member) { /* members of an archive, by name */
+		c = !x->member ? -1 : !y->member ? 1
+					       : strcmp(x->member, y->member);
+		if (c)
+			return c;
+	}
 	if (x->line != y->line)
 		return x->line < y->line ? -1 : 1;
 	if (x->column != y->column)
