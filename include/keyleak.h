@@ -45,6 +45,7 @@ void kl_buf_grow(kl_buf *b, size_t extra);
 void kl_buf_add(kl_buf *b, const void *data, size_t len);
 void kl_buf_puts(kl_buf *b, const char *s);
 void kl_buf_addch(kl_buf *b, char c);
+void kl_buf_add_utf8(kl_buf *b, uint32_t cp); /* cp <= 0x10FFFF */
 void kl_buf_printf(kl_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void kl_buf_vprintf(kl_buf *b, const char *fmt, va_list ap)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "decode/decode.h"
+#include "internal.h"
 
 #define MIN_B64 20      /* base64 chars: 15 bytes, shorter than any key */
 #define MIN_HEX 32      /* hex digits: 16 bytes */
@@ -176,32 +177,6 @@ bool kl_decode_percent(const char *src, size_t len, kl_buf *out)
 	return n > 0;
 }
 
-static void put_utf8(kl_buf *out, uint32_t cp)
-{
-	char b[4];
-
-	if (cp < 0x80) {
-		kl_buf_addch(out, (char)cp);
-		return;
-	}
-	if (cp < 0x800) {
-		b[0] = (char)(0xC0 | cp >> 6);
-		b[1] = (char)(0x80 | (cp & 0x3F));
-		kl_buf_add(out, b, 2);
-	} else if (cp < 0x10000) {
-		b[0] = (char)(0xE0 | cp >> 12);
-		b[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-		b[2] = (char)(0x80 | (cp & 0x3F));
-		kl_buf_add(out, b, 3);
-	} else {
-		b[0] = (char)(0xF0 | cp >> 18);
-		b[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-		b[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-		b[3] = (char)(0x80 | (cp & 0x3F));
-		kl_buf_add(out, b, 4);
-	}
-}
-
 /* Hex digits at s (up to max, at least min): the value, or -1. */
 static long hexn(const char *s, size_t avail, size_t min, size_t max,
 		 size_t *used)
@@ -277,7 +252,7 @@ bool kl_decode_escapes(const char *src, size_t len, kl_buf *out)
 			cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
 			i += 6;
 		}
-		put_utf8(out, cp >= 0xD800 && cp < 0xE000 ? 0xFFFD : cp);
+		kl_buf_add_utf8(out, cp >= 0xD800 && cp < 0xE000 ? 0xFFFD : cp);
 	}
 	return n > 0;
 }
