@@ -7,6 +7,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "decode/decode.h"
 #include "internal.h"
@@ -288,13 +291,53 @@ static size_t skip_eol(const char *d, size_t n, size_t i)
 	return i < n && d[i] == '\n' ? i + 1 : i;
 }
 
-/* End of the base64 run from s, with its '=' padding. */
+#ifdef __SSE2__
+/* c in [lo, hi], 16 bytes at once (a biased signed compare). */
+static __m128i in_range(__m128i v, char lo, char hi)
+{
+	__m128i x = _mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - lo)));
+
+	return _mm_cmplt_epi8(x, _mm_set1_epi8((char)(0x80 + hi - lo + 1)));
+}
+
+/* Bit i set when p[i] is not a base64 character (either alphabet). */
+static unsigned not_b64_mask(const char *p)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i ok = _mm_or_si128(in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)),
+					   'a', 'z'),
+				  in_range(v, '0', '9'));
+
+	ok = _mm_or_si128(ok, _mm_cmpeq_epi8(v, _mm_set1_epi8('+')));
+	ok = _mm_or_si128(ok, _mm_cmpeq_epi8(v, _mm_set1_epi8('/')));
+	ok = _mm_or_si128(ok, _mm_cmpeq_epi8(v, _mm_set1_epi8('-')));
+	ok = _mm_or_si128(ok, _mm_cmpeq_epi8(v, _mm_set1_epi8('_')));
+	return ~(unsigned)_mm_movemask_epi8(ok) & 0xFFFF;
+}
+#endif
+
+/* End of the base64 run from s, with its '=' padding. Long runs (images
+ * in notebooks) are walked 16 bytes at a time. */
 static size_t run_end(const char *d, size_t n, size_t s)
 {
 	size_t e = s, k = 0;
 
+#ifdef __SSE2__
+	while (e + 16 <= n) {
+		unsigned m = not_b64_mask(d + e);
+
+		if (m) {
+			e += (size_t)__builtin_ctz(m);
+			goto pad;
+		}
+		e += 16;
+	}
+#endif
 	while (e < n && is_b64((unsigned char)d[e]))
 		e++;
+#ifdef __SSE2__
+pad:
+#endif
 	while (e + k < n && d[e + k] == '=' && k < 2)
 		k++;
 	/* '=' joins a name to a value: padding only before a non-run byte */
@@ -362,12 +405,46 @@ static bool may_be_text(const char *d, size_t n)
 	return ok >= 5;
 }
 
+/* The run at s (d[s - 1] is not base64): a candidate if it is long
+ * enough and may be text. Returns where to look next. */
+static size_t take_run(const char *d, size_t n, size_t s, cands *out)
+{
+	size_t e = run_end(d, n, s);
+
+	if (e - s >= MIN_B64 && may_be_text(d + s, e - s))
+		push_cand(out, s, wrapped_end(d, n, s, e), C_B64);
+	return e > s ? e : s + 1;
+}
+
+/* Runs of at least MIN_B64 base64 characters. With SSE2, 16 bytes are
+ * classified at once and only runs that reach MIN_B64 are looked at;
+ * otherwise a byte MIN_B64 - 1 ahead tells whether a run can start here. */
 static void find_b64(const char *d, size_t n, cands *out)
 {
 	size_t i = 0;
 
+#ifdef __SSE2__
+	size_t run = 0; /* base64 bytes just before i */
+
+	while (i + 16 <= n) {
+		unsigned m = not_b64_mask(d + i);
+
+		if (!m) {
+			run += 16;
+			i += 16;
+		} else if (run + (size_t)__builtin_ctz(m) >= MIN_B64) {
+			i = take_run(d, n, i - run, out);
+			run = 0;
+		} else {
+			/* runs inside a block are shorter than MIN_B64 */
+			run = (size_t)__builtin_clz(m) - 16;
+			i += 16;
+		}
+	}
+	i -= run;
+#endif
 	while (i + MIN_B64 <= n) {
-		size_t p = i + MIN_B64 - 1, s, e;
+		size_t p = i + MIN_B64 - 1, s;
 
 		if (!is_b64((unsigned char)d[p])) {
 			i = p + 1;
@@ -383,10 +460,7 @@ static void find_b64(const char *d, size_t n, cands *out)
 			i = p;
 			continue;
 		}
-		e = run_end(d, n, s);
-		if (e - s >= MIN_B64 && may_be_text(d + s, e - s))
-			push_cand(out, s, wrapped_end(d, n, s, e), C_B64);
-		i = e + 1;
+		i = take_run(d, n, s, out) + 1;
 	}
 }
 
