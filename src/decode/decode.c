@@ -23,7 +23,7 @@
 #define PROBE 18        /* bytes decoded before deciding to decode it all */
 #define MAX_DEPTH 16
 
-enum { K_B64 = 1, K_HEX = 2 };
+enum { K_B64 = 1, K_HEX = 2, K_TOKEN = 4, K_BRACE = 8 };
 enum { C_B64, C_PERCENT, C_ESCAPE };
 
 static const char *const names[] = { "base64", "percent", "escape" };
@@ -58,6 +58,10 @@ static void init_tables(void)
 	b64val['+'] = b64val['-'] = 62;
 	b64val['/'] = b64val['_'] = 63;
 	for (c = 0; c < 256; c++) {
+		if (c > ' ' && c != 0x7f && !strchr("\"'`<>,;()[]{}", c))
+			cls[c] |= K_TOKEN;
+		if (c == '{' || c == '}')
+			cls[c] |= K_BRACE;
 		if (b64val[c] >= 0)
 			cls[c] |= K_B64;
 		if (hexval[c] >= 0)
@@ -466,12 +470,24 @@ static void find_b64(const char *d, size_t n, cands *out)
 
 static bool token_byte(unsigned char c)
 {
-	return c > ' ' && c != 0x7f && !strchr("\"'`<>,;()[]{}", c);
+	return cls[c] & K_TOKEN;
 }
 
+/* Escaped tokens may hold braces (\u{1F600}). */
 static bool escape_token_byte(unsigned char c)
 {
-	return c > ' ' && c != 0x7f && !strchr("\"'`<>,;()[]", c);
+	return cls[c] & (K_TOKEN | K_BRACE);
+}
+
+/* Whether an escape starts at d[i]: tokens are only built around one. */
+static bool escape_here(const char *d, size_t n, size_t i, int kind)
+{
+	uint32_t cp;
+	bool byte;
+
+	if (kind == C_PERCENT)
+		return i + 2 < n && hex2(d + i + 1) >= 0;
+	return escape_at(d + i, n - i, &cp, &byte) != 0;
 }
 
 /* Tokens holding at least MIN_ESCAPES escapes introduced by ch. */
@@ -487,6 +503,10 @@ static void find_tokens(const char *d, size_t n, char ch, int kind,
 		uint32_t cp;
 		bool byte;
 
+		if (!escape_here(d, n, s, kind)) {
+			p++;
+			continue;
+		}
 		while (s > 0 && tok((unsigned char)d[s - 1]))
 			s--;
 		while (e < n && (tok((unsigned char)d[e]) || d[e] == ch)) {
