@@ -5,6 +5,7 @@
  * blob may spend. A run is tried cheaply first (its first bytes decoded and
  * tested), so a notebook full of base64 images costs a few bytes per image.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef __SSE2__
@@ -33,13 +34,10 @@ static unsigned char cls[256];
 static signed char b64val[256];
 static signed char hexval[256];
 
-static void init_tables(void)
+static void fill_tables(void)
 {
-	static _Atomic int done;
 	int c;
 
-	if (done)
-		return;
 	for (c = 0; c < 256; c++) {
 		b64val[c] = hexval[c] = -1;
 		cls[c] = 0;
@@ -67,7 +65,14 @@ static void init_tables(void)
 		if (hexval[c] >= 0)
 			cls[c] |= K_HEX;
 	}
-	done = 1;
+}
+
+/* Threads scan at once: the tables are filled exactly once. */
+static void init_tables(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, fill_tables);
 }
 
 static bool is_b64(unsigned char c)
