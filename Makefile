@@ -6,7 +6,7 @@ BINDIR  ?= $(PREFIX)/bin
 DESTDIR ?=
 REPO    ?= .
 BUILD   ?= build
-PKGS    := libpcre2-8 libgit2 libcjson zlib libcurl
+PKGS    := libpcre2-8 libgit2 libcjson zlib libcurl libarchive
 # One list for `make deps` and the CI templates (ci/build-deps.txt).
 DEBS    := $(shell sed -e 's/\#.*//' $(dir $(lastword $(MAKEFILE_LIST)))ci/build-deps.txt)
 

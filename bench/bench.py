@@ -11,7 +11,7 @@ table goes to stdout, everything to bench/results.json.
 Environment: BENCH_DIR (/tmp/keyleak-bench), BENCH_TREE, BENCH_REPO,
 BENCH_RUNS (5), BENCH_PEER_RUNS (3), BENCH_HISTORY_RUNS (2), KEYLEAK
 (./keyleak), BENCH_PEER_TIMEOUT (seconds, 900), BENCH_ONLY (groups to run:
-tree,history,threads,range,staged,large,peers,scale,push; each is a group_*
+tree,history,threads,range,staged,large,peers,scale,push,unpack; each is a group_*
 function listed in GROUPS; push alone needs only the history repository and
 writes BENCH_DIR/results-push.json, see bench/push.py; org alone: bench/org.py,
 BENCH_ORG_REPOS, BENCH_ORG_RUNS; server alone: pushes through nginx +
@@ -37,7 +37,8 @@ import push as push_bench  # noqa: E402
 
 BENCH_DIR = os.environ.get("BENCH_DIR", "/tmp/keyleak-bench")
 ONLY = set(os.environ.get(
-    "BENCH_ONLY", "tree,history,threads,range,staged,large,peers,scale,push")
+    "BENCH_ONLY",
+    "tree,history,threads,range,staged,large,peers,scale,push,unpack")
     .split(","))
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 PEER_RUNS = int(os.environ.get("BENCH_PEER_RUNS", "3"))
@@ -626,6 +627,69 @@ def group_push(b):
     b.targets.update(targets)
 
 
+def group_unpack(b):
+    """Decoding and archives: keyleak scan with both stages (the default)
+    against --no-decode --no-archives and ripgrep, on a tree of notebooks
+    with base64 images, minified bundles and a few archives."""
+    tree, planted = corpus.build_unpack(BENCH_DIR)
+    report = keyleak_findings(["scan", tree])
+    b.checks["unpack"] = check_planted(report, planted)
+    nbytes = sum(os.path.getsize(os.path.join(d, f))
+                 for d, _, fs in os.walk(tree) for f in fs)
+    kw, n_kw = rule_keywords()
+    on = Cmd("keyleak scan (unpack tree)", [KEYLEAK, "scan", "-q",
+                                            "--format", "json", tree])
+    off = Cmd("keyleak scan --no-decode --no-archives",
+              [KEYLEAK, "scan", "-q", "--format", "json", "--no-decode",
+               "--no-archives", tree])
+    nodec = Cmd("keyleak scan --no-decode (unpack)",
+                [KEYLEAK, "scan", "-q", "--format", "json", "--no-decode",
+                 tree])
+    rg = Cmd("rg -uu -F -i, %d keywords (unpack)" % n_kw,
+             ["rg", "-uu", "-F", "-i", "-f", kw, tree])
+    # rg -z also reads compressed files (not zip members): the nearer peer
+    rgz = Cmd("rg -uu -z -F -i, %d keywords (unpack)" % n_kw,
+              ["rg", "-uu", "-z", "-F", "-i", "-f", kw, tree])
+    cmds = [on, off, nodec] + ([rg, rgz] if shutil.which("rg") else [])
+    if not shutil.which("rg"):
+        rg.error = "ripgrep not installed"
+    measure(cmds, RUNS)
+    b.rows["unpack_on"] = summary(on, nbytes)
+    b.rows["unpack_off"] = summary(off, nbytes)
+    b.rows["unpack_no_decode"] = summary(nodec, nbytes)
+    b.rows["rg_unpack"] = summary(rg, nbytes)
+    b.rows["rgz_unpack"] = summary(rgz, nbytes)
+    set_ratio(b, "unpack_on_vs_off", "unpack_on", "unpack_off")
+    set_ratio(b, "unpack_no_decode_vs_off", "unpack_no_decode", "unpack_off")
+    set_ratio(b, "unpack_on_vs_rg", "unpack_on", "rg_unpack")
+    set_ratio(b, "unpack_on_vs_rg_z", "unpack_on", "rgz_unpack")
+    b.targets["unpack_on_le_rg_z"] = _le(b.ratios["unpack_on_vs_rg_z"], 1.0)
+
+
+def unpack_only():
+    """BENCH_ONLY=unpack: the decoding/archive rows alone, on their own
+    small corpus; results go to BENCH_DIR/results-unpack.json."""
+    b = Bench()
+    group_unpack(b)
+    res = b.results
+    print("%-40s %9s %9s %9s %10s" % ("command", "wall s", "cpu s",
+                                     "RSS MiB", "MB/s"))
+    for key in ("unpack_on", "unpack_off", "unpack_no_decode", "rg_unpack",
+                "rgz_unpack"):
+        print(fmt_row(res["rows"][key]))
+    print()
+    for k, v in res["ratios"].items():
+        print("%-40s %s" % (k, "n/a" if v is None else "%.3f" % v))
+    c = res["checks"]["unpack"]
+    print("planted keys found (unpack): %s/%s" % (c["found"], c["planted"]))
+    print("targets: " + ", ".join("%s=%s" % (k, "yes" if v else "NO")
+                                  for k, v in res["targets"].items()))
+    with open(os.path.join(BENCH_DIR, "results-unpack.json"), "w") as f:
+        json.dump(res, f, indent=1, sort_keys=True)
+        f.write("\n")
+    return 0 if c["found"] == c["planted"] else 1
+
+
 def push_only():
     """BENCH_ONLY=push: the push group on BENCH_REPO or the history
     repository already built in BENCH_DIR, without the other corpora."""
@@ -702,7 +766,7 @@ GROUPS = [("tree", group_tree), ("history", group_history),
           ("threads", group_threads), ("range", group_range),
           ("staged", group_staged), ("large", group_large),
           ("peers", group_peers), ("scale", group_scale),
-          ("push", group_push)]
+          ("push", group_push), ("unpack", group_unpack)]
 
 
 def main():
@@ -715,6 +779,8 @@ def main():
         return org_group()
     if ONLY == {"server"}:
         return server_group()
+    if ONLY == {"unpack"}:
+        return unpack_only()
     b = Bench()
     prepare(b)
     for name, fn in GROUPS:
@@ -755,7 +821,9 @@ def print_table(res):
                 "git_log_p", "staged", "large_file", "grep_large_file",
                 "rg_large_file", "scan_subset", "grep_subset",
                 "secretlint_subset", "git_secrets_subset",
-                "git_secrets_history") + push_bench.ROW_ORDER:
+                "git_secrets_history", "unpack_on", "unpack_off",
+                "unpack_no_decode", "rg_unpack",
+                "rgz_unpack") + push_bench.ROW_ORDER:
         if key in res["rows"]:
             print(fmt_row(res["rows"][key]))
     for key, table in res.get("scaling", {}).items():

@@ -508,3 +508,92 @@ def build_large(bench_dir, size):
     json.dump(planted, open(meta, "w"), indent=1)
     _mark_done(path)
     return path, planted
+
+
+# ------------------------------------------------- decoding and archives
+
+UNPACK_VERSION = "1"
+
+
+def build_unpack(bench_dir):
+    """A tree for the cost of decoding and archives: notebooks full of
+    base64 PNG images, minified bundles, a few archives (zip, tar.gz, gz)
+    of ordinary text, and some encoded and packed keys to find. Returns
+    (path, planted)."""
+    import base64
+    import gzip
+    import io
+    import zipfile
+    path = os.path.join(bench_dir, "unpack-tree")
+    meta = path + ".json"
+    try:
+        with open(path + ".done") as f:
+            if f.read().strip() == UNPACK_VERSION:
+                with open(meta) as g:
+                    return path, json.load(g)
+    except OSError:
+        pass
+    log("building the decoding/archive tree in %s" % path)
+    shutil.rmtree(path, ignore_errors=True)
+    rng = random.Random(21)
+    planted = []
+
+    def put(rel, data):
+        full = os.path.join(path, rel)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+
+    def blob(n):
+        return bytes(rng.getrandbits(8) for _ in range(n))
+
+    for i in range(60):  # notebooks: 20 images of 24 KiB each
+        cells = []
+        for j in range(20):
+            png = b"\x89PNG\r\n\x1a\n" + blob(24 * 1024)
+            cells.append({"cell_type": "code", "source": ["plot(%d)\n" % j],
+                          "outputs": [{"data": {
+                              "image/png": base64.b64encode(png).decode(),
+                              "text/plain": ["<Figure>"]}}]})
+        put("notebooks/nb%02d.ipynb" % i, json.dumps({"cells": cells},
+                                                      indent=1))
+    words = ["render", "state", "props", "value", "handler", "index",
+             "module", "export", "default", "function", "return", "const"]
+    for i in range(30):  # minified bundles of about 600 KB
+        parts = []
+        n = 0
+        while n < 600 * 1024:
+            w = "".join(rng.choice(words).capitalize() for _ in range(4))
+            s = "function %s%d(a,b){return a.%s(b)+\"\\u00e9%s\"}" % (
+                w, n, w, rng.choice(words))
+            parts.append(s)
+            n += len(s) + 1
+        put("dist/bundle%02d.min.js" % i, ";".join(parts) + "\n")
+    text = "".join("line %d of an ordinary text file, %s\n" % (
+        k, rng.choice(words)) for k in range(20000))
+    for i in range(4):
+        bio = io.BytesIO()
+        with zipfile.ZipFile(bio, "w", zipfile.ZIP_DEFLATED) as z:
+            for j in range(20):
+                z.writestr("src/file%02d.txt" % j, text)
+        put("releases/r%d.zip" % i, bio.getvalue())
+    put("releases/logs.txt.gz", gzip.compress(text.encode() * 4))
+    for n, rule in enumerate(("anthropic-api-key", "groq-api-key",
+                              "huggingface-access-token")):
+        line, k = planted_key(rule, 100 + n)
+        line += "\n"
+        put("k8s/secret%d.yaml" % n, "kind: Secret\ndata:\n  TOKEN: %s\n" %
+            base64.b64encode(line.encode()).decode())
+        planted.append({"rule": rule, "secret": k,
+                        "path": "k8s/secret%d.yaml" % n})
+        bio = io.BytesIO()
+        with zipfile.ZipFile(bio, "w") as z:
+            z.writestr("app/.env", line)
+        put("releases/app%d.zip" % n, bio.getvalue())
+        planted.append({"rule": rule, "secret": k,
+                        "path": "releases/app%d.zip" % n})
+    with open(meta, "w") as f:
+        json.dump(planted, f)
+    with open(path + ".done", "w") as f:
+        f.write(UNPACK_VERSION + "\n")
+    return path, planted

@@ -28,7 +28,9 @@
  *  10. rules          compiling rule files, and the engine that runs them
  *                     (engine/: the two share the compiled kl_rule, so
  *                     they are one layer)
- *  11. util           buffers, files, atomic writes, SHA-256, progress,
+ *  11. decode         the decoding (decode/) and archive (archive/) stages:
+ *                     bytes in, views out; findings/unpack.c wires them
+ *  12. util           buffers, files, atomic writes, SHA-256, progress,
  *                     threads, the object-id map, the libcurl loader
  * This header and src/internal.h hold declarations only, for every layer.
  *
@@ -73,6 +75,7 @@ void kl_buf_grow(kl_buf *b, size_t extra);
 void kl_buf_add(kl_buf *b, const void *data, size_t len);
 void kl_buf_puts(kl_buf *b, const char *s);
 void kl_buf_addch(kl_buf *b, char c);
+void kl_buf_add_utf8(kl_buf *b, uint32_t cp); /* cp <= 0x10FFFF */
 void kl_buf_printf(kl_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void kl_buf_vprintf(kl_buf *b, const char *fmt, va_list ap)
@@ -394,6 +397,13 @@ typedef struct kl_finding {
 	kl_verification verification; /* with --verify */
 	size_t end_line;     /* last line of a multi-line secret (PEM block) */
 	size_t partner_line; /* line of a paired secret, 0 = none */
+	/* Where the bytes came from inside the stored file (src/decode/,
+	 * src/archive/): the archive member path (nested archives joined
+	 * by '!'), or NULL; the decodings applied, outermost first
+	 * ("base64", "hex", "percent", "escape"), empty when none. line and
+	 * column then point at the encoded span in the (member) file. */
+	char *member;
+	kl_strlist decoded;
 } kl_finding;
 
 typedef struct kl_findings {

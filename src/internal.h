@@ -12,6 +12,19 @@
  * is about what a scan should take in time, not in memory; 0: no limit. */
 #define KL_DEFAULT_MAX_FILE_SIZE ((size_t)1024 * 1024 * 1024)
 
+/* The decoding and archive stages (src/decode/, src/archive/): on unless
+ * switched off; a 0 limit takes the stage's default. */
+typedef struct kl_unpack_opts {
+	bool no_decode, no_archives;
+	unsigned decode_depth;   /* encodings nested in one another */
+	size_t decode_bytes;     /* decoded bytes per file or blob */
+	unsigned archive_depth;  /* archives nested in one another */
+	size_t archive_members;  /* members per archive */
+	uint64_t archive_bytes;  /* uncompressed bytes per archive (nested
+				  * ones included) */
+	unsigned archive_ratio;  /* uncompressed : compressed */
+} kl_unpack_opts;
+
 /* What a source needs to know to scan; built once by the CLI. */
 typedef struct kl_scan_opts {
 	const kl_ruleset *rules;
@@ -30,6 +43,11 @@ typedef struct kl_scan_opts {
 	/* audit --state-dir: blobs clean in the last run are not scanned
 	 * again (findings/state.h); NULL = scan everything */
 	struct kl_memo *memo;
+	kl_unpack_opts unpack;
+	/* Set by the archive stage on its copy for members: how deep, and
+	 * the uncompressed bytes the outermost archive has left. */
+	unsigned archive_level;
+	uint64_t *archive_budget;
 } kl_scan_opts;
 
 /*
@@ -92,6 +110,23 @@ void kl_note_limits(kl_report *r, const char *path, const kl_strlist *limits);
  * notice with --verbose), since a secret in it went unseen. */
 void kl_skip_too_large(const kl_scan_opts *o, kl_report *r, const char *path,
 		       uint64_t size);
+
+/*
+ * The stages between a source and the engine (src/findings/unpack.c).
+ * kl_scan_content calls both; a source that scans content itself (staged
+ * and range scans keep added lines only) calls them on its own.
+ * kl_scan_archive: if data is an archive or compressed file (and archives
+ * are on, within depth), scan its members as files "path!member" whose
+ * findings carry path and member; true when it took the content.
+ * kl_scan_decoded: scan the decoded spans of prepared text; findings point
+ * at the encoded span and name the decodings. Both return through *added
+ * the findings added.
+ */
+bool kl_scan_archive(kl_scanner *sc, const kl_scan_opts *o, kl_report *r,
+		     const char *path, const char *data, size_t len,
+		     size_t *added);
+size_t kl_scan_decoded(kl_scanner *sc, const kl_scan_opts *o, kl_report *r,
+		       const char *path, const char *text, size_t len);
 
 /* Turn matches over prepared content into findings in r (suppressed ones
  * are counted, not added). Returns the number of findings added. */

@@ -3,13 +3,16 @@
 and valgrind must report no invalid access and no leak (definite, indirect
 or possible); any report turns the run's status into 3. Prints TAP lines
 like the other tests. KEYLEAK names the binary (default ./keyleak)."""
+import base64
 import http.server
+import io
 import os
 import re
 import shutil
 import subprocess
 import sys
 import threading
+import zipfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "e2e"))
 import lib  # noqa: E402
@@ -37,6 +40,16 @@ def setup(tmp):
     lib.write(os.path.join(repo, "new\nline\xe9.txt"), "k = %s\n" % keys[2])
     with open(os.path.join(repo, "utf16.txt"), "wb") as f:
         f.write(b"\xff\xfe" + ("k = %s\n" % keys[3]).encode("utf-16-le"))
+    # the decoding and archive stages: a base64 value and a zipped .env
+    # in history and in the work tree
+    env = "GROQ_API_KEY=%s\n" % keys[0]
+    lib.write(os.path.join(repo, "k8s.yaml"), "data:\n  K: %s\n" %
+              base64.b64encode(env.encode()).decode())
+    bio = io.BytesIO()
+    with zipfile.ZipFile(bio, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("app/.env", env)
+    lib.write(os.path.join(repo, "release.zip"), bio.getvalue(), "wb")
+    lib.git(repo, "add", "k8s.yaml", "release.zip")
     return repo, keys
 
 

@@ -62,6 +62,7 @@ typedef struct cli_opts {
 	kl_strlist exclude_names; /* --exclude-name */
 	long rate_limit_wait;     /* --rate-limit-wait, seconds */
 	bool hosting_given;       /* any of the listing options above */
+	kl_unpack_opts unpack;    /* --no-decode, --no-archives, limits */
 } cli_opts;
 
 void cli_usage(FILE *out);
@@ -106,6 +107,13 @@ void cli_verify(const cli_opts *o, kl_report *r);
 
 /* In src/cli/install_hook.c. argv[0] is "install-hook". */
 int kl_cmd_install_hook(int argc, char **argv);
+
+struct kl_config;
+
+/* The decoding and archive settings of a scan: the config's (cfg may be
+ * NULL), then the command line's over them. */
+void cli_unpack_opts(const cli_opts *o, const struct kl_config *cfg,
+		     kl_unpack_opts *out);
 
 /* Load the rules the options (and the config, if not NULL) ask for;
  * prints the error and returns NULL. */

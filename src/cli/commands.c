@@ -265,6 +265,15 @@ static int scan_setup_load(const cli_opts *o, scan_setup *s)
 	return -1;
 }
 
+void cli_unpack_opts(const cli_opts *o, const kl_config *cfg,
+		     kl_unpack_opts *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (cfg)
+		*out = cfg->unpack;
+	kl_unpack_opts_merge(out, &o->unpack);
+}
+
 static void fill_scan_opts(const cli_opts *o, const scan_setup *s,
 			   kl_scan_opts *so)
 {
@@ -287,6 +296,7 @@ static void fill_scan_opts(const cli_opts *o, const scan_setup *s,
 		so->skip_globs = &s->cfg.skip_paths;
 		so->allow_env_globs = &s->cfg.allow_env_files;
 	}
+	cli_unpack_opts(o, s->has_cfg ? &s->cfg : NULL, &so->unpack);
 }
 
 /* The report records what shaped it: config, --no-repo-config, baseline. */

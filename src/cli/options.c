@@ -86,6 +86,18 @@ void cli_usage(FILE *out)
 "  -j, --threads N      workers (default: number of cores): threads, or\n"
 "                       processes for a history scan's passes\n"
 "      --allow-incomplete  exit 0/1 even if some data could not be read\n"
+"      --no-decode      do not decode base64, hex, percent-encoding and\n"
+"                       \\u/\\x escapes (on by default; doc/decoding.md)\n"
+"      --no-archives    do not open archives and compressed files (zip,\n"
+"                       jar, docx, tar, gz, bz2, xz, zst, 7z: on by default)\n"
+"      --max-decode-depth N  encodings nested in one another (default 4)\n"
+"      --max-decode-bytes N  decoded bytes per file (default 64M)\n"
+"      --max-archive-depth N  archives nested in one another (default 4)\n"
+"      --max-archive-members N  members per archive (default 100000)\n"
+"      --max-archive-bytes N  uncompressed bytes per archive (default 1G)\n"
+"      --max-archive-ratio N  uncompressed:compressed ratio past 16 MiB\n"
+"                       (default 200); a limit hit is a warning and an\n"
+"                       incomplete scan\n"
 "      --fetch-missing  in a partial clone (cloned with a filter), fetch\n"
 "                       the objects history/audit need through git\n"
 "      --verify         ask each key's provider whether it still works (sends\n"
@@ -190,7 +202,10 @@ enum {
 	OPT_STATE_DIR,
 	OPT_FETCH_MISSING, OPT_FAIL_ON, OPT_REPO_JOBS, OPT_REPOS_FROM,
 	OPT_API_URL, OPT_INCLUDE_FORKS, OPT_INCLUDE_ARCHIVED, OPT_VISIBILITY,
-	OPT_INCLUDE_NAME, OPT_EXCLUDE_NAME, OPT_RATE_LIMIT_WAIT, OPT_END
+	OPT_INCLUDE_NAME, OPT_EXCLUDE_NAME, OPT_RATE_LIMIT_WAIT,
+	OPT_NO_DECODE, OPT_NO_ARCHIVES, OPT_DECODE_DEPTH, OPT_DECODE_BYTES,
+	OPT_ARCHIVE_DEPTH,
+	OPT_ARCHIVE_MEMBERS, OPT_ARCHIVE_BYTES, OPT_ARCHIVE_RATIO, OPT_END
 };
 
 static const struct option long_opts[] = {
@@ -236,6 +251,14 @@ static const struct option long_opts[] = {
 	{ "include-name", required_argument, NULL, OPT_INCLUDE_NAME },
 	{ "exclude-name", required_argument, NULL, OPT_EXCLUDE_NAME },
 	{ "rate-limit-wait", required_argument, NULL, OPT_RATE_LIMIT_WAIT },
+	{ "no-decode", no_argument, NULL, OPT_NO_DECODE },
+	{ "no-archives", no_argument, NULL, OPT_NO_ARCHIVES },
+	{ "max-decode-depth", required_argument, NULL, OPT_DECODE_DEPTH },
+	{ "max-decode-bytes", required_argument, NULL, OPT_DECODE_BYTES },
+	{ "max-archive-depth", required_argument, NULL, OPT_ARCHIVE_DEPTH },
+	{ "max-archive-members", required_argument, NULL, OPT_ARCHIVE_MEMBERS },
+	{ "max-archive-bytes", required_argument, NULL, OPT_ARCHIVE_BYTES },
+	{ "max-archive-ratio", required_argument, NULL, OPT_ARCHIVE_RATIO },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -315,8 +338,60 @@ static int parse_hosting(int c, const char *arg, cli_opts *o)
 	}
 }
 
+/* --no-decode, --no-archives and the stages' limits (all >= 1). */
+static int parse_unpack(int c, const char *arg, kl_unpack_opts *u)
+{
+	size_t size;
+	int n;
+
+	switch (c) {
+	case OPT_NO_DECODE: u->no_decode = true; return 0;
+	case OPT_NO_ARCHIVES: u->no_archives = true; return 0;
+	case OPT_DECODE_BYTES:
+	case OPT_ARCHIVE_BYTES:
+		if (parse_size(arg, &size) || !size)
+			return bad_value(c == OPT_DECODE_BYTES
+					 ? "--max-decode-bytes"
+					 : "--max-archive-bytes", arg,
+					 "expected a size such as 64M");
+		if (c == OPT_DECODE_BYTES)
+			u->decode_bytes = size;
+		else
+			u->archive_bytes = size;
+		return 0;
+	case OPT_DECODE_DEPTH:
+		if (parse_int(arg, 1, 16, &n))
+			return bad_value("--max-decode-depth", arg,
+					 "expected 1 to 16");
+		u->decode_depth = (unsigned)n;
+		return 0;
+	case OPT_ARCHIVE_DEPTH:
+		if (parse_int(arg, 1, 64, &n))
+			return bad_value("--max-archive-depth", arg,
+					 "expected 1 to 64");
+		u->archive_depth = (unsigned)n;
+		return 0;
+	case OPT_ARCHIVE_MEMBERS:
+	case OPT_ARCHIVE_RATIO:
+		if (parse_int(arg, 1, 1000000000, &n))
+			return bad_value(c == OPT_ARCHIVE_RATIO
+					 ? "--max-archive-ratio"
+					 : "--max-archive-members", arg,
+					 "expected 1 to 1000000000");
+		if (c == OPT_ARCHIVE_RATIO)
+			u->archive_ratio = (unsigned)n;
+		else
+			u->archive_members = (size_t)n;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 static int parse_option(int c, const char *arg, cli_opts *o)
 {
+	if (c >= OPT_NO_DECODE && c <= OPT_ARCHIVE_RATIO)
+		return parse_unpack(c, arg, &o->unpack);
 	switch (c) {
 	case 'f': return parse_format(arg, &o->format);
 	case 'o': o->output = arg; return 0;
@@ -427,6 +502,14 @@ static const struct option_scope {
 	{ OPT_ALLOW_INCOMPLETE, "--allow-incomplete", SCANS "merge " PUSH },
 	{ OPT_RULES, "--rules", SCANS "baseline rules " PUSH },
 	{ OPT_ONLY_RULES, "--only-rules", SCANS "baseline rules " PUSH },
+	{ OPT_NO_DECODE, "--no-decode", SCANS "baseline " PUSH },
+	{ OPT_NO_ARCHIVES, "--no-archives", SCANS "baseline " PUSH },
+	{ OPT_DECODE_DEPTH, "--max-decode-depth", SCANS "baseline " PUSH },
+	{ OPT_DECODE_BYTES, "--max-decode-bytes", SCANS "baseline " PUSH },
+	{ OPT_ARCHIVE_DEPTH, "--max-archive-depth", SCANS "baseline " PUSH },
+	{ OPT_ARCHIVE_MEMBERS, "--max-archive-members", SCANS "baseline " PUSH },
+	{ OPT_ARCHIVE_BYTES, "--max-archive-bytes", SCANS "baseline " PUSH },
+	{ OPT_ARCHIVE_RATIO, "--max-archive-ratio", SCANS "baseline " PUSH },
 	{ 'f', "--format", SCANS "merge " PUSH },
 	{ 'o', "--output", SCANS "baseline merge repos " PUSH },
 };

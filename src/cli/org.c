@@ -459,6 +459,13 @@ static int load_setup(org_run *run)
 		kl_buf_free(&cfgtext);
 		return -1;
 	}
+	/* a blob clean without decoding may not be clean with it */
+	kl_buf_printf(&cfgtext, "\nunpack %d %d %u %zu %u %zu %llu %u\n",
+		      o->unpack.no_decode, o->unpack.no_archives,
+		      o->unpack.decode_depth, o->unpack.decode_bytes,
+		      o->unpack.archive_depth, o->unpack.archive_members,
+		      (unsigned long long)o->unpack.archive_bytes,
+		      o->unpack.archive_ratio);
 	kl_state_key(run->rs, o->max_file_size, o->verbose, cfgtext.data,
 		     cfgtext.len, run->key); /* config and baseline bytes */
 	kl_buf_free(&cfgtext);
@@ -488,6 +495,7 @@ static void fill_opts(org_run *run)
 		so->skip_globs = &run->cfg.skip_paths;
 		so->allow_env_globs = &run->cfg.allow_env_files;
 	}
+	cli_unpack_opts(o, run->has_cfg ? &run->cfg : NULL, &so->unpack);
 }
 
 /*

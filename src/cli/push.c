@@ -57,6 +57,9 @@ static void push_usage(FILE *out)
 "  --only-live        with --verify: refuse only live keys\n"
 "  --verify-jobs N, --verify-timeout S: as for the other commands\n"
 "  --rules, --only-rules, --max-file-size, -j: as for the other commands\n"
+"  --no-decode, --no-archives, --max-decode-*, --max-archive-*: as for\n"
+"                     the other commands (archives and encoded values\n"
+"                     are looked through by default)\n"
 "\n"
 "Server configuration \"push\": {\"allow_bypass\": true} honours\n"
 "`git push -o keyleak.bypass=\"reason\"`; \"audit_log\": PATH logs every\n"
@@ -243,6 +246,7 @@ static void fill_scan_opts(const push_cmd *c, kl_scan_opts *so)
 		so->skip_globs = &c->cfg.skip_paths;
 		so->allow_env_globs = &c->cfg.allow_env_files;
 	}
+	cli_unpack_opts(&c->o, c->has_cfg ? &c->cfg : NULL, &so->unpack);
 }
 
 /* The first error notice, as the reason a scan cannot be trusted. */

@@ -53,32 +53,6 @@ static int utf16_order(const unsigned char *d, size_t len, size_t *skip)
 	return 0;
 }
 
-static void put_utf8(kl_buf *out, uint32_t cp)
-{
-	char b[4];
-
-	if (cp < 0x80) {
-		kl_buf_addch(out, (char)cp);
-		return;
-	}
-	if (cp < 0x800) {
-		b[0] = (char)(0xC0 | (cp >> 6));
-		b[1] = (char)(0x80 | (cp & 0x3F));
-		kl_buf_add(out, b, 2);
-	} else if (cp < 0x10000) {
-		b[0] = (char)(0xE0 | (cp >> 12));
-		b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		b[2] = (char)(0x80 | (cp & 0x3F));
-		kl_buf_add(out, b, 3);
-	} else {
-		b[0] = (char)(0xF0 | (cp >> 18));
-		b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		b[3] = (char)(0x80 | (cp & 0x3F));
-		kl_buf_add(out, b, 4);
-	}
-}
-
 int kl_content_utf16_order(const char *data, size_t len, size_t *bom)
 {
 	return utf16_order((const unsigned char *)data, len, bom);
@@ -107,7 +81,7 @@ size_t kl_content_utf16_decode(const char *data, size_t len, int order,
 		}
 		if (u >= 0xD800 && u < 0xE000)
 			u = 0xFFFD;
-		put_utf8(out, u);
+		kl_buf_add_utf8(out, u);
 	}
 	return final ? len : i;
 }

@@ -2,6 +2,8 @@
  * Owns the step every source shares: content in, findings out. Classifies
  * the content (size, binary, LFS, UTF-16), counts it, runs the engine and
  * records findings and suppressions, so no source can forget a count.
+ * kl_scan_content, which adds the decoding and archive stages on top, is
+ * in unpack.c.
  */
 #include <fnmatch.h>
 #include <string.h>
@@ -77,26 +79,6 @@ void kl_note_limits(kl_report *r, const char *path, const kl_strlist *limits)
 				 "this file may hide matches of it",
 				 limits->items[i]);
 	}
-}
-
-size_t kl_scan_content(kl_scanner *sc, const kl_scan_opts *o, kl_report *r,
-		       const char *path, const char *data, size_t len)
-{
-	kl_buf tmp = KL_BUF_INIT;
-	kl_matches m = { 0 };
-	kl_strlist limits = { 0 };
-	const char *text = kl_content_prepare(o, r, path, data, &len, &tmp);
-	size_t added = 0;
-
-	if (text) {
-		kl_scan_buffer(sc, text, len, &m, &limits);
-		added = kl_add_matches(r, path, text, &m);
-		kl_note_limits(r, path, &limits);
-	}
-	kl_strlist_free(&limits);
-	kl_matches_free(&m);
-	kl_buf_free(&tmp);
-	return added;
 }
 
 bool kl_path_skipped(const kl_scan_opts *o, const char *path)

@@ -20,7 +20,7 @@
 static const char *const config_fields[] = {
 	"version", "skip_paths", "allow_stopwords", "allow_regexes",
 	"disable_rules", "rule_files", "push", "fail_on", "allow_env_files",
-	NULL
+	"decode", "archives", NULL
 };
 
 
@@ -73,7 +73,8 @@ static int check_fields(const char *path, const cJSON *root, kl_error *err)
 			kl_error_set(err, "%s: unknown field \"%s\" (known: "
 				     "version, skip_paths, allow_stopwords, "
 				     "allow_regexes, disable_rules, rule_files, "
-				     "push, fail_on, allow_env_files)",
+				     "push, fail_on, allow_env_files, decode, "
+				     "archives)",
 				     path, it->string);
 			return -1;
 		}
@@ -166,7 +167,8 @@ static int parse(kl_config *c, const cJSON *root, kl_error *err)
 	    read_strings(c->path, root, "disable_rules", &c->disable_rules,
 			 err) ||
 	    read_strings(c->path, root, "rule_files", &c->rule_files, err) ||
-	    kl_config_read_push(c, root, err))
+	    kl_config_read_push(c, root, err) ||
+	    kl_config_read_unpack(c, root, err))
 		return -1;
 	resolve_rule_files(c);
 	return compile_allow(c, err);

@@ -32,12 +32,21 @@ typedef struct kl_config {
 	kl_allowlist allow;        /* points into the above */
 	kl_push_policy push;
 	int fail_on;               /* "fail_on": a kl_severity, or -1 */
+	kl_unpack_opts unpack;     /* "decode" and "archives" */
 } kl_config;
 
 /* Parse root's "push" object into c->push (src/findings/config_push.c). */
 struct cJSON;
 int kl_config_read_push(kl_config *c, const struct cJSON *root,
 			kl_error *err);
+
+/* Parse root's "decode" and "archives" objects into c->unpack
+ * (src/findings/config_unpack.c). */
+int kl_config_read_unpack(kl_config *c, const struct cJSON *root,
+			  kl_error *err);
+/* Settings of over that are set (a limit, an "off") replace dst's: the
+ * command line's over the config's. */
+void kl_unpack_opts_merge(kl_unpack_opts *dst, const kl_unpack_opts *over);
 
 /* Read and validate path into c (zeroed first). */
 int kl_config_load(kl_config *c, const char *path, kl_error *err);

@@ -138,6 +138,12 @@ static int cmp_finding(const void *a, const void *b)
 
 	if (c)
 		return c;
+	if (x->member || y->member) { /* members of an archive, by name */
+		c = !x->member ? -1 : !y->member ? 1
+					       : strcmp(x->member, y->member);
+		if (c)
+			return c;
+	}
 	if (x->line != y->line)
 		return x->line < y->line ? -1 : 1;
 	if (x->column != y->column)
@@ -193,6 +199,8 @@ void kl_finding_clear(kl_finding *f)
 	free(f->verification.detail);
 	kl_provenance_clear(&f->prov);
 	kl_strlist_free(&f->refs);
+	free(f->member);
+	kl_strlist_free(&f->decoded);
 	memset(f, 0, sizeof(*f));
 }
 

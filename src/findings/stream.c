@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archive/archive.h"
 #include "internal.h"
 
 #define DEFAULT_CHUNK ((size_t)8 << 20)
@@ -293,6 +294,23 @@ static int scan_long(stream *s)
 	return 0;
 }
 
+/* An archive longer than a piece: read whole (within --max-file-size),
+ * then through the archive stage. */
+static int scan_whole(stream *s)
+{
+	size_t max = s->o->max_file_size;
+
+	if (kl_read_fd(s->fd, s->win, 0, max ? max : 0) < 0) {
+		if (errno != EFBIG)
+			return -1;
+		kl_skip_too_large(s->o, s->r, s->path, s->win->len);
+		return 0;
+	}
+	kl_scan_content(s->sc, s->o, s->r, s->path, s->win->data,
+			s->win->len);
+	return 0;
+}
+
 int kl_scan_fd(kl_scanner *sc, const kl_scan_opts *o, kl_report *r,
 	       const char *path, int fd, int64_t size, kl_buf *buf)
 {
@@ -314,6 +332,9 @@ int kl_scan_fd(kl_scanner *sc, const kl_scan_opts *o, kl_report *r,
 		rc = -1;
 	else if (s.eof && !s.over_limit)
 		kl_scan_content(sc, o, r, path, buf->data, buf->len);
+	else if (!s.utf16 && !o->unpack.no_archives && !s.over_limit &&
+		 kl_archive_sniff(buf->data, buf->len))
+		rc = scan_whole(&s); /* libarchive reads it from memory */
 	else
 		rc = scan_long(&s);
 	kl_strlist_free(&s.limits);

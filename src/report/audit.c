@@ -56,6 +56,8 @@ static void finding_line(const kl_finding *f, const kl_audit_ctx *c,
 	add_update(o, c, ref);
 	kl_report_json_add_str(o, "rule", f->rule->id);
 	kl_report_json_add_path(o, "path", f->path);
+	if (f->member)
+		kl_report_json_add_path(o, "member", f->member);
 	kl_report_json_add_num(o, "line", f->line);
 	kl_report_json_add_str(o, "fingerprint", f->fingerprint);
 	kl_report_json_add_str(o, "commit", f->has_prov ? f->prov.commit

@@ -36,6 +36,8 @@ static cJSON *finding_json(const kl_finding *f, const kl_report_opts *opts)
 
 	add_rule_fields(o, f->rule);
 	kl_report_json_add_path(o, "path", f->path);
+	kl_report_json_add_path(o, "member", f->member);
+	cJSON_AddItemToObject(o, "decoded", kl_report_json_strlist(&f->decoded));
 	kl_report_json_add_num(o, "line", f->line);
 	kl_report_json_add_num(o, "column", f->column);
 	kl_report_json_add_num(o, "end_column", f->end_column);

@@ -470,9 +470,17 @@ static void parse_date(const char *s, int64_t *t, int *tz)
 	*t = (int64_t)timegm(&tm) - (int64_t)*tz * 60;
 }
 
-static void read_prov(const cJSON *p, kl_provenance *out)
+static void read_strlist(const cJSON *arr, kl_strlist *out)
 {
 	const cJSON *c;
+
+	cJSON_ArrayForEach(c, arr)
+		if (cJSON_IsString(c))
+			kl_strlist_push(out, c->valuestring);
+}
+
+static void read_prov(const cJSON *p, kl_provenance *out)
+{
 	int tz;
 
 	out->commit = kl_xstrdup_or_null(str_of(p, "commit"));
@@ -483,26 +491,27 @@ static void read_prov(const cJSON *p, kl_provenance *out)
 	out->removed_in = kl_xstrdup_or_null(str_of(p, "removed_in"));
 	parse_date(str_of(p, "removed_date"), &out->removed_time, &tz);
 	out->in_head = bool_of(p, "in_head");
-	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(p, "commits"))
-		if (cJSON_IsString(c))
-			kl_strlist_push(&out->commits, c->valuestring);
+	read_strlist(cJSON_GetObjectItemCaseSensitive(p, "commits"),
+		     &out->commits);
 	out->reach_known = cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(
 					p, "reachable"));
 	out->reach_total = (size_t)num_of(p, "refs_total");
-	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(p, "refs"))
-		if (cJSON_IsString(c))
-			kl_strlist_push(&out->reach_refs, c->valuestring);
+	read_strlist(cJSON_GetObjectItemCaseSensitive(p, "refs"),
+		     &out->reach_refs);
 }
 
-/* "path_hex" holds a non-UTF-8 path's exact bytes. */
-static char *path_of(const cJSON *f)
+/* "<key>_hex" holds a non-UTF-8 path's exact bytes; NULL if absent. */
+static char *pathkey_of(const cJSON *f, const char *key)
 {
-	const char *hex = str_of(f, "path_hex"), *p = str_of(f, "path");
-	kl_buf b = KL_BUF_INIT;
+	kl_buf k = KL_BUF_INIT, b = KL_BUF_INIT;
+	const char *hex, *p = str_of(f, key);
 	unsigned v;
 
+	kl_buf_printf(&k, "%s_hex", key);
+	hex = str_of(f, k.data);
+	kl_buf_free(&k);
 	if (!hex)
-		return kl_xstrdup(p ? p : "");
+		return kl_xstrdup_or_null(p);
 	for (; hex[0] && hex[1] && sscanf(hex, "%2x", &v) == 1; hex += 2)
 		kl_buf_addch(&b, (char)v);
 	if (!b.data)
@@ -521,6 +530,13 @@ static void read_verification(const cJSON *v, kl_verification *out)
 	parse_date(str_of(v, "checked_at"), &out->checked_at, &tz);
 }
 
+static char *path_of(const cJSON *f)
+{
+	char *p = pathkey_of(f, "path");
+
+	return p ? p : kl_xstrdup("");
+}
+
 static void read_finding(kl_merge *m, const cJSON *j, bool show, kl_finding *f)
 {
 	const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "provenance");
@@ -528,6 +544,8 @@ static void read_finding(kl_merge *m, const cJSON *j, bool show, kl_finding *f)
 	memset(f, 0, sizeof(*f));
 	f->rule = rule_of(m, j);
 	f->path = path_of(j);
+	f->member = pathkey_of(j, "member");
+	read_strlist(cJSON_GetObjectItemCaseSensitive(j, "decoded"), &f->decoded);
 	f->line = (size_t)num_of(j, "line");
 	f->column = (size_t)num_of(j, "column");
 	f->end_column = (size_t)num_of(j, "end_column");

@@ -60,7 +60,14 @@ static void put_finding(kl_buf *out, const kl_finding *f)
 	}
 	kl_buf_puts(out, "  at      ");
 	kl_report_escape(out, f->path);
+	if (f->member) {
+		kl_buf_addch(out, '!');
+		kl_report_escape(out, f->member);
+	}
 	kl_buf_printf(out, ":%zu\n", f->line);
+	if (f->decoded.len)
+		kl_buf_printf(out, "  decoded %s%s\n", f->decoded.items[0],
+			      f->decoded.len > 1 ? " (nested)" : "");
 	kl_buf_puts(out, "  rule    ");
 	kl_report_escape(out, f->rule->id);
 	kl_buf_puts(out, " (");

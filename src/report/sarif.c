@@ -370,6 +370,13 @@ static cJSON *result_message(const kl_finding *f, const kl_report_opts *o)
 				      kl_verify_status_name(
 					      f->verification.status));
 	}
+	/* The artifact is the archive or encoded file as stored: say where
+	 * inside it the key was. */
+	if (f->member)
+		kl_buf_printf(&b, " (in archive member %s)", f->member);
+	if (f->decoded.len)
+		kl_buf_printf(&b, " (decoded: %s%s)", f->decoded.items[0],
+			      f->decoded.len > 1 ? ", nested" : "");
 	msg = message_obj("text", b.data);
 	kl_buf_free(&b);
 	return msg;
@@ -384,6 +391,11 @@ static cJSON *result_properties(const kl_finding *f)
 	kl_report_json_add_num(props, "count", f->count);
 	if (f->blob)
 		kl_report_json_add_str(props, "blob", f->blob);
+	if (f->member)
+		kl_report_json_add_path(props, "member", f->member);
+	if (f->decoded.len)
+		cJSON_AddItemToObject(props, "decoded",
+				      kl_report_json_strlist(&f->decoded));
 	if (f->has_prov)
 		kl_report_json_provenance(props, &f->prov);
 	if (f->verification.status != KL_VERIFY_NONE)

@@ -138,6 +138,10 @@ static void put_location(text_ctx *t, const kl_finding *f)
 {
 	put_label(t, "at");
 	kl_report_escape(t->out, f->path);
+	if (f->member) {
+		kl_buf_addch(t->out, '!');
+		kl_report_escape(t->out, f->member);
+	}
 	if (f->line)
 		kl_buf_printf(t->out, ":%zu:%zu", f->line, f->column);
 	if (f->line && f->end_line > f->line) /* a key block */
@@ -145,6 +149,17 @@ static void put_location(text_ctx *t, const kl_finding *f)
 	if (f->count > 1)
 		kl_buf_printf(t->out, " (seen %zu times)", f->count);
 	kl_buf_addch(t->out, '\n');
+	if (f->decoded.len) {
+		size_t i;
+
+		put_label(t, "decoded");
+		for (i = 0; i < f->decoded.len; i++) {
+			if (i)
+				kl_buf_puts(t->out, ", then ");
+			kl_report_escape(t->out, f->decoded.items[i]);
+		}
+		kl_buf_addch(t->out, '\n');
+	}
 }
 
 static void put_short_commit(kl_buf *out, const char *id)

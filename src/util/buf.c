@@ -97,6 +97,32 @@ void kl_buf_addch(kl_buf *b, char c)
 	kl_buf_add(b, &c, 1);
 }
 
+void kl_buf_add_utf8(kl_buf *out, uint32_t cp)
+{
+	char b[4];
+
+	if (cp < 0x80) {
+		kl_buf_addch(out, (char)cp);
+		return;
+	}
+	if (cp < 0x800) {
+		b[0] = (char)(0xC0 | (cp >> 6));
+		b[1] = (char)(0x80 | (cp & 0x3F));
+		kl_buf_add(out, b, 2);
+	} else if (cp < 0x10000) {
+		b[0] = (char)(0xE0 | (cp >> 12));
+		b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		b[2] = (char)(0x80 | (cp & 0x3F));
+		kl_buf_add(out, b, 3);
+	} else {
+		b[0] = (char)(0xF0 | (cp >> 18));
+		b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+		b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		b[3] = (char)(0x80 | (cp & 0x3F));
+		kl_buf_add(out, b, 4);
+	}
+}
+
 void kl_buf_vprintf(kl_buf *b, const char *fmt, va_list ap)
 {
 	va_list cp;

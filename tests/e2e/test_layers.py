@@ -30,6 +30,7 @@ LAYERS = [
     ("report/", "embedded_html"),
     ("findings/",),
     ("rules/", "engine/", "embedded_rules"),
+    ("decode/", "archive/"),
     ("util/",),
 ]
 # Declarations every layer shares; they hold no code.

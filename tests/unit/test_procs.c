@@ -48,6 +48,9 @@ static void add_finding(kl_report *r)
 	f.verification.status = KL_VERIFY_REVOKED;
 	f.end_line = 14;
 	f.partner_line = 11;
+	f.member = kl_xstrdup("lib/in.jar!conf/.env");
+	kl_strlist_push(&f.decoded, "base64");
+	kl_strlist_push(&f.decoded, "hex");
 	r->findings.items = kl_xrealloc(r->findings.items, sizeof(f));
 	r->findings.cap = 1;
 	r->findings.items[r->findings.len++] = f;
@@ -68,7 +71,9 @@ static bool finding_back(const kl_report *r)
 	       f->prov.author_time == -5 && f->prov.author_tz == -120 &&
 	       f->prov.commits.len == 1 && f->refs.len == 0 &&
 	       f->verification.status == KL_VERIFY_REVOKED &&
-	       f->end_line == 14 && f->partner_line == 11;
+	       f->end_line == 14 && f->partner_line == 11 &&
+	       unit_str_eq(f->member, "lib/in.jar!conf/.env") &&
+	       f->decoded.len == 2 && unit_str_eq(f->decoded.items[1], "hex");
 }
 
 static void task_run(void *ctx, size_t k, _Atomic uint64_t *done)

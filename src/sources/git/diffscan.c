@@ -115,13 +115,11 @@ static int added_lines(const char *old, size_t old_len, const char *new_data,
 	return 0;
 }
 
-/* Drop matches whose line old already had. */
-static int keep_added(kl_diffscan *d, const git_oid *old_id,
-		      const char *data, size_t len, kl_matches *m)
+/* Lines of data that the blob old_id does not have. */
+static int old_added(kl_diffscan *d, const git_oid *old_id, const char *data,
+		     size_t len, lineset *added)
 {
 	git_blob *old = NULL;
-	lineset added = { 0 };
-	size_t i, kept = 0;
 	int rc;
 
 	kl_git_fetch_absent(d->repo, d->odb, d->promisor, old_id);
@@ -135,19 +133,57 @@ static int keep_added(kl_diffscan *d, const git_oid *old_id,
 		return -1;
 	}
 	rc = added_lines(git_blob_rawcontent(old), (size_t)git_blob_rawsize(old),
-			 data, len, &added);
+			 data, len, added);
 	git_blob_free(old);
 	if (rc < 0) {
 		kl_git_obj_error(d->r, old_id, "cannot diff blob");
-		free(added.lines);
+		free(added->lines);
 		return -1;
 	}
+	return 0;
+}
+
+/* Drop matches whose line old already had. */
+static int keep_added(kl_diffscan *d, const git_oid *old_id,
+		      const char *data, size_t len, kl_matches *m)
+{
+	lineset added = { 0 };
+	size_t i, kept = 0;
+
+	if (old_added(d, old_id, data, len, &added) < 0)
+		return -1;
 	for (i = 0; i < m->len; i++)
 		if (lineset_has(&added, m->items[i].line))
 			m->items[kept++] = m->items[i];
 	m->len = kept;
 	free(added.lines);
 	return 0;
+}
+
+/* The same for findings from, made from decoded spans: keep those on a
+ * line that is new relative to every old version. */
+static void keep_new_findings(kl_diffscan *d, const git_oid *new_id,
+			      const git_oid *olds, size_t n_olds,
+			      const char *data, size_t len, size_t from)
+{
+	kl_findings *fs = &d->r->findings;
+	size_t k, i, kept;
+
+	for (k = 0; k < n_olds && fs->len > from; k++) {
+		lineset added = { 0 };
+		bool same = git_oid_equal(&olds[k], new_id);
+
+		if (!same && old_added(d, &olds[k], data, len, &added) < 0)
+			return;
+		for (i = kept = from; i < fs->len; i++) {
+			if (!same && lineset_has(&added, fs->items[i].line))
+				fs->items[kept++] = fs->items[i];
+			else
+				kl_finding_clear(&fs->items[i]);
+		}
+		fs->len = kept;
+		free(added.lines);
+	}
 }
 
 /* Keep only matches on lines new relative to every old version. */
@@ -185,9 +221,14 @@ static size_t scan_loaded(kl_diffscan *d, const char *path,
 	kl_matches m = { 0 };
 	kl_strlist limit = { 0 };
 	kl_buf tmp = KL_BUF_INIT;
-	size_t len = raw_len, before = d->r->findings.len, added = 0;
+	size_t len = raw_len, before = d->r->findings.len, added = 0, from;
 	const char *data;
 
+	/* An archive's members are scanned whole: a binary has no lines. */
+	if (kl_scan_archive(d->sc, d->o, d->r, path, raw, raw_len, &added)) {
+		tag_blob(d->r, before, new_id);
+		return added;
+	}
 	data = kl_content_prepare(d->o, d->r, path, raw, &len, &tmp);
 	if (!data)
 		goto out;
@@ -198,6 +239,11 @@ static size_t scan_loaded(kl_diffscan *d, const char *path,
 		goto out;
 	if (m.len)
 		added = kl_add_matches(d->r, path, data, &m);
+	from = d->r->findings.len;
+	if (kl_scan_decoded(d->sc, d->o, d->r, path, data, len)) {
+		keep_new_findings(d, new_id, olds, n_olds, data, len, from);
+		added += d->r->findings.len - from;
+	}
 	tag_blob(d->r, before, new_id);
 out:
 	kl_matches_free(&m);

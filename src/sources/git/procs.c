@@ -125,6 +125,8 @@ static void wire_finding(kl_buf *b, const kl_report *r, const kl_finding *f)
 	kl_wire_u64(b, (uint64_t)f->verification.checked_at);
 	kl_wire_u64(b, f->end_line);
 	kl_wire_u64(b, f->partner_line);
+	kl_wire_str(b, f->member);
+	wire_strlist(b, &f->decoded);
 }
 
 static void get_finding(kl_wire_reader *w, const kl_report *r, kl_finding *f)
@@ -161,6 +163,8 @@ static void get_finding(kl_wire_reader *w, const kl_report *r, kl_finding *f)
 	f->verification.checked_at = (int64_t)kl_wire_get_u64(w);
 	f->end_line = (size_t)kl_wire_get_u64(w);
 	f->partner_line = (size_t)kl_wire_get_u64(w);
+	f->member = kl_xstrdup_or_null(kl_wire_get_str(w));
+	get_strlist(w, &f->decoded);
 	if (!f->rule || !f->path)
 		w->bad = true;
 }
