@@ -33,6 +33,7 @@ _CLASSES = {
     "uppernum": "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
     "b64": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
     "b64url": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-",
+    "BECH32": "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L",
 }
 # Words real placeholders use; a generated key must never contain them.
 _BANNED = re.compile(r"test|example|sample|dummy|placeholder|your|fake|"

@@ -10,7 +10,7 @@
 
 static bool verify(const char *check, const char *s)
 {
-	return kl_check_verify(kl_check_find(check), s, strlen(s));
+	return kl_check_verify(kl_check_find(check), NULL, s, strlen(s));
 }
 
 static char *completed(const char *check, const char *tmpl, uint64_t seed)
