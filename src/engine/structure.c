@@ -620,8 +620,9 @@ static void complete_discord_bot_token(char *s, size_t len)
 /*
  * A signed JWT in compact form: base64url header '.' payload '.' signature.
  * The header must be a JSON object naming an algorithm other than "none",
- * the payload a JSON object; an "exp" in the past means the token no longer
- * works. The rule's "claims" say which tokens it reports: "role=service_role"
+ * the payload a JSON object with at least one of RFC 7519's registered
+ * claims (documentation's {"some": "payload"} has none); an "exp" in the
+ * past means the token no longer works. The rule's "claims" say which tokens it reports: "role=service_role"
  * requires the claim, "role!=anon" refuses it (a missing claim passes).
  */
 static cJSON *jwt_part(const char *s, size_t len)
@@ -656,6 +657,18 @@ bool kl_jwt_claim_valid(const char *claim)
 
 	return eq && eq > claim && !(eq == claim + 1 && *claim == '!') &&
 	       strchr(eq + 1, '=') == NULL;
+}
+
+static bool has_registered_claim(const cJSON *payload)
+{
+	static const char *const names[] = { "iss", "sub", "aud", "exp", "nbf",
+					     "iat", "jti", NULL };
+	size_t i;
+
+	for (i = 0; names[i]; i++)
+		if (cJSON_GetObjectItemCaseSensitive(payload, names[i]))
+			return true;
+	return false;
 }
 
 /* Does the payload satisfy "name=value" / "name!=value"? */
@@ -694,6 +707,8 @@ static bool verify_jwt(const kl_rule *r, const char *s, size_t len)
 		goto out;
 	alg = cJSON_GetObjectItemCaseSensitive(header, "alg");
 	if (!cJSON_IsString(alg) || strcasecmp(alg->valuestring, "none") == 0)
+		goto out;
+	if (!has_registered_claim(payload))
 		goto out;
 	exp = cJSON_GetObjectItemCaseSensitive(payload, "exp");
 	if (cJSON_IsNumber(exp) && exp->valuedouble < (double)time(NULL))

@@ -67,7 +67,7 @@ SECRET_TEMPLATES.update({
     "slack-legacy-token": ["xoxs-{10:digit}-{10:digit}-{12:digit}-{64:hex}", "xoxa-2-{48}"],
     "vault-token-legacy": ["s.{24}"], "airtable-token": ["pat{14}.{64:hex}", "key{14}"],
     "atlassian-api-token": ["ATATT3xFfGF0{174}={8:HEX}"], "salesforce-access-token": ["00D{12}!{96}"],
-    "asana-client-secret": ["2/{16:digit}/{16:digit}:{32:hex}"], "settlemint-token": ["sm_pat_{16}"], "kagi-api-key": ["{11:b64url}.{43:b64url}"],
+    "asana-client-secret": ["2/{16:digit}/{16:digit}:{32:hex}"], "dropbox-access-token": ["sl.{140:b64url}"], "settlemint-token": ["sm_pat_{16}"], "kagi-api-key": ["{11:b64url}.{43:b64url}"],
 })
 SPECIAL |= {"azure-storage-account-key", "azure-shared-access-key", "azure-sas-token",
             "azure-app-configuration-connection-string", "google-service-account-key",

@@ -50,9 +50,9 @@ FORMS = {
 
 # Rules whose secret needs its file around it: (file name, example index).
 OWN_FILE = {
-    "google-service-account-key": ("sa-key.json", 0),
-    "netrc-password": (".netrc", 0),
-    "wireguard-private-key": ("wg0.conf", 0),
+    "google-service-account-key": ("sa-key.json", 1),
+    "netrc-password": (".netrc", 1),
+    "wireguard-private-key": ("wg0.conf", 1),
 }
 # Rules whose secret is part of a one-line connection string or URL: the
 # first example is the value planted in each form.
@@ -175,7 +175,7 @@ def negative_examples_and_bait_stay_silent():
 def sa_key_file(rng_seed):
     rule = "google-service-account-key"
     rng = random.Random(rng_seed)
-    return lib.complete(rule, lib.expand(lib.RULES[rule]["examples"][0], rng))
+    return lib.complete(rule, lib.expand(lib.RULES[rule]["examples"][1], rng))
 
 
 @test
@@ -211,6 +211,7 @@ def jwt_claims_decide_the_rule():
             "anon.env": ("NEXT_PUBLIC_SUPABASE_ANON_KEY=%s\n" % supabase("anon"), []),
             "old.env": ("SUPABASE_SERVICE_ROLE_KEY=%s\n" % supabase("service_role", exp=1600000000), []),
             "api.py": ('TOKEN = "%s"\n' % jwt({"sub": "svc", "scope": "admin"}), [("jwt", "medium")]),
+            "doc.md": ("    encoded = %s\n" % jwt({"some": "payload"}), []),
             "none.js": ("const t = '%s';\n" % jwt({"sub": "svc"}, alg="none"), []),
         }
         for path, (text, _) in cases.items():

@@ -205,13 +205,14 @@ static void jwt(void)
 	CHECK(!jwt_ok(NULL, "{\"alg\":\"none\"}", "{\"sub\":\"x\"}"), "alg none");
 	CHECK(!jwt_ok(NULL, "{\"typ\":\"JWT\"}", "{\"sub\":\"x\"}"), "no alg");
 	CHECK(!jwt_ok(NULL, hs, "[1,2]"), "payload not an object");
+	CHECK(!jwt_ok(NULL, hs, "{\"some\":\"payload\"}"), "no registered claim");
 	CHECK(!jwt_ok(NULL, hs, "{\"exp\":1500000000}"), "expired");
 	CHECK(jwt_ok(NULL, hs, "{\"exp\":4102444800}"), "expires in 2100");
 	CHECK(!kl_check_verify(kl_check_find("jwt"), NULL, "eyJ.eyJ", 7), "two parts");
 	kl_strlist_push(&r.claims, "role=service_role");
 	kl_strlist_push(&r.claims, "iss!=other");
-	CHECK(jwt_ok(&r, hs, "{\"role\":\"service_role\"}"), "required claim");
-	CHECK(!jwt_ok(&r, hs, "{\"role\":\"anon\"}"), "other role");
+	CHECK(jwt_ok(&r, hs, "{\"iat\":1,\"role\":\"service_role\"}"), "required claim");
+	CHECK(!jwt_ok(&r, hs, "{\"iat\":1,\"role\":\"anon\"}"), "other role");
 	CHECK(!jwt_ok(&r, hs, "{\"sub\":\"x\"}"), "required claim missing");
 	CHECK(!jwt_ok(&r, hs, "{\"role\":\"service_role\",\"iss\":\"other\"}"),
 	      "refused claim");
