@@ -189,6 +189,7 @@ typedef struct kl_rule {
 	kl_rule_context *context; /* what must surround a match; NULL = none */
 	/* Structure checks and pairing (src/engine/structure.c, pair.c). */
 	char *check;         /* "crc32-base62", "private-key", ...; NULL = off */
+	kl_strlist claims;   /* "name=value" / "name!=value" a check reads (jwt) */
 	size_t window;       /* bytes a match may span from its keyword; 0 = 4096 */
 	struct kl_pair *pair; /* a partner secret to report with it; NULL = off */
 } kl_rule;

@@ -103,7 +103,7 @@ static bool accept_secret(const kl_scanner *sc, const kl_rule *r,
 {
 	const kl_check *c = r->check ? kl_check_find(r->check) : NULL;
 
-	if (c && !kl_check_verify(c, s, len))
+	if (c && !kl_check_verify(c, r, s, len))
 		return false;
 	if (!(c && kl_check_replaces_placeholder(c)) &&
 	    kl_is_placeholder(r, s, len))

@@ -38,10 +38,14 @@ typedef struct keyword {
 	size_t n_rules;
 } keyword;
 
-/* Keywords sharing their first two bytes (case-folded). */
+/* Keywords sharing their first two bytes (case-folded), and the folded
+ * third bytes they go on with: with hundreds of keywords (provider names
+ * in context rules) common English bigrams lead to a bucket, and most
+ * candidates fail on the third byte before any keyword is compared. */
 typedef struct bucket {
 	size_t *keywords;
 	size_t n;
+	uint32_t third[8];        /* bit c: some keyword's folded byte 2 is c */
 } bucket;
 
 struct kl_prefilter {
@@ -121,12 +125,16 @@ static void table_enter(kl_prefilter *pf, size_t kw)
 	if (!idx) {
 		pf->buckets = kl_xrealloc(pf->buckets,
 					  (pf->n_buckets + 1) * sizeof(bucket));
-		pf->buckets[pf->n_buckets] = (bucket){ NULL, 0 };
+		pf->buckets[pf->n_buckets] = (bucket){ NULL, 0, { 0 } };
 		idx = (uint16_t)pf->n_buckets++;
 	}
 	bk = &pf->buckets[idx];
 	bk->keywords = kl_xrealloc(bk->keywords, (bk->n + 1) * sizeof(size_t));
 	bk->keywords[bk->n++] = kw;
+	if (pf->keywords[kw].len > 2)
+		bk->third[k[2] >> 5] |= 1u << (k[2] & 31);
+	else /* a two-byte keyword: any third byte */
+		memset(bk->third, 0xFF, sizeof(bk->third));
 	for (i = 0; i < 2; i++)
 		for (j = 0; j < 2; j++)
 			pf->table[pair(a[i], b[j])] = idx;
@@ -340,6 +348,12 @@ static void check_bucket(const kl_prefilter *pf, const bucket *bk,
 {
 	size_t i;
 
+	if (pos + 2 < len) {
+		unsigned char c = lower(d[pos + 2]);
+
+		if (!(bk->third[c >> 5] & (1u << (c & 31))))
+			return;
+	}
 	for (i = 0; i < bk->n; i++) {
 		const keyword *k = &pf->keywords[bk->keywords[i]];
 

@@ -1,14 +1,18 @@
 /*
  * Owns the structure checks rules name in their "check" field: what a
  * regex cannot see (GitHub's CRC32 in base62, the DER / OpenSSH / OpenPGP
- * header inside a private key block, the user id inside a Discord token).
+ * header inside a private key block, the user id inside a Discord token,
+ * the claims inside a JSON Web Token).
  * Each check can also complete a random candidate into a valid one, which
  * is how `rules --check` turns example templates into keys that pass.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <cjson/cJSON.h>
 #include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <zlib.h>
 
 #include "engine/structure.h"
@@ -19,6 +23,8 @@ struct kl_check {
 	 * words (a 1,600-character key body holds "test" now and then). */
 	bool replaces_placeholder;
 	bool (*verify)(const char *s, size_t len);
+	/* Instead of verify, for a check that reads its rule's data. */
+	bool (*verify_rule)(const kl_rule *r, const char *s, size_t len);
 	void (*complete)(char *s, size_t len);
 };
 
@@ -609,15 +615,131 @@ static void complete_discord_bot_token(char *s, size_t len)
 	b64_encode(s, &r, digits, n, true);
 }
 
+/* ----------------------------------------------------- JSON Web Tokens */
+
+/*
+ * A signed JWT in compact form: base64url header '.' payload '.' signature.
+ * The header must be a JSON object naming an algorithm other than "none",
+ * the payload a JSON object with at least one of RFC 7519's registered
+ * claims (documentation's {"some": "payload"} has none); an "exp" in the
+ * past means the token no longer works. The rule's "claims" say which tokens it reports: "role=service_role"
+ * requires the claim, "role!=anon" refuses it (a missing claim passes).
+ */
+static cJSON *jwt_part(const char *s, size_t len)
+{
+	kl_buf d = KL_BUF_INIT;
+	size_t *pos = kl_xcalloc(len + 1, sizeof(size_t));
+	b64_run r = { pos, 0 };
+	cJSON *obj = NULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (b64_value((unsigned char)s[i]) < 0 || s[i] == '+' || s[i] == '/')
+			goto out;
+		pos[r.n++] = i;
+	}
+	b64_decode(s, &r, &d);
+	if (d.len && d.data[0] == '{')
+		obj = cJSON_ParseWithLength(d.data, d.len);
+	if (obj && !cJSON_IsObject(obj)) {
+		cJSON_Delete(obj);
+		obj = NULL;
+	}
+out:
+	kl_buf_free(&d);
+	free(pos);
+	return obj;
+}
+
+bool kl_jwt_claim_valid(const char *claim)
+{
+	const char *eq = strchr(claim, '=');
+
+	return eq && eq > claim && !(eq == claim + 1 && *claim == '!') &&
+	       strchr(eq + 1, '=') == NULL;
+}
+
+static bool has_registered_claim(const cJSON *payload)
+{
+	static const char *const names[] = { "iss", "sub", "aud", "exp", "nbf",
+					     "iat", "jti", NULL };
+	size_t i;
+
+	for (i = 0; names[i]; i++)
+		if (cJSON_GetObjectItemCaseSensitive(payload, names[i]))
+			return true;
+	return false;
+}
+
+/* Does the payload satisfy "name=value" / "name!=value"? */
+static bool claim_holds(const cJSON *payload, const char *claim)
+{
+	const char *eq = strchr(claim, '=');
+	bool negate = eq > claim && eq[-1] == '!';
+	size_t n = (size_t)(eq - claim) - negate;
+	char name[64];
+	const cJSON *v;
+	bool equal;
+
+	if (n >= sizeof(name))
+		return false;
+	memcpy(name, claim, n);
+	name[n] = '\0';
+	v = cJSON_GetObjectItemCaseSensitive(payload, name);
+	equal = cJSON_IsString(v) && strcmp(v->valuestring, eq + 1) == 0;
+	return negate ? !equal : equal;
+}
+
+static bool verify_jwt(const kl_rule *r, const char *s, size_t len)
+{
+	const char *d1 = memchr(s, '.', len), *d2;
+	cJSON *header = NULL, *payload = NULL;
+	const cJSON *alg, *exp;
+	bool ok = false;
+	size_t i;
+
+	if (!d1 || !(d2 = memchr(d1 + 1, '.', len - (size_t)(d1 - s) - 1)) ||
+	    d2 + 1 == s + len || memchr(d2 + 1, '.', len - (size_t)(d2 - s) - 1))
+		return false;
+	header = jwt_part(s, (size_t)(d1 - s));
+	payload = jwt_part(d1 + 1, (size_t)(d2 - d1 - 1));
+	if (!header || !payload)
+		goto out;
+	alg = cJSON_GetObjectItemCaseSensitive(header, "alg");
+	if (!cJSON_IsString(alg) || strcasecmp(alg->valuestring, "none") == 0)
+		goto out;
+	if (!has_registered_claim(payload))
+		goto out;
+	exp = cJSON_GetObjectItemCaseSensitive(payload, "exp");
+	if (cJSON_IsNumber(exp) && exp->valuedouble < (double)time(NULL))
+		goto out;
+	ok = true;
+	for (i = 0; r && ok && i < r->claims.len; i++)
+		ok = claim_holds(payload, r->claims.items[i]);
+out:
+	cJSON_Delete(header);
+	cJSON_Delete(payload);
+	return ok;
+}
+
+/* Examples carry their header and payload; only the signature is random. */
+static void complete_jwt(char *s, size_t len)
+{
+	(void)s;
+	(void)len;
+}
+
 /* ------------------------------------------------------------ registry */
 
 static const kl_check checks[] = {
-	{ "crc32-base62", false, verify_crc32_base62, complete_crc32_base62 },
-	{ "private-key", true, verify_private_key, complete_private_key },
-	{ "private-key-encrypted", true, verify_private_key_encrypted,
+	{ "crc32-base62", false, verify_crc32_base62, NULL,
+	  complete_crc32_base62 },
+	{ "private-key", true, verify_private_key, NULL, complete_private_key },
+	{ "private-key-encrypted", true, verify_private_key_encrypted, NULL,
 	  complete_private_key_encrypted },
-	{ "discord-bot-token", false, verify_discord_bot_token,
+	{ "discord-bot-token", false, verify_discord_bot_token, NULL,
 	  complete_discord_bot_token },
+	{ "jwt", false, NULL, verify_jwt, complete_jwt },
 };
 
 const kl_check *kl_check_find(const char *name)
@@ -633,7 +755,7 @@ const kl_check *kl_check_find(const char *name)
 const char *kl_check_names(void)
 {
 	return "crc32-base62, private-key, private-key-encrypted, "
-	       "discord-bot-token";
+	       "discord-bot-token, jwt";
 }
 
 bool kl_check_replaces_placeholder(const kl_check *c)
@@ -641,9 +763,10 @@ bool kl_check_replaces_placeholder(const kl_check *c)
 	return c->replaces_placeholder;
 }
 
-bool kl_check_verify(const kl_check *c, const char *s, size_t len)
+bool kl_check_verify(const kl_check *c, const kl_rule *rule, const char *s,
+		     size_t len)
 {
-	return c->verify(s, len);
+	return c->verify_rule ? c->verify_rule(rule, s, len) : c->verify(s, len);
 }
 
 void kl_check_complete(const kl_check *c, char *s, size_t len)

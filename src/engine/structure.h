@@ -17,8 +17,12 @@ const kl_check *kl_check_find(const char *name);
 const char *kl_check_names(void);
 /* Does the check make the shared placeholder test redundant? */
 bool kl_check_replaces_placeholder(const kl_check *c);
-/* Does the secret pass the check? */
-bool kl_check_verify(const kl_check *c, const char *s, size_t len);
+/* Does the secret pass the check? rule (may be NULL) supplies the data
+ * some checks read, such as the claims a JSON Web Token must carry. */
+bool kl_check_verify(const kl_check *c, const kl_rule *rule, const char *s,
+		     size_t len);
+/* Is a "claims" entry well formed (name=value or name!=value)? */
+bool kl_jwt_claim_valid(const char *claim);
 /* Rewrite a candidate the rule's regex matched, in place (same length),
  * so that it passes; its random characters supply the random parts. */
 void kl_check_complete(const kl_check *c, char *s, size_t len);

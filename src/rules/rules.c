@@ -23,7 +23,8 @@ static const char *const known_fields[] = {
 	"id", "name", "description", "severity", "kind", "regex",
 	"secret_group", "keywords", "stopwords", "references", "tags",
 	"examples", "negative_examples", "min_entropy", "marker",
-	"remediation", "verify", "context", "check", "window", "pair", NULL
+	"remediation", "verify", "context", "check", "window", "pair", "claims",
+	NULL
 };
 
 static const char *const pair_fields[] = {
@@ -66,6 +67,7 @@ static void rule_free(kl_rule *r)
 	kl_strlist_free(&r->examples);
 	kl_strlist_free(&r->negative_examples);
 	kl_strlist_free(&r->checks);
+	kl_strlist_free(&r->claims);
 	verifier_free(r->verify);
 	pcre2_code_free(r->code);
 	kl_rule_context_free(r->context);
@@ -361,12 +363,19 @@ static int read_structure_fields(rule_reader *rd, const cJSON *obj,
 
 	if (read_string(rd, obj, "check", false, &r->check) ||
 	    read_number(rd, obj, "window", 16, 1 << 20, &window) ||
+	    read_strings(rd, obj, "claims", &r->claims) ||
 	    read_pair(rd, obj, r))
 		return -1;
 	r->window = (size_t)window;
 	if (r->check && !kl_check_find(r->check))
 		return fail(rd, "unknown check \"%s\" (known: %s)", r->check,
 			    kl_check_names());
+	if (r->claims.len && !(r->check && strcmp(r->check, "jwt") == 0))
+		return fail(rd, "\"claims\" needs \"check\": \"jwt\"");
+	for (size_t i = 0; i < r->claims.len; i++)
+		if (!kl_jwt_claim_valid(r->claims.items[i]))
+			return fail(rd, "claim \"%s\" is not name=value or "
+				    "name!=value", r->claims.items[i]);
 	return 0;
 }
 

@@ -22,6 +22,7 @@ static const struct {
 	{ "uppernum", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" },
 	{ "b64", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/" },
 	{ "b64url", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-" },
+	{ "BECH32", "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L" }, /* age identities */
 };
 
 /* splitmix64: tiny, seedable, good enough for test data. */

@@ -55,6 +55,30 @@ NOT_CONTEXTUAL = {"connection-string-password"}
 # blocks, pairs (an AWS secret next to any AWS key id is part of its pair)
 # and rules reported only with a partner.
 SPECIAL = {"private-key", "private-key-encrypted", "twilio-api-key", "aws-secret-access-key"}
+# Issue 20's credential families: bare secrets the template extraction
+# cannot read (a keyword inside the token, dots, '=' padding), and rules
+# whose secret needs its surroundings (connection strings, URLs, a JSON
+# key file, netrc and WireGuard syntax): tests/e2e/test_families.py plants
+# those in files of their own.
+SECRET_TEMPLATES.update({
+    "azure-devops-pat": ["{76}AZDO{4}"], "azure-entra-client-secret": ["{3}{1:digit}Q~{34}"],
+    "terraform-cloud-api-token": ["{14}.atlasv1.{67}"], "mailchimp-api-key": ["{32:hex}-us21"],
+    "maxmind-license-key": ["{6}_{29}_mmk"], "newrelic-license-key": ["{6:lowernum}{30:hex}NRAL"],
+    "slack-legacy-token": ["xoxs-{10:digit}-{10:digit}-{12:digit}-{64:hex}", "xoxa-2-{48}"],
+    "vault-token-legacy": ["s.{24}"], "airtable-token": ["pat{14}.{64:hex}", "key{14}"],
+    "atlassian-api-token": ["ATATT3xFfGF0{174}={8:HEX}"], "salesforce-access-token": ["00D{12}!{96}"],
+    "asana-client-secret": ["2/{16:digit}/{16:digit}:{32:hex}"], "dropbox-access-token": ["sl.{140:b64url}"], "settlemint-token": ["sm_pat_{16}"], "kagi-api-key": ["{11:b64url}.{43:b64url}"],
+})
+SPECIAL |= {"azure-storage-account-key", "azure-shared-access-key", "azure-sas-token",
+            "azure-app-configuration-connection-string", "google-service-account-key",
+            "microsoft-teams-webhook-url", "netrc-password", "sidekiq-enterprise-credentials",
+            "wireguard-private-key"}
+# ... and the text on the line of their secret.
+FAMILY_LINE = {"azure-storage-account-key": "AccountKey=", "azure-shared-access-key": "SharedAccessKey=",
+               "azure-sas-token": "sig=", "azure-app-configuration-connection-string": "Secret=",
+               "google-service-account-key": '"private_key"', "microsoft-teams-webhook-url": "IncomingWebhook",
+               "netrc-password": "password ", "sidekiq-enterprise-credentials": "",
+               "wireguard-private-key": "Key"}
 # Rule files of the credentials beside AI keys: their negative examples
 # (wrong checksums, documented examples, public keys, local URLs) are bait.
 CREDENTIAL_RULE_FILES = ("aws", "connection-string", "discord", "docker", "github", "gitlab",
@@ -437,7 +461,7 @@ class Corpus:
         rules = [r for r in lib.key_rule_ids()
                  if not _own_files(r) and r not in SPECIAL]
         for rule in lib.key_rule_ids():
-            if _own_files(rule):
+            if _own_files(rule) and rule not in SPECIAL:
                 self.own_files(rule)
         for name, ctx in sorted(CONTEXTS.items()):
             text, planted = self.snippets(name, rules)
@@ -477,9 +501,20 @@ class Corpus:
             sid, tsecret = k.expand("twilio-api-key", "SK{32:hex}"), k.expand("twilio-api-key", "{32}")
             self.add("services/twilio%d/.env" % n, "TWILIO_ACCOUNT=main\nTWILIO_API_KEY=%s\n"
                      "TWILIO_API_SECRET=%s\n" % (sid, tsecret), [(sid, "twilio-api-key")])
+        self.families()
         for name in ("dotenv", "yaml", "py_assign", "json", "toml", "shell_export", "terraform", "js_const"):
             text, planted = self.snippets(name, ["aws-secret-access-key"])
             self.add("aws/secret-only/%s.%s" % (name, CONTEXTS[name]["ext"]), text, planted)
+
+    def families(self):
+        """Issue 20's rules that need their surroundings: each example in a
+        file of its own, labelled on the line that holds the secret."""
+        for rule in sorted(FAMILY_LINE):
+            for i, ex in enumerate(lib.RULES[rule]["examples"]):
+                text = self.keys.expand(rule, ex)
+                line = [l for l in text.split("\n") if FAMILY_LINE[rule] in l][0]
+                self.add("families/%s-%d.txt" % (rule, i), text.rstrip("\n") + "\n",
+                         [(line, rule)])
 
     def own_files(self, rule):
         """Every context a rule of a family or with a "near" context can be

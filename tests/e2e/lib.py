@@ -33,6 +33,7 @@ _CLASSES = {
     "uppernum": "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
     "b64": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
     "b64url": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-",
+    "BECH32": "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L",
 }
 # Words real placeholders use; a generated key must never contain them.
 _BANNED = re.compile(r"test|example|sample|dummy|placeholder|your|fake|"
@@ -397,3 +398,21 @@ def assert_no_secret(text, secrets, what="output"):
     for s in secrets:
         if s in text:
             raise AssertionError("%s contains a full secret (%s…)" % (what, s[:6]))
+
+
+def provider_cells():
+    """The cells under a "provider" or "providers" column of the tables in
+    doc/providers.md, joined: where a provider must be named."""
+    with open(os.path.join(ROOT, "doc", "providers.md"), encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    cells, col = [], None
+    for line in lines:
+        if not line.startswith("|"):
+            col = None
+            continue
+        row = [c.strip() for c in line.strip("|").split("|")]
+        if col is None:
+            col = next((i for i, c in enumerate(row) if c in ("provider", "providers")), -1)
+        elif col >= 0 and not set(row[0]) <= set("-: "):
+            cells.append(row[col])
+    return " | ".join(cells)

@@ -242,15 +242,9 @@ def rules_are_listed_by_provider_with_their_checks():
     gh = [l for l in out.splitlines() if l.strip().startswith("github-personal-access-token")][0]
     assert "crc32-base62" in gh, gh
     assert "pair" in [l for l in out.splitlines() if l.strip().startswith("aws-access-key")][0]
-    with open(os.path.join(lib.ROOT, "README.md"), encoding="utf-8") as f:
-        readme = f.read()
-    # The first column of the table under "## Providers covered".
-    section = readme.split("\n## Providers covered\n", 1)[1].split("\n## ", 1)[0]
-    named = " | ".join(l.split("|")[1] for l in section.splitlines()
-                       if l.startswith("| ") and not l.startswith("| ---"))
+    named = lib.provider_cells()
     missing = sorted(p for p in providers if p not in named)
-    lib.assert_eq(missing, [], "providers README.md's Providers covered "
-                  "table does not name")
+    lib.assert_eq(missing, [], "providers doc/providers.md's tables do not name")
 
 
 def user_rules(base, rule):

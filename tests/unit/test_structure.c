@@ -10,7 +10,7 @@
 
 static bool verify(const char *check, const char *s)
 {
-	return kl_check_verify(kl_check_find(check), s, strlen(s));
+	return kl_check_verify(kl_check_find(check), NULL, s, strlen(s));
 }
 
 static char *completed(const char *check, const char *tmpl, uint64_t seed)
@@ -166,6 +166,70 @@ static void windows(void)
 	kl_ruleset_free(rs);
 }
 
+/* base64url of s, unpadded, appended to out */
+static void b64url(kl_buf *out, const char *s)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t n = strlen(s), i;
+
+	for (i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)(unsigned char)s[i] << 16;
+
+		if (i + 1 < n)
+			v |= (uint32_t)(unsigned char)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)s[i + 2];
+		kl_buf_addch(out, a[v >> 18 & 63]);
+		kl_buf_addch(out, a[v >> 12 & 63]);
+		if (i + 1 < n)
+			kl_buf_addch(out, a[v >> 6 & 63]);
+		if (i + 2 < n)
+			kl_buf_addch(out, a[v & 63]);
+	}
+}
+
+static bool jwt_ok(const kl_rule *r, const char *header, const char *payload)
+{
+	kl_buf t = KL_BUF_INIT;
+	bool ok;
+
+	b64url(&t, header);
+	kl_buf_addch(&t, '.');
+	b64url(&t, payload);
+	kl_buf_printf(&t, ".%s", "q8Zx3vR1mT6wK0pL9sY2nB4cV7hJ5fD1gA0eU8iO2rE");
+	ok = kl_check_verify(kl_check_find("jwt"), r, t.data, t.len);
+	kl_buf_free(&t);
+	return ok;
+}
+
+static void jwt(void)
+{
+	kl_rule r = { 0 };
+	const char *hs = "{\"alg\":\"HS256\"}";
+
+	CHECK(jwt_ok(NULL, hs, "{\"sub\":\"x\"}"), "a signed token");
+	CHECK(!jwt_ok(NULL, "{\"alg\":\"none\"}", "{\"sub\":\"x\"}"), "alg none");
+	CHECK(!jwt_ok(NULL, "{\"typ\":\"JWT\"}", "{\"sub\":\"x\"}"), "no alg");
+	CHECK(!jwt_ok(NULL, hs, "[1,2]"), "payload not an object");
+	CHECK(!jwt_ok(NULL, hs, "{\"some\":\"payload\"}"), "no registered claim");
+	CHECK(!jwt_ok(NULL, hs, "{\"exp\":1500000000}"), "expired");
+	CHECK(jwt_ok(NULL, hs, "{\"exp\":4102444800}"), "expires in 2100");
+	CHECK(!kl_check_verify(kl_check_find("jwt"), NULL, "eyJ.eyJ", 7), "two parts");
+	kl_strlist_push(&r.claims, "role=service_role");
+	kl_strlist_push(&r.claims, "iss!=other");
+	CHECK(jwt_ok(&r, hs, "{\"iat\":1,\"role\":\"service_role\"}"), "required claim");
+	CHECK(!jwt_ok(&r, hs, "{\"iat\":1,\"role\":\"anon\"}"), "other role");
+	CHECK(!jwt_ok(&r, hs, "{\"sub\":\"x\"}"), "required claim missing");
+	CHECK(!jwt_ok(&r, hs, "{\"role\":\"service_role\",\"iss\":\"other\"}"),
+	      "refused claim");
+	kl_strlist_free(&r.claims);
+	CHECK(kl_jwt_claim_valid("role=anon") && kl_jwt_claim_valid("role!=anon"),
+	      "claim forms");
+	CHECK(!kl_jwt_claim_valid("role") && !kl_jwt_claim_valid("=x") &&
+	      !kl_jwt_claim_valid("!=x") && !kl_jwt_claim_valid("a=b=c"),
+	      "malformed claims");
+}
+
 int main(void)
 {
 	windows();
@@ -173,5 +237,6 @@ int main(void)
 	private_keys();
 	discord();
 	pairs();
+	jwt();
 	return UNIT_DONE();
 }
