@@ -9,6 +9,7 @@
 #include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zlib.h>
 
 #include "engine/structure.h"
@@ -609,6 +610,101 @@ static void complete_discord_bot_token(char *s, size_t len)
 	b64_encode(s, &r, digits, n, true);
 }
 
+/* ----------------------------------------------------- connection URLs */
+
+/* Users and passwords that documentation writes into connection URLs. */
+static const char *const doc_users[] = {
+	"user", "username", "someuser", "myuser", "youruser", "dbuser",
+	"db_user", "db-user", "user_name", "exampleuser", "testuser", NULL
+};
+static const char *const doc_passwords[] = {
+	"pass", "passwd", "password", "pwd", "somepass", "somepassword",
+	"mypass", "mypassword", "yourpass", "yourpassword", "dbpass",
+	"dbpassword", "db_pass", "db_password", "db-password", "userpass",
+	"secret", "mysecret", "changeme", "passw0rd", "p@ssw0rd", "pa55word",
+	NULL
+};
+/* Hosts reserved for documentation (RFC 2606, RFC 6761), by label. */
+static const char *const doc_domains[] = {
+	"example.com", "example.org", "example.net", "example.edu", NULL
+};
+static const char *const doc_tlds[] = {
+	"example", "test", "invalid", "localhost", NULL
+};
+
+/* s[0..len) is word, ignoring case and trailing digits. */
+static bool is_word_ci(const char *s, size_t len, const char *const *words)
+{
+	size_t i;
+
+	while (len > 0 && s[len - 1] >= '0' && s[len - 1] <= '9')
+		len--;
+	for (i = 0; words[i]; i++)
+		if (strlen(words[i]) == len && strncasecmp(s, words[i], len) == 0)
+			return true;
+	return false;
+}
+
+/* Is host (a DNS name) one of the documentation names, label by label:
+ * "db.example.com" is, "example-prince.mongodb.net" is not. */
+static bool doc_host(const char *h, size_t len)
+{
+	const char *dot;
+	size_t i, n;
+
+	if (len > 0 && h[len - 1] == '.')
+		len--;
+	for (i = 0; doc_domains[i]; i++) {
+		n = strlen(doc_domains[i]);
+		if (len >= n && strncasecmp(h + len - n, doc_domains[i], n) == 0 &&
+		    (len == n || h[len - n - 1] == '.'))
+			return true;
+	}
+	dot = memrchr(h, '.', len);
+	if (!dot)
+		return false; /* a bare name: a service in a compose file */
+	return is_word_ci(dot + 1, len - (size_t)(dot + 1 - h), doc_tlds) &&
+	       len > (size_t)(dot + 1 - h);
+}
+
+/*
+ * scheme://user:password@host...: the shared placeholder test runs on the
+ * password alone (a host may contain "example" as a word of its own name),
+ * documentation users and passwords are placeholders, and so are the
+ * hosts reserved for documentation.
+ */
+static bool verify_connection_url(const char *s, size_t len)
+{
+	const char *p = memmem(s, len, "://", 3), *end = s + len, *at, *colon,
+		   *h;
+	size_t hl;
+
+	if (!p)
+		return false;
+	p += 3;
+	at = memchr(p, '@', (size_t)(end - p));
+	if (!at)
+		return false;
+	colon = memchr(p, ':', (size_t)(at - p));
+	if (!colon)
+		return false;
+	if (is_word_ci(p, (size_t)(colon - p), doc_users) ||
+	    is_word_ci(colon + 1, (size_t)(at - colon - 1), doc_passwords) ||
+	    kl_is_placeholder(NULL, colon + 1, (size_t)(at - colon - 1)))
+		return false;
+	h = at + 1;
+	for (hl = 0; h + hl < end && h[hl] != ':' && h[hl] != '/' &&
+		     h[hl] != '?' && h[hl] != '#'; hl++)
+		;
+	return !doc_host(h, hl);
+}
+
+static void complete_connection_url(char *s, size_t len)
+{
+	(void)s;
+	(void)len;
+}
+
 /* ------------------------------------------------------------ registry */
 
 static const kl_check checks[] = {
@@ -618,6 +714,8 @@ static const kl_check checks[] = {
 	  complete_private_key_encrypted },
 	{ "discord-bot-token", false, verify_discord_bot_token,
 	  complete_discord_bot_token },
+	{ "connection-url", true, verify_connection_url,
+	  complete_connection_url },
 };
 
 const kl_check *kl_check_find(const char *name)
@@ -633,7 +731,7 @@ const kl_check *kl_check_find(const char *name)
 const char *kl_check_names(void)
 {
 	return "crc32-base62, private-key, private-key-encrypted, "
-	       "discord-bot-token";
+	       "discord-bot-token, connection-url";
 }
 
 bool kl_check_replaces_placeholder(const kl_check *c)
