@@ -155,6 +155,43 @@ typedef struct pem {
 
 #define BEGIN "-----BEGIN "
 
+/* Does a line break start at s[i]: a newline, an escaped \n or \r (a key
+ * inside a JSON string), or a closing quote (a key written as joined
+ * string literals: "-----BEGIN ...-----\n" + "MIIE..." + ...)? */
+static bool line_break(const char *s, size_t len, size_t i)
+{
+	return s[i] == '\n' || s[i] == '\r' || s[i] == '"' || s[i] == '\'' ||
+	       (s[i] == '\\' && i + 1 < len &&
+		(s[i + 1] == 'n' || s[i + 1] == 'r'));
+}
+
+/* Between two lines: breaks, and between a closing and an opening quote
+ * what joins string literals (+ in C-like languages and Python, . in PHP,
+ * a comma in a list, a backslash before a newline). A body line may start
+ * with '+', so joiners count only between quotes. */
+static size_t skip_breaks(const char *s, size_t len, size_t i)
+{
+	unsigned quotes = 0;
+
+	while (i < len) {
+		if (s[i] == '"' || s[i] == '\'') {
+			i++;
+			if (++quotes % 2 == 0)
+				break; /* the next literal opens */
+		} else if (s[i] == '\\' && i + 1 < len &&
+			   (s[i + 1] == 'n' || s[i + 1] == 'r' ||
+			    s[i + 1] == '\n')) {
+			i += 2;
+		} else if (s[i] == '\n' || s[i] == '\r' ||
+			   (quotes % 2 && strchr("+., \t", s[i]) && s[i])) {
+			i++;
+		} else {
+			break;
+		}
+	}
+	return i;
+}
+
 /* Next line of s[*p..len): sets [*ls, *le) and moves *p past its break. */
 static bool next_line(const char *s, size_t len, size_t *p, size_t *ls,
 		      size_t *le)
@@ -166,15 +203,10 @@ static bool next_line(const char *s, size_t len, size_t *p, size_t *ls,
 	while (i < len && (s[i] == ' ' || s[i] == '\t'))
 		i++;
 	*ls = i;
-	while (i < len && s[i] != '\n' && s[i] != '\r' &&
-	       !(s[i] == '\\' && i + 1 < len && (s[i + 1] == 'n' || s[i + 1] == 'r')))
+	while (i < len && !line_break(s, len, i))
 		i++;
 	*le = i;
-	while (i < len && (s[i] == '\n' || s[i] == '\r' ||
-			   (s[i] == '\\' && i + 1 < len &&
-			    (s[i + 1] == 'n' || s[i + 1] == 'r'))))
-		i += s[i] == '\\' ? 2 : 1;
-	*p = i;
+	*p = skip_breaks(s, len, i);
 	return true;
 }
 
