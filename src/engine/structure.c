@@ -19,6 +19,8 @@ struct kl_check {
 	/* The structure check is stronger evidence than the shared placeholder
 	 * words (a 1,600-character key body holds "test" now and then). */
 	bool replaces_placeholder;
+	/* ... and runs it itself on the part that matters (a URL's password). */
+	bool reads_placeholder;
 	bool (*verify)(const char *s, size_t len);
 	void (*complete)(char *s, size_t len);
 };
@@ -740,13 +742,13 @@ static void complete_connection_url(char *s, size_t len)
 /* ------------------------------------------------------------ registry */
 
 static const kl_check checks[] = {
-	{ "crc32-base62", false, verify_crc32_base62, complete_crc32_base62 },
-	{ "private-key", true, verify_private_key, complete_private_key },
-	{ "private-key-encrypted", true, verify_private_key_encrypted,
+	{ "crc32-base62", false, false, verify_crc32_base62, complete_crc32_base62 },
+	{ "private-key", true, false, verify_private_key, complete_private_key },
+	{ "private-key-encrypted", true, false, verify_private_key_encrypted,
 	  complete_private_key_encrypted },
-	{ "discord-bot-token", false, verify_discord_bot_token,
+	{ "discord-bot-token", false, false, verify_discord_bot_token,
 	  complete_discord_bot_token },
-	{ "connection-url", true, verify_connection_url,
+	{ "connection-url", true, true, verify_connection_url,
 	  complete_connection_url },
 };
 
@@ -769,6 +771,11 @@ const char *kl_check_names(void)
 bool kl_check_replaces_placeholder(const kl_check *c)
 {
 	return c->replaces_placeholder;
+}
+
+bool kl_check_reads_placeholder(const kl_check *c)
+{
+	return c->reads_placeholder;
 }
 
 bool kl_check_verify(const kl_check *c, const char *s, size_t len)

@@ -68,7 +68,7 @@ def plant_ai_keys(repo):
     want = {}
     for i, rid in enumerate(NEW_AI_RULES):
         if rid == "kaggle-json-key":
-            lib.write(os.path.join(repo, "kaggle.json"), lib.make_key(rid, seed=7) + "\n")
+            lib.write(os.path.join(repo, "kaggle.json"), lib.make_key(rid, seed=7) + "\"}\n")
             want[("kaggle.json", 1)] = rid
             continue
         path, _, line, _ = KINDS[i % len(KINDS)]
