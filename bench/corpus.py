@@ -63,8 +63,10 @@ def _mark_done(path):
 
 def _pcre_to_py(regex):
     # The rules use PCRE syntax that Python's re shares, except possessive
-    # and atomic forms, which they do not use.
-    return re.compile(regex)
+    # and atomic forms, which they do not use, and branch reset groups
+    # ((?|a(x)|b(y)): one group number for each branch's secret), read as
+    # plain groups: the secret is then the first group that matched.
+    return re.compile(regex.replace("(?|", "(?:"))
 
 
 def planted_key(rule_id, seed):
@@ -82,7 +84,13 @@ def planted_key(rule_id, seed):
         if not m:
             continue
         secret = m.group(group)
-        if PLACEHOLDER.search(secret) or re.search(r"(.)\1{5}", secret):
+        if secret is None and "(?|" in rule["regex"]:
+            secret = next(g for g in m.groups() if g is not None)
+        # a prefix such as esecret_, sb_secret_ or secret_ is no placeholder
+        body = re.sub(r"^(?:[a-z0-9]+_)+", "", secret)
+        for kw in rule.get("keywords", []):
+            body = re.sub(re.escape(kw), "", body, flags=re.I)
+        if PLACEHOLDER.search(body) or re.search(r"(.)\1{5}", secret):
             continue
         return line, secret
     raise RuntimeError("cannot make a key for %s" % rule_id)

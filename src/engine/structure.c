@@ -22,6 +22,8 @@ struct kl_check {
 	/* The structure check is stronger evidence than the shared placeholder
 	 * words (a 1,600-character key body holds "test" now and then). */
 	bool replaces_placeholder;
+	/* ... and runs it itself on the part that matters (a URL's password). */
+	bool reads_placeholder;
 	bool (*verify)(const char *s, size_t len);
 	/* Instead of verify, for a check that reads its rule's data. */
 	bool (*verify_rule)(const kl_rule *r, const char *s, size_t len);
@@ -160,6 +162,43 @@ typedef struct pem {
 
 #define BEGIN "-----BEGIN "
 
+/* Does a line break start at s[i]: a newline, an escaped \n or \r (a key
+ * inside a JSON string), or a closing quote (a key written as joined
+ * string literals: "-----BEGIN ...-----\n" + "MIIE..." + ...)? */
+static bool line_break(const char *s, size_t len, size_t i)
+{
+	return s[i] == '\n' || s[i] == '\r' || s[i] == '"' || s[i] == '\'' ||
+	       (s[i] == '\\' && i + 1 < len &&
+		(s[i + 1] == 'n' || s[i + 1] == 'r'));
+}
+
+/* Between two lines: breaks, and between a closing and an opening quote
+ * what joins string literals (+ in C-like languages and Python, . in PHP,
+ * a comma in a list, a backslash before a newline). A body line may start
+ * with '+', so joiners count only between quotes. */
+static size_t skip_breaks(const char *s, size_t len, size_t i)
+{
+	unsigned quotes = 0;
+
+	while (i < len) {
+		if (s[i] == '"' || s[i] == '\'') {
+			i++;
+			if (++quotes % 2 == 0)
+				break; /* the next literal opens */
+		} else if (s[i] == '\\' && i + 1 < len &&
+			   (s[i + 1] == 'n' || s[i + 1] == 'r' ||
+			    s[i + 1] == '\n')) {
+			i += 2;
+		} else if (s[i] == '\n' || s[i] == '\r' ||
+			   (quotes % 2 && strchr("+., \t", s[i]) && s[i])) {
+			i++;
+		} else {
+			break;
+		}
+	}
+	return i;
+}
+
 /* Next line of s[*p..len): sets [*ls, *le) and moves *p past its break. */
 static bool next_line(const char *s, size_t len, size_t *p, size_t *ls,
 		      size_t *le)
@@ -171,15 +210,10 @@ static bool next_line(const char *s, size_t len, size_t *p, size_t *ls,
 	while (i < len && (s[i] == ' ' || s[i] == '\t'))
 		i++;
 	*ls = i;
-	while (i < len && s[i] != '\n' && s[i] != '\r' &&
-	       !(s[i] == '\\' && i + 1 < len && (s[i + 1] == 'n' || s[i + 1] == 'r')))
+	while (i < len && !line_break(s, len, i))
 		i++;
 	*le = i;
-	while (i < len && (s[i] == '\n' || s[i] == '\r' ||
-			   (s[i] == '\\' && i + 1 < len &&
-			    (s[i + 1] == 'n' || s[i + 1] == 'r'))))
-		i += s[i] == '\\' ? 2 : 1;
-	*p = i;
+	*p = skip_breaks(s, len, i);
 	return true;
 }
 
@@ -731,15 +765,115 @@ static void complete_jwt(char *s, size_t len)
 
 /* ------------------------------------------------------------ registry */
 
+/* ----------------------------------------------------- connection URLs */
+
+/* Users and passwords that documentation writes into connection URLs. */
+static const char *const doc_users[] = {
+	"user", "username", "someuser", "myuser", "youruser", "dbuser",
+	"db_user", "db-user", "user_name", "exampleuser", "testuser", NULL
+};
+static const char *const doc_passwords[] = {
+	"pass", "passwd", "password", "pwd", "somepass", "somepassword",
+	"mypass", "mypassword", "yourpass", "yourpassword", "dbpass",
+	"dbpassword", "db_pass", "db_password", "db-password", "userpass",
+	"secret", "mysecret", "changeme", "passw0rd", "p@ssw0rd", "pa55word",
+	NULL
+};
+/* Hosts reserved for documentation (RFC 2606, RFC 6761), by label. */
+static const char *const doc_domains[] = {
+	"example.com", "example.org", "example.net", "example.edu", NULL
+};
+static const char *const doc_tlds[] = {
+	"example", "test", "invalid", "localhost", NULL
+};
+
+/* s[0..len) is word, ignoring case and trailing digits. */
+static bool is_word_ci(const char *s, size_t len, const char *const *words)
+{
+	size_t i;
+
+	while (len > 0 && s[len - 1] >= '0' && s[len - 1] <= '9')
+		len--;
+	for (i = 0; words[i]; i++)
+		if (strlen(words[i]) == len && strncasecmp(s, words[i], len) == 0)
+			return true;
+	return false;
+}
+
+/* Is host (a DNS name) one of the documentation names, label by label:
+ * "db.example.com" is, "example-prince.mongodb.net" is not. */
+static bool doc_host(const char *h, size_t len)
+{
+	const char *dot;
+	size_t i, n;
+
+	if (len > 0 && h[len - 1] == '.')
+		len--;
+	for (i = 0; doc_domains[i]; i++) {
+		n = strlen(doc_domains[i]);
+		if (len >= n && strncasecmp(h + len - n, doc_domains[i], n) == 0 &&
+		    (len == n || h[len - n - 1] == '.'))
+			return true;
+	}
+	dot = memrchr(h, '.', len);
+	if (!dot)
+		return false; /* a bare name: a service in a compose file */
+	return is_word_ci(dot + 1, len - (size_t)(dot + 1 - h), doc_tlds) &&
+	       len > (size_t)(dot + 1 - h);
+}
+
+/*
+ * scheme://user:password@host...: the shared placeholder test runs on the
+ * password alone (a host may contain "example" as a word of its own name),
+ * documentation users and passwords are placeholders, and so are the
+ * hosts reserved for documentation.
+ */
+static bool verify_connection_url(const char *s, size_t len)
+{
+	const char *p = memmem(s, len, "://", 3), *end = s + len, *at, *colon,
+		   *h;
+	size_t hl;
+
+	if (!p)
+		return false;
+	p += 3;
+	at = memchr(p, '@', (size_t)(end - p));
+	if (!at)
+		return false;
+	colon = memchr(p, ':', (size_t)(at - p));
+	if (!colon)
+		return false;
+	if (is_word_ci(p, (size_t)(colon - p), doc_users) ||
+	    is_word_ci(colon + 1, (size_t)(at - colon - 1), doc_passwords) ||
+	    kl_is_placeholder(NULL, colon + 1, (size_t)(at - colon - 1)))
+		return false;
+	h = at + 1;
+	for (hl = 0; h + hl < end && h[hl] != ':' && h[hl] != '/' &&
+		     h[hl] != '?' && h[hl] != '#'; hl++)
+		;
+	return !doc_host(h, hl);
+}
+
+static void complete_connection_url(char *s, size_t len)
+{
+	(void)s;
+	(void)len;
+}
+
+/* ------------------------------------------------------------ registry */
+
 static const kl_check checks[] = {
-	{ "crc32-base62", false, verify_crc32_base62, NULL,
+	{ "crc32-base62", false, false, verify_crc32_base62, NULL,
 	  complete_crc32_base62 },
-	{ "private-key", true, verify_private_key, NULL, complete_private_key },
-	{ "private-key-encrypted", true, verify_private_key_encrypted, NULL,
-	  complete_private_key_encrypted },
-	{ "discord-bot-token", false, verify_discord_bot_token, NULL,
+	{ "private-key", true, false, verify_private_key, NULL,
+	  complete_private_key },
+	{ "private-key-encrypted", true, false, verify_private_key_encrypted,
+	  NULL, complete_private_key_encrypted },
+	{ "discord-bot-token", false, false, verify_discord_bot_token, NULL,
 	  complete_discord_bot_token },
-	{ "jwt", false, NULL, verify_jwt, complete_jwt },
+	{ "jwt", false, false, NULL, verify_jwt, complete_jwt },
+	{ "connection-url", true, true, verify_connection_url, NULL,
+	  complete_connection_url },
 };
 
 const kl_check *kl_check_find(const char *name)
@@ -755,12 +889,17 @@ const kl_check *kl_check_find(const char *name)
 const char *kl_check_names(void)
 {
 	return "crc32-base62, private-key, private-key-encrypted, "
-	       "discord-bot-token, jwt";
+	       "discord-bot-token, jwt, connection-url";
 }
 
 bool kl_check_replaces_placeholder(const kl_check *c)
 {
 	return c->replaces_placeholder;
+}
+
+bool kl_check_reads_placeholder(const kl_check *c)
+{
+	return c->reads_placeholder;
 }
 
 bool kl_check_verify(const kl_check *c, const kl_rule *rule, const char *s,

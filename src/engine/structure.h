@@ -17,6 +17,9 @@ const kl_check *kl_check_find(const char *name);
 const char *kl_check_names(void);
 /* Does the check make the shared placeholder test redundant? */
 bool kl_check_replaces_placeholder(const kl_check *c);
+/* Does the check run the placeholder test itself, on a part of the
+ * secret (a connection URL's password)? */
+bool kl_check_reads_placeholder(const kl_check *c);
 /* Does the secret pass the check? rule (may be NULL) supplies the data
  * some checks read, such as the claims a JSON Web Token must carry. */
 bool kl_check_verify(const kl_check *c, const kl_rule *rule, const char *s,

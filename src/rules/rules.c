@@ -388,7 +388,8 @@ static void describe_checks(kl_rule *r)
 
 	kl_strlist_push(&r->checks, "keyword");
 	kl_strlist_push(&r->checks, "regex");
-	if (!(c && kl_check_replaces_placeholder(c)))
+	if (!(c && kl_check_replaces_placeholder(c)) ||
+	    kl_check_reads_placeholder(c))
 		kl_strlist_push(&r->checks, "placeholder");
 	if (r->marker)
 		kl_strlist_push(&r->checks, "marker");

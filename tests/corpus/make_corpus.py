@@ -48,13 +48,26 @@ SECRET_TEMPLATES = {
     "discord-webhook-url": ["https://discord.com/api/webhooks/1{18:digit}/{68:b64url}"],
     "telegram-bot-token": ["{10:digit}:AA{33:b64url}"],
     "discord-bot-token": ["{24:b64url}.{6:b64url}.{38:b64url}", "{26:b64url}.{6:b64url}.{27:b64url}"],
+    "vectara-api-key": ["zwt_{46:b64url}", "zqt_{40:b64url}"],
+    "fireworks-api-key": ["fw_{12}{2:digit}{2:upper}{2:lower}{12}"],  # the rule wants mixed case and a digit
+    # keys with '.', ':' or '|' inside: JWTs, <id>.<secret>, <uuid>:<secret>
+    "hyperbolic-api-key": ["eyJ{30:b64url}.eyJ{60:b64url}.{43:b64url}"],
+    "nebius-api-key": ["eyJ{30:b64url}.eyJ{60:b64url}.{43:b64url}"],
+    "edenai-api-key": ["eyJ{30:b64url}.eyJ{60:b64url}.{43:b64url}"],
+    "aleph-alpha-token": ["eyJ{30:b64url}.eyJ{60:b64url}.{43:b64url}"],
+    "zep-api-key": ["z_{40:b64url}.{60:b64url}.{43:b64url}"],
+    "lambda-cloud-api-key": ["secret_{8:lower}_{32:hex}.{32}"],
+    "baseten-api-key": ["{8}.{32}"],
+    "fal-api-key": ["{8:hex}-{4:hex}-{4:hex}-{4:hex}-{12:hex}:{32:hex}"],
+    "qdrant-api-key": ["{8:hex}-{4:hex}-{4:hex}-{4:hex}-{12:hex}|{43:b64url}", "{52:b64url}"],
 }
 # Not a provider name before the secret, whatever its lookaheads say.
 NOT_CONTEXTUAL = {"connection-string-password"}
 # Planted by Corpus.credentials, not in the generic contexts: multi-line
 # blocks, pairs (an AWS secret next to any AWS key id is part of its pair)
 # and rules reported only with a partner.
-SPECIAL = {"private-key", "private-key-encrypted", "twilio-api-key", "aws-secret-access-key"}
+SPECIAL = {"private-key", "private-key-encrypted", "twilio-api-key", "aws-secret-access-key",
+           "kaggle-json-key"}  # a whole kaggle.json
 # Issue 20's credential families: bare secrets the template extraction
 # cannot read (a keyword inside the token, dots, '=' padding), and rules
 # whose secret needs its surroundings (connection strings, URLs, a JSON
@@ -478,7 +491,7 @@ class Corpus:
         self.credentials()
 
     def credentials(self):
-        """Private key blocks, AWS pairs and secrets, Twilio pairs."""
+        """Private key blocks, AWS pairs and secrets, Twilio pairs, kaggle.json."""
         k = self.keys
         for rule in ("private-key", "private-key-encrypted"):
             for i, ex in enumerate(lib.RULES[rule]["examples"]):
@@ -502,6 +515,8 @@ class Corpus:
             self.add("services/twilio%d/.env" % n, "TWILIO_ACCOUNT=main\nTWILIO_API_KEY=%s\n"
                      "TWILIO_API_SECRET=%s\n" % (sid, tsecret), [(sid, "twilio-api-key")])
         self.families()
+        user, kkey = k.expand("kaggle-json-key", "{8:lower}"), k.expand("kaggle-json-key", "{32:hex}")
+        self.add(".kaggle/kaggle.json", '{"username":"%s","key":"%s"}\n' % (user, kkey), [(kkey, "kaggle-json-key")])
         for name in ("dotenv", "yaml", "py_assign", "json", "toml", "shell_export", "terraform", "js_const"):
             text, planted = self.snippets(name, ["aws-secret-access-key"])
             self.add("aws/secret-only/%s.%s" % (name, CONTEXTS[name]["ext"]), text, planted)

@@ -137,6 +137,16 @@ _LINE = re.compile(r"[^\r\n\\]+")
 def _pem_body(text, m):
     """Positions of the body's base64 characters, and of a CRC24 line."""
     body, crc, in_body = [], [], False
+    if '"' in m.group(2) or "'" in m.group(2):
+        # joined string literals: the base64 inside the quotes, not the
+        # joiners (+ is base64 too) nor the n of an escaped newline
+        inside = True
+        for i in range(m.start(2), m.end(2)):
+            if text[i] in "\"'":
+                inside = not inside
+            elif inside and text[i] in _B64 and text[i - 1] != "\\":
+                body.append(i)
+        return body, crc
     for lm in _LINE.finditer(text, m.start(2), m.end(2)):
         line = lm.group(0).strip()
         if line in ("n", "r") or not line:

@@ -44,6 +44,7 @@ static void crc32_base62(void)
 static void private_keys(void)
 {
 	char *k = completed("private-key", RSA_TMPL, 3), *p;
+	uint64_t seed;
 	char *enc = completed("private-key-encrypted",
 			      "-----BEGIN ENCRYPTED PRIVATE KEY-----\n" BODY64
 			      BODY64 BODY64 "-----END ENCRYPTED PRIVATE KEY-----", 4);
@@ -72,6 +73,15 @@ static void private_keys(void)
 	k = completed("private-key", "-----BEGIN PRIVATE KEY-----\\n" "{64:b64}\\n"
 		      "{64:b64}\\n{64:b64}\\n-----END PRIVATE KEY-----\\n", 8);
 	CHECK(verify("private-key", k), "JSON-escaped line breaks");
+	free(k);
+	seed = 9;
+	k = kl_template_expand("\"-----BEGIN PRIVATE KEY-----\\n\" +\n"
+			       "  \"{64:b64}\\n\" +\n  \"{64:b64}\\n\" +\n"
+			       "  \"{64:b64}\\n\" +\n"
+			       "  \"-----END PRIVATE KEY-----\\n\"", &seed);
+	p = strchr(k, '-');
+	kl_check_complete(kl_check_find("private-key"), p, strlen(p));
+	CHECK(verify("private-key", p), "joined string literals");
 	free(k);
 	free(enc);
 	free(ssh);
@@ -150,6 +160,37 @@ static void pairs(void)
 	kl_ruleset_free(rs);
 	free(id);
 	free(sec);
+}
+
+static void connection_urls(void)
+{
+	uint64_t seed = 11;
+	char *pw = kl_template_expand("{16}", &seed), *u;
+	/* Each URL is pre + a random password + post. */
+	static const char *const bad[][2] = {
+		{ "postgresql://someuser:", "@db:5432" },
+		{ "mongodb://app:", "@db.example.com" },
+		{ "redis://:", "@cache.example:6379" },
+		{ "amqp://app:", "@mq.test:5672" },
+		{ "mysql://app:", "@example.org/shop" },
+	};
+	size_t i;
+
+	u = kl_xcalloc(1, strlen(pw) + 64);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(u, strlen(pw) + 64, "%s%s%s", bad[i][0], pw, bad[i][1]);
+		CHECK(!verify("connection-url", u), "documentation user or host");
+	}
+	CHECK(!verify("connection-url", "postgres://user:pass@db"), "user:pass");
+	CHECK(!verify("connection-url", "postgres://app:mypassword@db"),
+	      "a documentation password");
+	snprintf(u, strlen(pw) + 64, "mongodb+srv://app:%s@example-prince.x1."
+		 "mongodb.net", pw);
+	CHECK(verify("connection-url", u), "a host containing example");
+	snprintf(u, strlen(pw) + 64, "postgres://app:%s@db.internal:5432", pw);
+	CHECK(verify("connection-url", u), "a random password");
+	free(u);
+	free(pw);
 }
 
 static void windows(void)
@@ -238,5 +279,6 @@ int main(void)
 	discord();
 	pairs();
 	jwt();
+	connection_urls();
 	return UNIT_DONE();
 }
