@@ -24,6 +24,7 @@ STANDARDS = {
     "git-lfs.github.com",            # the LFS pointer format's version line
     "pre-commit.com",                # the pre-commit framework
     "spdx.org",
+    "bitbucket.org",                 # the HTML report's file links (doc/html-report.md)
 }
 RESERVED = re.compile(r"(^|\.)(example\.(com|org|net)|example|invalid|test|"
                       r"localhost)$")
