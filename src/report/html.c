@@ -337,8 +337,10 @@ static row *rows_of(const html_ctx *c, bool policy, size_t *n)
 		for (j = 0; j < rep(c, i)->findings.len; j++) {
 			const kl_finding *f = &rep(c, i)->findings.items[j];
 
-			if (kl_report_is_policy(f) == policy)
-				v[k++] = (row){ f, i, k };
+			if (kl_report_is_policy(f) == policy) {
+				v[k] = (row){ f, i, k };
+				k++;
+			}
 		}
 	qsort(v, k, sizeof(*v), cmp_row);
 	*n = k;
