@@ -576,22 +576,49 @@ static char *without_userinfo(const char *url)
 	return kl_buf_detach(&b);
 }
 
+/* The URL of remote.origin.url, else of the first remote.NAME.url, read
+ * from the configuration by hand: git_remote_lookup and git_remote_list
+ * match config names with regexes, and libgit2 then keeps PCRE2 match data
+ * per thread that no one frees (valgrind: lost in every worker thread). */
+static char *first_remote_url(git_config *cfg)
+{
+	git_config_iterator *it = NULL;
+	git_config_entry *e;
+	char *url = NULL;
+	size_t n;
+
+	if (git_config_iterator_new(&it, cfg) != 0)
+		return NULL;
+	while (!url && git_config_next(&e, it) == 0) {
+		n = strlen(e->name);
+		if (n > 11 && strncasecmp(e->name, "remote.", 7) == 0 &&
+		    strcasecmp(e->name + n - 4, ".url") == 0)
+			url = kl_xstrdup(e->value);
+	}
+	git_config_iterator_free(it);
+	return url;
+}
+
 char *kl_repo_remote(const char *path)
 {
 	git_repository *repo = NULL;
-	git_remote *remote = NULL;
-	git_strarray names = { 0 };
-	char *url = NULL;
+	git_config *cfg = NULL;
+	git_buf buf = { 0 };
+	char *raw = NULL, *url = NULL;
 
 	git_libgit2_init();
 	if (git_repository_open_ext(&repo, path, 0, NULL) == 0 &&
-	    (git_remote_lookup(&remote, repo, "origin") == 0 ||
-	     (git_remote_list(&names, repo) == 0 && names.count &&
-	      git_remote_lookup(&remote, repo, names.strings[0]) == 0)) &&
-	    git_remote_url(remote))
-		url = without_userinfo(git_remote_url(remote));
-	git_strarray_dispose(&names);
-	git_remote_free(remote);
+	    git_repository_config_snapshot(&cfg, repo) == 0) {
+		if (git_config_get_string_buf(&buf, cfg, "remote.origin.url") == 0)
+			raw = kl_xstrdup(buf.ptr);
+		else
+			raw = first_remote_url(cfg);
+	}
+	if (raw)
+		url = without_userinfo(raw);
+	free(raw);
+	git_buf_dispose(&buf);
+	git_config_free(cfg);
 	git_repository_free(repo);
 	git_libgit2_shutdown();
 	return url;
