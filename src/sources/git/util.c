@@ -20,7 +20,7 @@
  */
 /* Pack windows are mapped files: they count as resident once touched. */
 #define PACK_WINDOW_BYTES ((size_t)32 * 1024 * 1024)
-#define PACK_MAPPED_LIMIT ((size_t)96 * 1024 * 1024)
+#define PACK_MAPPED_LIMIT ((size_t)1024 * 1024 * 1024)
 
 static void tune_libgit2(void)
 {
