@@ -338,7 +338,8 @@ static void grams_build(kl_prefilter *pf)
 		}
 	}
 #ifdef KL_HAVE_AVX2
-	pf->avx2 = __builtin_cpu_supports("avx2");
+	/* KEYLEAK_NO_AVX2 runs the portable loop, for tests and comparison. */
+	pf->avx2 = __builtin_cpu_supports("avx2") && !getenv("KEYLEAK_NO_AVX2");
 #endif
 }
 
@@ -542,20 +543,32 @@ static void check_bits(const kl_prefilter *pf, const unsigned char *d,
 }
 
 #ifdef KL_HAVE_AVX2
-/* Short-keyword buckets matching folded byte j at each of 32 positions. */
+/* Short-keyword buckets matching byte j at each of 32 positions, given
+ * byte j's masks in both lanes. */
 __attribute__((target("avx2")))
-static inline __m256i short_byte(const kl_prefilter *pf, int j, __m256i v)
+static inline __m256i short_byte(__m256i lo_mask, __m256i hi_mask, __m256i v)
 {
 	const __m256i low4 = _mm256_set1_epi8(0x0F);
-	__m256i lo_m = _mm256_broadcastsi128_si256(
-		_mm_loadu_si128((const __m128i *)pf->shorts.lo[j]));
-	__m256i hi_m = _mm256_broadcastsi128_si256(
-		_mm_loadu_si128((const __m128i *)pf->shorts.hi[j]));
 
 	return _mm256_and_si256(
-		_mm256_shuffle_epi8(lo_m, _mm256_and_si256(v, low4)),
-		_mm256_shuffle_epi8(hi_m,
+		_mm256_shuffle_epi8(lo_mask, _mm256_and_si256(v, low4)),
+		_mm256_shuffle_epi8(hi_mask,
 			_mm256_and_si256(_mm256_srli_epi16(v, 4), low4)));
+}
+
+/* For eight four-byte words (folded), 1 where gram4_bits has their hash. */
+__attribute__((target("avx2")))
+static inline __m256i gram_lookup(const uint32_t *bits, __m256i words)
+{
+	const __m256i h = _mm256_srli_epi32(
+		_mm256_mullo_epi32(words, _mm256_set1_epi32((int)GRAM_MULT)),
+		32 - GRAM_BITS);
+	const __m256i word = _mm256_i32gather_epi32((const int *)bits,
+						    _mm256_srli_epi32(h, 5), 4);
+
+	return _mm256_and_si256(_mm256_srlv_epi32(word,
+		_mm256_and_si256(h, _mm256_set1_epi32(31))),
+		_mm256_set1_epi32(1));
 }
 
 /*
@@ -570,35 +583,41 @@ static size_t scan_avx2(const kl_prefilter *pf, const unsigned char *d,
 			size_t len, kl_hits *out)
 {
 	const __m256i fold = _mm256_set1_epi8(0x20);
-	const __m256i mult = _mm256_set1_epi32((int)GRAM_MULT);
-	const __m256i low5 = _mm256_set1_epi32(31);
-	const __m256i one = _mm256_set1_epi32(1);
 	const __m256i zero = _mm256_setzero_si256();
+	__m256i lo_mask[3], hi_mask[3];
 	size_t i = 0;
 	int k;
 
+	/* In registers: the compiler cannot keep them there by itself, since
+	 * the hits written between steps might alias the masks. */
+	for (k = 0; k < 3; k++) {
+		lo_mask[k] = _mm256_broadcastsi128_si256(
+			_mm_loadu_si128((const __m128i *)pf->shorts.lo[k]));
+		hi_mask[k] = _mm256_broadcastsi128_si256(
+			_mm_loadu_si128((const __m128i *)pf->shorts.hi[k]));
+	}
 	for (; i + 32 + 3 <= len; i += 32) {
-		__m256i v[4], found = zero, m;
-		uint32_t bits;
+		const unsigned char *p = d + i;
+		__m256i v0 = _mm256_or_si256(fold,
+			_mm256_loadu_si256((const __m256i *)p));
+		__m256i v1 = _mm256_or_si256(fold,
+			_mm256_loadu_si256((const __m256i *)(p + 1)));
+		__m256i v2 = _mm256_or_si256(fold,
+			_mm256_loadu_si256((const __m256i *)(p + 2)));
+		__m256i v3 = _mm256_or_si256(fold,
+			_mm256_loadu_si256((const __m256i *)(p + 3)));
+		__m256i found = _mm256_or_si256(
+			_mm256_or_si256(gram_lookup(pf->gram4_bits, v0),
+				_mm256_slli_epi32(gram_lookup(pf->gram4_bits, v1), 8)),
+			_mm256_or_si256(
+				_mm256_slli_epi32(gram_lookup(pf->gram4_bits, v2), 16),
+				_mm256_slli_epi32(gram_lookup(pf->gram4_bits, v3), 24)));
+		__m256i m = _mm256_and_si256(short_byte(lo_mask[0], hi_mask[0], v0),
+			_mm256_and_si256(short_byte(lo_mask[1], hi_mask[1], v1),
+				short_byte(lo_mask[2], hi_mask[2], v2)));
+		uint32_t bits = (uint32_t)_mm256_movemask_epi8(
+			_mm256_slli_epi32(found, 7));
 
-		for (k = 0; k < 4; k++) {
-			__m256i h, word;
-
-			v[k] = _mm256_or_si256(fold, _mm256_loadu_si256(
-				(const __m256i *)(d + i + (size_t)k)));
-			h = _mm256_srli_epi32(_mm256_mullo_epi32(v[k], mult),
-					      32 - GRAM_BITS);
-			word = _mm256_i32gather_epi32((const int *)pf->gram4_bits,
-						      _mm256_srli_epi32(h, 5), 4);
-			word = _mm256_and_si256(_mm256_srlv_epi32(word,
-				_mm256_and_si256(h, low5)), one);
-			found = _mm256_or_si256(found,
-				_mm256_sllv_epi32(word, _mm256_set1_epi32(8 * k)));
-		}
-		bits = (uint32_t)_mm256_movemask_epi8(_mm256_slli_epi32(found, 7));
-		m = _mm256_and_si256(short_byte(pf, 0, v[0]),
-			_mm256_and_si256(short_byte(pf, 1, v[1]),
-					 short_byte(pf, 2, v[2])));
 		bits |= ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(m, zero));
 		check_bits(pf, d, len, i, bits, out);
 	}
