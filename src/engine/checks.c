@@ -134,49 +134,25 @@ static bool has_long_run(const char *s, size_t len)
  * case pairs (a1b2c3d4..., aB12cD34..., ZzYyXx..., Zx9YwV8u...): the
  * letters alone, ignoring case and a letter typed twice, count up or down.
  * Ten such steps by chance are rarer than one key in 10^9; hex keys cannot
- * reach ten (a-f).
+ * reach ten (a-f) with letters, but a hex key typed by hand
+ * (a1b2c3d4e5f6a7b8c9d0e1f2...) has digits that count on, 9 wrapping to 0.
  */
-static bool letters_count(const char *s, size_t len)
+static bool class_counts(const char *s, size_t len, bool digits)
 {
+	int n = digits ? 10 : 26, prev = -1, dir = 0, d;
 	size_t i, seq = 1;
-	int prev = 0, dir = 0, d;
 
 	for (i = 0; i < len; i++) {
-		int c = tolower((unsigned char)s[i]);
+		int c = digits ? s[i] - '0' : tolower((unsigned char)s[i]) - 'a';
 
-		if (c < 'a' || c > 'z' || c == prev)
+		if (c < 0 || c >= n || c == prev)
 			continue;
-		d = !prev ? 0 : c == prev + 1 ? 1 : c + 1 == prev ? -1 : 0;
+		d = prev < 0 ? 0 : (digits ? (prev + 1) % n : prev + 1) == c ? 1
+		    : (digits ? (c + 1) % n : c + 1) == prev ? -1 : 0;
 		seq = d && d == dir ? seq + 1 : d ? 2 : 1;
 		dir = d;
 		prev = c;
-		if (seq > MAX_LETTER_SEQUENCE)
-			return true;
-	}
-	return false;
-}
-
-/*
- * The same for the digits of a hex key typed by hand
- * (a1b2c3d4e5f6a7b8c9d0e1f2...): its letters stop at f, its digits go on
- * counting, 9 wrapping to 0. Ten steps by chance: rarer than 10^-9.
- */
-static bool digits_count(const char *s, size_t len)
-{
-	size_t i, seq = 1;
-	int prev = -1, dir = 0, d;
-
-	for (i = 0; i < len; i++) {
-		int c = s[i] - '0';
-
-		if (c < 0 || c > 9 || c == prev)
-			continue;
-		d = prev < 0 ? 0 : (prev + 1) % 10 == c ? 1 :
-		    (c + 1) % 10 == prev ? -1 : 0;
-		seq = d && d == dir ? seq + 1 : d ? 2 : 1;
-		dir = d;
-		prev = c;
-		if (seq > MAX_DIGIT_SEQUENCE)
+		if (seq > (digits ? MAX_DIGIT_SEQUENCE : MAX_LETTER_SEQUENCE))
 			return true;
 	}
 	return false;
@@ -262,8 +238,8 @@ bool kl_is_placeholder(const kl_rule *rule, const char *s, size_t len)
 			return true;
 	if (rule && kl_contains_word_ci(s, len, &rule->stopwords))
 		return true;
-	if (has_long_run(s, len) || letters_count(s, len) ||
-	    digits_count(s, len) || runs_count(s, len) ||
+	if (has_long_run(s, len) || class_counts(s, len, false) ||
+	    class_counts(s, len, true) || runs_count(s, len) ||
 	    has_repeated_chunk(s, len))
 		return true;
 	return len >= 16 && kl_shannon_entropy(s, len) < MIN_ENTROPY_PLACEHOLDER;
