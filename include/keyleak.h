@@ -118,6 +118,9 @@ void kl_strlist_free(kl_strlist *l);
 
 /* Lowercase hex SHA-256 of data (65 bytes incl. NUL written to hex). */
 void kl_sha256_hex(const void *data, size_t len, char hex[65]);
+void kl_sha256(const void *data, size_t len, unsigned char out[32]);
+void kl_hmac_sha256(const void *key, size_t key_len, const void *msg,
+		    size_t msg_len, unsigned char out[32]);
 
 /* ----------------------------------------------------------------- rules */
 

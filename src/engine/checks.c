@@ -1,8 +1,9 @@
 /*
  * Owns the precision checks common to every key rule: a candidate that
  * looks like documentation (placeholder words, ellipses, angle brackets,
- * runs of one character, counting sequences, letters that count between
- * digits, a piece pasted twice, low entropy) is not a key.
+ * runs of one character, counting sequences, letters or digits that count
+ * between other characters, runs that count, a piece pasted twice, low
+ * entropy) is not a key.
  * One mechanism for all rules; rules add their own stopwords.
  */
 #include <ctype.h>
@@ -35,6 +36,9 @@ static const char *const placeholder_marks[] = {
 #define MIN_REPEAT_SPAN 12 /* ... where s[i] == s[i - period] this long */
 #define MIN_ENTROPY_PLACEHOLDER 2.5
 #define MAX_LETTER_SEQUENCE 9 /* a1b2c3..., ZzYyXx...: the letters alone count */
+#define MAX_DIGIT_SEQUENCE 9 /* a1b2...f6a7b8c9d0e1: the digits alone count */
+#define MIN_COUNTING_RUN 3 /* aaaabbbbcccc: runs of this length or more ... */
+#define MAX_COUNTING_RUNS 2 /* ... counting more times than this are typed */
 #define REPEAT_CHUNK 16 /* a 16-character piece seen twice: pasted, not random */
 
 double kl_shannon_entropy(const char *s, size_t len)
@@ -77,7 +81,7 @@ static bool has_word_forms(const char *s, size_t len, const char *word)
 }
 
 /* +1 or -1 when b follows a in the alphabet or the digits (ci: ignoring
- * case), 0 otherwise. */
+ * case), 0 otherwise. Digits wrap (...8901, 1098...): typed, too. */
 static int step(char a, char b, bool ci)
 {
 	unsigned char x = (unsigned char)a, y = (unsigned char)b;
@@ -88,6 +92,10 @@ static int step(char a, char b, bool ci)
 		x = (unsigned char)tolower(x);
 		y = (unsigned char)tolower(y);
 	}
+	if (isdigit(x) && (x - '0' + 1) % 10 == y - '0')
+		return 1;
+	if (isdigit(x) && (y - '0' + 1) % 10 == x - '0')
+		return -1;
 	return y == x + 1 ? 1 : y + 1 == x ? -1 : 0;
 }
 
@@ -126,24 +134,53 @@ static bool has_long_run(const char *s, size_t len)
  * case pairs (a1b2c3d4..., aB12cD34..., ZzYyXx..., Zx9YwV8u...): the
  * letters alone, ignoring case and a letter typed twice, count up or down.
  * Ten such steps by chance are rarer than one key in 10^9; hex keys cannot
- * reach ten (a-f).
+ * reach ten (a-f) with letters, but a hex key typed by hand
+ * (a1b2c3d4e5f6a7b8c9d0e1f2...) has digits that count on, 9 wrapping to 0.
  */
-static bool letters_count(const char *s, size_t len)
+static bool class_counts(const char *s, size_t len, bool digits)
 {
+	int n = digits ? 10 : 26, prev = -1, dir = 0, d;
 	size_t i, seq = 1;
-	int prev = 0, dir = 0, d;
 
 	for (i = 0; i < len; i++) {
-		int c = tolower((unsigned char)s[i]);
+		int c = digits ? s[i] - '0' : tolower((unsigned char)s[i]) - 'a';
 
-		if (c < 'a' || c > 'z' || c == prev)
+		if (c < 0 || c >= n || c == prev)
 			continue;
-		d = !prev ? 0 : c == prev + 1 ? 1 : c + 1 == prev ? -1 : 0;
+		d = prev < 0 ? 0 : (digits ? (prev + 1) % n : prev + 1) == c ? 1
+		    : (digits ? (c + 1) % n : c + 1) == prev ? -1 : 0;
 		seq = d && d == dir ? seq + 1 : d ? 2 : 1;
 		dir = d;
 		prev = c;
-		if (seq > MAX_LETTER_SEQUENCE)
+		if (seq > (digits ? MAX_DIGIT_SEQUENCE : MAX_LETTER_SEQUENCE))
 			return true;
+	}
+	return false;
+}
+
+/*
+ * Runs of one character whose characters count (aaaabbbbccccdddd,
+ * 111222333): a typed filler too short for the run and sequence checks.
+ * Three runs of three in a random body: never.
+ */
+static bool runs_count(const char *s, size_t len)
+{
+	size_t i = 0, j, chain = 0;
+	char prev = 0;
+
+	while (i < len) {
+		for (j = i; j < len && s[j] == s[i]; j++)
+			;
+		if (j - i < MIN_COUNTING_RUN)
+			chain = 0;
+		else if (chain && step(prev, s[i], false) == 1)
+			chain++;
+		else
+			chain = 1;
+		if (chain > MAX_COUNTING_RUNS)
+			return true;
+		prev = s[i];
+		i = j;
 	}
 	return false;
 }
@@ -201,7 +238,8 @@ bool kl_is_placeholder(const kl_rule *rule, const char *s, size_t len)
 			return true;
 	if (rule && kl_contains_word_ci(s, len, &rule->stopwords))
 		return true;
-	if (has_long_run(s, len) || letters_count(s, len) ||
+	if (has_long_run(s, len) || class_counts(s, len, false) ||
+	    class_counts(s, len, true) || runs_count(s, len) ||
 	    has_repeated_chunk(s, len))
 		return true;
 	return len >= 16 && kl_shannon_entropy(s, len) < MIN_ENTROPY_PLACEHOLDER;

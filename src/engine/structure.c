@@ -656,8 +656,12 @@ static void complete_discord_bot_token(char *s, size_t len)
  * The header must be a JSON object naming an algorithm other than "none",
  * the payload a JSON object with at least one of RFC 7519's registered
  * claims (documentation's {"some": "payload"} has none); an "exp" in the
- * past means the token no longer works. The rule's "claims" say which tokens it reports: "role=service_role"
- * requires the claim, "role!=anon" refuses it (a missing claim passes).
+ * past means the token no longer works (a number, or digits in a string).
+ * The signature must have its algorithm's length (HS256: 32 bytes, RS256:
+ * the modulus, 128 bytes or more), and an HS256 token must not verify
+ * with a secret that documentation publishes. The rule's "claims" say
+ * which tokens it reports: "role=service_role" requires the claim,
+ * "role!=anon" refuses it (a missing claim passes).
  */
 static cJSON *jwt_part(const char *s, size_t len)
 {
@@ -724,6 +728,86 @@ static bool claim_holds(const cJSON *payload, const char *claim)
 	return negate ? !equal : equal;
 }
 
+/* Decoded signature bytes, or -1 when not base64url. */
+static long jwt_sig_len(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b64_value((unsigned char)s[i]) < 0 || s[i] == '+' ||
+		    s[i] == '/')
+			return -1;
+	return (long)(len * 6 / 8);
+}
+
+/* Does the signature's length fit the algorithm? A hand-typed signature
+ * ("this_is_a_fake_signature") is too short for RSA or the wrong size
+ * for an HMAC. Unknown algorithms pass. */
+static bool jwt_sig_fits(const char *alg, long n)
+{
+	static const struct { const char *alg; long min, max; } sizes[] = {
+		{ "HS256", 32, 32 }, { "HS384", 48, 48 }, { "HS512", 64, 64 },
+		{ "ES256", 64, 64 }, { "ES384", 96, 96 }, { "ES512", 132, 132 },
+		{ "EdDSA", 64, 114 }, { "RS256", 128, 1024 },
+		{ "RS384", 128, 1024 }, { "RS512", 128, 1024 },
+		{ "PS256", 128, 1024 }, { "PS384", 128, 1024 },
+		{ "PS512", 128, 1024 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		if (strcmp(alg, sizes[i].alg) == 0)
+			return n >= sizes[i].min && n <= sizes[i].max;
+	return n >= 0;
+}
+
+/* HMAC secrets of published sample tokens: jwt.io's default before and
+ * after 2024, and the local stack of `supabase start`. A token they sign
+ * is a sample, whatever its claims. */
+static const char *const demo_secrets[] = {
+	"your-256-bit-secret", "a-string-secret-at-least-256-bits-long",
+	"super-secret-jwt-token-with-at-least-32-characters-long", NULL
+};
+
+static bool jwt_demo_signed(const char *s, size_t signed_len,
+			    const char *sig, size_t sig_len)
+{
+	unsigned char mac[32];
+	size_t *pos = kl_xcalloc(sig_len + 1, sizeof(size_t));
+	b64_run r = { pos, 0 };
+	kl_buf d = KL_BUF_INIT;
+	bool demo = false;
+	size_t i;
+
+	for (i = 0; i < sig_len; i++)
+		pos[r.n++] = i;
+	b64_decode(sig, &r, &d);
+	for (i = 0; !demo && demo_secrets[i] && d.len == sizeof(mac); i++) {
+		kl_hmac_sha256(demo_secrets[i], strlen(demo_secrets[i]), s,
+			       signed_len, mac);
+		demo = memcmp(mac, d.data, sizeof(mac)) == 0;
+	}
+	kl_buf_free(&d);
+	free(pos);
+	return demo;
+}
+
+/* exp as RFC 7519 says (a number) or as some issuers write it ("1594600182"). */
+static bool jwt_expired(const cJSON *exp)
+{
+	double t;
+	char *end;
+
+	if (cJSON_IsNumber(exp))
+		t = exp->valuedouble;
+	else if (cJSON_IsString(exp) && exp->valuestring[0] >= '0' &&
+		 exp->valuestring[0] <= '9')
+		t = strtod(exp->valuestring, &end);
+	else
+		return false;
+	return t < (double)time(NULL);
+}
+
 static bool verify_jwt(const kl_rule *r, const char *s, size_t len)
 {
 	const char *d1 = memchr(s, '.', len), *d2;
@@ -744,8 +828,15 @@ static bool verify_jwt(const kl_rule *r, const char *s, size_t len)
 		goto out;
 	if (!has_registered_claim(payload))
 		goto out;
+	if (!jwt_sig_fits(alg->valuestring,
+			  jwt_sig_len(d2 + 1, len - (size_t)(d2 + 1 - s))))
+		goto out;
+	if (strcmp(alg->valuestring, "HS256") == 0 &&
+	    jwt_demo_signed(s, (size_t)(d2 - s), d2 + 1,
+			    len - (size_t)(d2 + 1 - s)))
+		goto out;
 	exp = cJSON_GetObjectItemCaseSensitive(payload, "exp");
-	if (cJSON_IsNumber(exp) && exp->valuedouble < (double)time(NULL))
+	if (jwt_expired(exp))
 		goto out;
 	ok = true;
 	for (i = 0; r && ok && i < r->claims.len; i++)

@@ -60,6 +60,33 @@ static bool line_allowed(const dscan *d, size_t off)
 	return memmem(s, (size_t)(e - s), "keyleak:allow", 13) != NULL;
 }
 
+/* A key the plain scan already reported in its percent-encoded form
+ * (a SAS signature 'sig=l1%2F…%3D' matched as written): the same rule's
+ * finding in this file whose secret decodes to it. This file's plain
+ * findings are the last ones added: same path, no blob tagged yet. */
+static bool seen_encoded(const dscan *d, const kl_match *x, const char *key)
+{
+	const kl_findings *fs = &d->r->findings;
+	kl_buf b = KL_BUF_INIT;
+	size_t i = fs->len;
+	bool seen = false;
+
+	while (!seen && i-- > 0) {
+		const kl_finding *f = &fs->items[i];
+
+		if (f->blob || strcmp(f->path, d->path) != 0)
+			break;
+		if (f->decoded.len || f->rule != x->rule || !f->secret ||
+		    !memchr(f->secret, '%', strlen(f->secret)))
+			continue;
+		b.len = 0;
+		seen = kl_decode_percent(f->secret, strlen(f->secret), &b) &&
+		       b.len == x->len && memcmp(b.data, key, x->len) == 0;
+	}
+	kl_buf_free(&b);
+	return seen;
+}
+
 static void on_view(void *ctx, const kl_decode_view *v)
 {
 	dscan *d = ctx;
@@ -79,7 +106,7 @@ static void on_view(void *ctx, const kl_decode_view *v)
 		 * plain scan saw it */
 		if (memmem(d->text + v->span_start,
 			   v->span_end - v->span_start, v->data + x.start,
-			   x.len))
+			   x.len) || seen_encoded(d, &x, v->data + x.start))
 			continue;
 		if (!line) {
 			cursor_to(&d->at, v->span_start);

@@ -1,6 +1,7 @@
 /*
- * SHA-256 (FIPS 180-4), used only for finding fingerprints: a one-way hash
- * so a fingerprint identifies a secret without revealing it.
+ * SHA-256 (FIPS 180-4) for finding fingerprints (a one-way hash, so a
+ * fingerprint identifies a secret without revealing it) and HMAC-SHA256
+ * (RFC 2104), which tells a JWT signed with a published demo secret.
  */
 #include <string.h>
 
@@ -52,16 +53,19 @@ static void compress(uint32_t h[8], const unsigned char block[64])
 	h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
 }
 
-void kl_sha256_hex(const void *data, size_t len, char hex[65])
+static void sha256(const void *data, size_t len, uint32_t h[8])
 {
-	uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-			  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+	static const uint32_t iv[8] = {
+		0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+		0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19
+	};
 	const unsigned char *p = data;
 	unsigned char block[64];
 	uint64_t bits = (uint64_t)len * 8;
 	size_t rest;
 	int i;
 
+	memcpy(h, iv, sizeof(iv));
 	for (; len >= 64; p += 64, len -= 64)
 		compress(h, p);
 	rest = len;
@@ -76,6 +80,47 @@ void kl_sha256_hex(const void *data, size_t len, char hex[65])
 	for (i = 0; i < 8; i++)
 		block[63 - i] = (unsigned char)(bits >> (i * 8));
 	compress(h, block);
+}
+
+void kl_sha256_hex(const void *data, size_t len, char hex[65])
+{
+	uint32_t h[8];
+	int i;
+
+	sha256(data, len, h);
 	for (i = 0; i < 8; i++)
 		snprintf(hex + i * 8, 9, "%08x", h[i]);
+}
+
+void kl_sha256(const void *data, size_t len, unsigned char out[32])
+{
+	uint32_t h[8];
+	int i;
+
+	sha256(data, len, h);
+	for (i = 0; i < 32; i++)
+		out[i] = (unsigned char)(h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+void kl_hmac_sha256(const void *key, size_t key_len, const void *msg,
+		    size_t msg_len, unsigned char out[32])
+{
+	unsigned char k[64] = { 0 }, inner[32];
+	kl_buf b = KL_BUF_INIT;
+	size_t i;
+
+	if (key_len > 64)
+		kl_sha256(key, key_len, k);
+	else
+		memcpy(k, key, key_len);
+	for (i = 0; i < 64; i++)
+		kl_buf_addch(&b, (char)(k[i] ^ 0x36));
+	kl_buf_add(&b, msg, msg_len);
+	kl_sha256(b.data, b.len, inner);
+	b.len = 0;
+	for (i = 0; i < 64; i++)
+		kl_buf_addch(&b, (char)(k[i] ^ 0x5c));
+	kl_buf_add(&b, inner, sizeof(inner));
+	kl_sha256(b.data, b.len, out);
+	kl_buf_free(&b);
 }

@@ -140,6 +140,22 @@ def fingerprint_and_redaction_match_the_plain_form():
 
 
 @test
+def a_key_matched_percent_encoded_is_one_finding():
+    # the SAS rule matches the signature as written (%2B, %2F, %3D); the
+    # percent-decoded view must not report it a second time
+    rng = random.Random("sas/1")
+    sig = base64.b64encode(bytes(rng.randrange(256) for _ in range(32))).decode()
+    while "+" not in sig and "/" not in sig:
+        sig = base64.b64encode(bytes(rng.randrange(256) for _ in range(32))).decode()
+    enc = sig.replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
+    url = ("https://acct.blob.core.windows.net/c?sv=2022-11-02&ss=b&srt=co&sp=r"
+           "&se=2030-01-01T00%3A00%3A00Z&sig=" + enc)
+    _, rep = scan_dir({"app.ts": "const u = `%s`;\n" % url})
+    got = [(f["rule_id"], f["decoded"]) for f in rep["findings"]]
+    assert_eq(got, [("azure-sas-token", [])], "one finding, as written")
+
+
+@test
 def names_around_encoded_values_are_context():
     # A key that needs a name before it is found when the value is
     # base64 (Kubernetes data:, kind after data), as in the plain form.

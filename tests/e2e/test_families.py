@@ -10,6 +10,8 @@ anon key, an expired token or an unsigned one is nothing); doc/providers.md
 names every provider."""
 import base64
 import collections
+import hashlib
+import hmac
 import json
 import os
 import random
@@ -69,6 +71,13 @@ def jwt(payload, alg="HS256", sig=None):
     """A JSON Web Token built here: header and payload encoded by this test."""
     sig = sig if sig is not None else lib.expand("{43:b64url}", RNG)
     return "%s.%s.%s" % (seg({"alg": alg, "typ": "JWT"}), seg(payload), sig)
+
+
+def demo_signed(payload):
+    """An HS256 token signed with the secret jwt.io's sample uses."""
+    head = "%s.%s" % (seg({"alg": "HS256", "typ": "JWT"}), seg(payload))
+    mac = hmac.new(b"a-string-secret-at-least-256-bits-long", head.encode(), hashlib.sha256).digest()
+    return head + "." + base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
 
 def supabase(role, exp=None):
@@ -213,6 +222,14 @@ def jwt_claims_decide_the_rule():
             "api.py": ('TOKEN = "%s"\n' % jwt({"sub": "svc", "scope": "admin"}), [("jwt", "medium")]),
             "doc.md": ("    encoded = %s\n" % jwt({"some": "payload"}), []),
             "none.js": ("const t = '%s';\n" % jwt({"sub": "svc"}, alg="none"), []),
+            # signed with jwt.io's published sample secret: a sample
+            "sample.md": ("    %s\n" % demo_signed({"sub": lib.expand("{10:digit}", RNG), "admin": True}),
+                          []),
+            # a hand-typed signature, far too short for RS256
+            "short.go": ('input := "%s"\n' % jwt({"sub": "u1", "exp": int(time.time()) + 86400},
+                                                 alg="RS256", sig=lib.expand("{46:b64url}", RNG)), []),
+            # exp written as a string of digits, long past
+            "dex.json": ('{"access_token": "%s"}\n' % jwt({"sub": "svc", "exp": "1594600182"}), []),
         }
         for path, (text, _) in cases.items():
             lib.write(os.path.join(repo, path), text)

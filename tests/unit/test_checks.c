@@ -41,6 +41,11 @@ static void placeholders(void)
 		/* letters counting between digits or case pairs */
 		"aB12cD34eF56gH78iJ90kL12mN34oP56", "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6",
 		"Zx9YwV8uT7sR6qP5oN4mL3kJ2iH1gF0e", "ZzYyXxWwVvUuTtSsRrQq9Pp8Oo7Nn6Mm5",
+		/* hex typed by hand: the digits count on, 9 wrapping to 0 */
+		"a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6", "A1B2C3D4E5F6A7B8C9D0E1F2A3B4C5D6",
+		"sq0atp-812erere3wewew45678901", "Qw9Zr2Lp78901234Xv7Tn4Mb6",
+		/* runs of one character that count */
+		"aaaabbbbccccddddeeeeffffggg1", "Qw9Zr2Lp000111222Xv7Tn4Mb6",
 		/* one piece pasted twice */
 		"Qw9Zr2Lp0Xv7Tn4Mb6Hk1Jc8Qw9Zr2Lp0Xv7Tn4Mb6Hk1Jc8",
 		NULL
@@ -67,7 +72,7 @@ static void placeholders(void)
 static void random_keys_pass(void)
 {
 	static const char *const alphabets[] = {
-		"0123456789abcdef",
+		"0123456789abcdef", "0123456789",
 		"abcdefghijklmnopqrstuvwxyz0123456789",
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-",

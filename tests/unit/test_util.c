@@ -1,4 +1,4 @@
-/* Unit tests for src/util: kl_buf, kl_strlist, kl_error, SHA-256. */
+/* Unit tests for src/util: kl_buf, kl_strlist, kl_error, SHA-256, HMAC. */
 #include "keyleak.h"
 #include "unit.h"
 
@@ -8,6 +8,7 @@ int main(void)
 	kl_strlist l = { 0 };
 	kl_error err = { 0 };
 	char hex[65];
+	unsigned char mac[32], key[131];
 	int i;
 
 	for (i = 0; i < 1000; i++)
@@ -36,5 +37,19 @@ int main(void)
 	kl_sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, hex);
 	CHECK_STR(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
 		  "sha256 of two-block message");
+
+	/* RFC 4231 test cases 2 and 6 (a key longer than the block) */
+	kl_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac);
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	CHECK_STR(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+		  "hmac-sha256, short key");
+	memset(key, 0xaa, sizeof(key));
+	kl_hmac_sha256(key, sizeof(key), "Test Using Larger Than Block-Size Key - Hash Key First",
+		       54, mac);
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	CHECK_STR(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+		  "hmac-sha256, long key");
 	return UNIT_DONE();
 }
