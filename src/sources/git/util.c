@@ -18,9 +18,14 @@
  * walk took 1.45 s with it and 1.1 s without, at 1,000,000 commits loading
  * the commit graph took 10.6 s instead of 4.5 s) and 80 MiB more memory.
  */
-/* Pack windows are mapped files: they count as resident once touched. */
+/* Pack windows are mapped files: they count as resident once touched.
+ * Blobs are read newest first, which jumps about the pack: with 96 MiB
+ * mapped, redis's 385 MB pack was unmapped and mapped again 39,000 times
+ * (a fifth of the CPU time in the kernel); with 256 MiB its history scan
+ * takes 12.4 s instead of 21.8 s at 204 MB peak RSS (1 GiB: 12.2 s,
+ * 359 MB). */
 #define PACK_WINDOW_BYTES ((size_t)32 * 1024 * 1024)
-#define PACK_MAPPED_LIMIT ((size_t)1024 * 1024 * 1024)
+#define PACK_MAPPED_LIMIT ((size_t)256 * 1024 * 1024)
 
 static void tune_libgit2(void)
 {
