@@ -1,13 +1,15 @@
 /*
  * Owns the keyword prefilter: one pass over the bytes that finds every
  * occurrence of every rule keyword, case-insensitively, so regexes only run
- * where a key can start. Two table lookups per position pick candidates:
- * a hash of the next four bytes (case folded) in a table of the keywords'
- * first four bytes, and, for the few keywords shorter than four bytes, the
- * next two bytes in a table of their first two. Each candidate gets the
- * exact test: a 64 Ki-entry table indexed by its first two bytes (all case
- * variants pre-entered) finds the few keywords to compare. Also owns each
- * rule's regex compiled anchored, which is what the engine runs at a hit.
+ * where a key can start. Also owns each rule's regex compiled anchored,
+ * which is what the engine runs at a hit.
+ *
+ * Candidates: a position may start a keyword when a hash of its next four
+ * bytes (case folded) is in the table of the keywords' filter bytes (four
+ * of each keyword, see gram_offset), or, for the 17 keywords shorter than
+ * four bytes, when its next two or three bytes can start one of them. Each
+ * candidate gets the exact test: the short keywords by the position's
+ * first two bytes, the longer ones by its four, then byte compares.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -24,16 +26,16 @@
 #endif
 
 /*
- * Why not a SIMD filter over the first bytes of each keyword (Teddy, eight
+ * Why not a SIMD filter over the first bytes of every keyword (Teddy: eight
  * buckets of nibble masks, as here until issue 20): with 481 keywords each
  * bucket holds sixty, every nibble set fills up, and nearly every position
- * inside a word passed the filter (0.25 GB/s on redis's history, where the
- * hash filter does over 1 GB/s). Vectorscan's literal matcher was measured
- * too: 1 GB/s on the same bytes, plus 20 ms to compile the set at start.
- * With AVX2 the four-byte hashes are computed and looked up (gather) eight
- * at a time and the short keywords go through a small Teddy (three bytes,
- * at most a few keywords a bucket, so its masks stay sparse): 1 GB of
- * redis blobs in 0.75 s of scan where the portable loop takes 1.8 s.
+ * inside a word passed (1 GB of redis's blobs: 4.0 s of CPU in all).
+ * Vectorscan's literal matcher on the same keywords and bytes: 1.0 s for
+ * the matching alone, plus 20 ms to compile the set at each start. Here:
+ * 1.5 s in all with the portable loop, 0.87 s with AVX2, which hashes and
+ * looks up (gather) eight words at a time and puts the short keywords
+ * through a small Teddy (three bytes, two or three keywords a bucket, so
+ * its masks stay sparse).
  */
 #define SHORT_BUCKETS 8
 #define GRAM_BITS 17               /* 128 Ki entries: 0.3 % of them set */
@@ -48,10 +50,9 @@ typedef struct keyword {
 	size_t gram_at;   /* where its four filter bytes start (see gram_offset) */
 } keyword;
 
-/* Keywords sharing their first two bytes (case-folded), and the folded
- * third bytes they go on with: with hundreds of keywords (provider names
- * in context rules) common English bigrams lead to a bucket, and most
- * candidates fail on the third byte before any keyword is compared. */
+/* Keywords shorter than four bytes sharing their first two (case-folded),
+ * and the folded third bytes they go on with: most candidates fail on the
+ * third byte before any keyword is compared. */
 typedef struct bucket {
 	size_t *keywords;
 	size_t n;
@@ -88,11 +89,11 @@ struct kl_prefilter {
 	_Atomic uintptr_t *anchored;
 	kl_rule *const *rules;
 	size_t n_rules;
-	/* Candidate tables, 1 where a keyword may start: by a hash of the
-	 * first four bytes OR-ed with GRAM_FOLD (keywords of four bytes and
-	 * more), and by the first two bytes OR-ed with 0x2020 (shorter ones).
-	 * The fold also merges some punctuation (_ with DEL, @ with `): the
-	 * exact test sorts those out. */
+	/* Candidate tables, 1 where a keyword may start: by a hash of four
+	 * bytes OR-ed with GRAM_FOLD (keywords of four bytes and more), and
+	 * by two bytes OR-ed with 0x2020 (shorter ones). The fold also merges
+	 * some punctuation (_ with DEL, @ with `) and control bytes with
+	 * punctuation: the exact test sorts those out. */
 	uint8_t gram4[1u << GRAM_BITS];
 	uint8_t gram2[65536];
 	/* For AVX2: gram4 as bits, and the short keywords' Teddy masks over
@@ -524,9 +525,9 @@ static uint64_t candidates64(const kl_prefilter *pf, const unsigned char *d,
 	int k;
 
 	for (k = 0; k < 64; k++) {
-		uint32_t four = load4(d + from + (size_t)k);
-		unsigned hit = pf->gram4[gram_hash(four)] |
-			       pf->gram2[(uint16_t)(four | 0x2020)];
+		const unsigned char *p = d + from + (size_t)k;
+		unsigned hit = pf->gram4[gram_hash(load4(p))] |
+			       pf->gram2[(uint16_t)(load2(p) | 0x2020)];
 
 		bits |= (uint64_t)hit << k;
 	}
