@@ -170,10 +170,17 @@ def check_planted(report, planted):
     found = {(f["rule"] if isinstance(f.get("rule"), str) else
               f.get("rule_id") or f.get("ruleId"), f.get("secret"))
              for f in report["findings"]}
-    secrets = {s for _, s in found}
+    secrets = {s for _, s in found if s}
+
+    # A pair's secret holds the planted id and its partner; a URL may be
+    # reported from its host on (the Teams webhook's "https://" is not in
+    # the secret).
+    def seen(secret):
+        return any(secret in s or s in secret for s in secrets)
+
     missing = [p for p in planted
                if (p["rule"], p["secret"]) not in found and
-               p["secret"] not in secrets]
+               not seen(p["secret"])]
     return {"planted": len(planted), "found": len(planted) - len(missing),
             "missing": [{"rule": m["rule"], "where": m.get("branch", "") +
                          ":" + m.get("path", "")} for m in missing]}
