@@ -89,55 +89,89 @@ static void collect_targets(const kl_report *r, targets *t)
 	t->reached = kl_xcalloc(t->len + 1, sizeof(*t->reached));
 }
 
-/* One revision walk from tips: mark the targets it passes with bit (or,
- * bit < 0, only as reached). Walks stop early once every target is seen. */
-static void walk_from(git_repository *repo, const git_oid *tips, size_t n,
-		      targets *t, int bit)
-{
-	git_revwalk *w;
-	git_oid id;
-	size_t i, slot, seen = 0;
+/* For every commit the tips reach: which of the first 64 tips reach it. */
+typedef struct reach_sets {
+	kl_oidmap index;  /* commit -> slot */
+	uint64_t *sets;
+	size_t len, cap;
+} reach_sets;
 
-	if (git_revwalk_new(&w, repo) < 0)
-		return;
-	for (i = 0; i < n; i++)
-		git_revwalk_push(w, &tips[i]);
-	while (seen < t->len && git_revwalk_next(&id, w) == 0) {
-		slot = kl_oidmap_get(&t->map, &id);
-		if (slot == SIZE_MAX)
-			continue;
-		seen++;
-		t->reached[slot] = true;
-		if (bit >= 0)
-			t->refs[slot] |= (uint64_t)1 << bit;
+static size_t set_slot(reach_sets *s, const git_oid *id)
+{
+	size_t slot = kl_oidmap_get(&s->index, id);
+
+	if (slot != SIZE_MAX)
+		return slot;
+	if (s->len == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 1024;
+		s->sets = kl_xrealloc(s->sets, s->cap * sizeof(*s->sets));
 	}
-	git_revwalk_free(w);
+	s->sets[s->len] = 0;
+	kl_oidmap_put(&s->index, id, s->len);
+	return s->len++;
 }
 
 /*
- * One walk per ref for the first 64 refs (names and counts), one walk from
- * all of them for reachable or not: refs x commits steps at most, each
- * commit's parents read once per walk.
+ * One walk from every tip, children before parents: each commit passes its
+ * set of tips on to its parents, and a target takes the set it has when the
+ * walk reaches it. Every commit is read twice (the walk, then its parents),
+ * where a walk per ref read redis's 40,000 commits 65 times (2.7 s).
  */
+static void walk_tips(git_repository *repo, const ref_tips *tips, targets *t)
+{
+	reach_sets s = { { 0 }, NULL, 0, 0 };
+	git_revwalk *w;
+	git_commit *c;
+	git_oid id;
+	size_t i, slot;
+	uint64_t set;
+
+	if (git_revwalk_new(&w, repo) < 0)
+		return;
+	git_revwalk_sorting(w, GIT_SORT_TOPOLOGICAL);
+	for (i = 0; i < tips->len; i++) {
+		git_revwalk_push(w, &tips->items[i].tip);
+		if (i < 64) {
+			slot = set_slot(&s, &tips->items[i].tip);
+			s.sets[slot] |= (uint64_t)1 << i;
+		}
+	}
+	while (git_revwalk_next(&id, w) == 0) {
+		slot = set_slot(&s, &id);
+		set = s.sets[slot];
+		slot = kl_oidmap_get(&t->map, &id);
+		if (slot != SIZE_MAX) {
+			t->reached[slot] = true;
+			t->refs[slot] = set;
+		}
+		/* Past the first 64 refs' histories there is nothing to pass. */
+		if (!set || git_commit_lookup(&c, repo, &id) < 0)
+			continue;
+		/* set_slot may move s.sets: index it only after the call. */
+		for (i = 0; i < git_commit_parentcount(c); i++) {
+			size_t p = set_slot(&s, git_commit_parent_id(c,
+								     (unsigned)i));
+
+			s.sets[p] |= set;
+		}
+		git_commit_free(c);
+	}
+	git_revwalk_free(w);
+	kl_oidmap_free(&s.index);
+	free(s.sets);
+}
+
 void kl_git_label_reach(git_repository *repo, kl_report *r)
 {
 	ref_tips tips = { NULL, 0, 0 };
 	targets t = { { 0 }, NULL, NULL, 0 };
-	git_oid *all, id;
+	git_oid id;
 	size_t i, k, slot;
 
 	collect_targets(r, &t);
 	if (t.len) {
 		list_tips(repo, &tips);
-		for (i = 0; i < tips.len && i < 64; i++)
-			walk_from(repo, &tips.items[i].tip, 1, &t, (int)i);
-		if (tips.len > 64) {
-			all = kl_xcalloc(tips.len, sizeof(*all));
-			for (i = 0; i < tips.len; i++)
-				git_oid_cpy(&all[i], &tips.items[i].tip);
-			walk_from(repo, all, tips.len, &t, -1);
-			free(all);
-		}
+		walk_tips(repo, &tips, &t);
 	}
 	for (i = 0; i < r->findings.len; i++) {
 		kl_provenance *p = &r->findings.items[i].prov;
