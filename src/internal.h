@@ -128,6 +128,28 @@ bool kl_scan_archive(kl_scanner *sc, const kl_scan_opts *o, kl_report *r,
 size_t kl_scan_decoded(kl_scanner *sc, const kl_scan_opts *o, kl_report *r,
 		       const char *path, const char *text, size_t len);
 
+/*
+ * One window of a file read in pieces (stream.c): text is the window.
+ * Its decoded spans are scanned when their encoded bytes start in
+ * [own_from, own_to); lines and columns are counted as in the whole file
+ * (lines: line breaks before the window; cols: code points before it on
+ * its first line). What decoding spends is summed in *spent over the
+ * file, so the limits are the file's; limits hit by rules go to *limits.
+ * kl_note_decode then says, once, which decoding limits the file hit.
+ */
+struct kl_decode_stats;
+typedef struct kl_text_part {
+	size_t own_from, own_to, lines, cols;
+	struct kl_decode_stats *spent;
+	kl_strlist *limits;
+} kl_text_part;
+size_t kl_scan_decoded_part(kl_scanner *sc, const kl_scan_opts *o,
+			    kl_report *r, const char *path, const char *text,
+			    size_t len, const kl_text_part *part);
+void kl_note_decode(kl_report *r, const char *path,
+		    const struct kl_decode_stats *spent,
+		    const kl_unpack_opts *u);
+
 /* Turn matches over prepared content into findings in r (suppressed ones
  * are counted, not added). Returns the number of findings added. */
 size_t kl_add_matches(kl_report *r, const char *path, const char *data,

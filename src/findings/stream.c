@@ -13,6 +13,8 @@
  * rules' look-behinds the bytes before an owned match. Lines and columns
  * are carried from window to window, so findings read as in a whole-file
  * scan. UTF-16 content is transcoded piece by piece into the window.
+ * Encoded runs are decoded by the window where they start, with the
+ * file's decoding budget (kl_scan_decoded_part).
  */
 #include <errno.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "archive/archive.h"
+#include "decode/decode.h"
 #include "internal.h"
 
 #define DEFAULT_CHUNK ((size_t)8 << 20)
@@ -63,6 +66,7 @@ typedef struct stream {
 	uint64_t cols;     /* code points from the last of them to the window */
 	uint64_t text;     /* text bytes passed through windows so far */
 	kl_strlist limits;
+	kl_decode_stats decoded; /* what decoding spent over the file */
 } stream;
 
 /* ------------------------------------------------------------ reading */
@@ -218,9 +222,11 @@ static void advance(stream *s, const char *d, size_t n)
 		s->cols += !is_cont((unsigned char)d[i]);
 }
 
-/* Scan the window; keep the matches that start in [own_from, own_end). */
+/* Scan the window; keep the matches that start in [own_from, own_end),
+ * and the decoded spans whose encoded bytes start there. */
 static void scan_window(stream *s, size_t own_end)
 {
+	kl_text_part part;
 	kl_matches m = { 0 };
 	size_t i, kept = 0;
 
@@ -240,6 +246,14 @@ static void scan_window(stream *s, size_t own_end)
 	m.len = kept;
 	kl_add_matches(s->r, s->path, s->win->data, &m);
 	kl_matches_free(&m);
+	part.own_from = s->own_from;
+	part.own_to = own_end;
+	part.lines = (size_t)s->lines;
+	part.cols = (size_t)s->cols;
+	part.spent = &s->decoded;
+	part.limits = &s->limits;
+	kl_scan_decoded_part(s->sc, s->o, s->r, s->path, s->win->data,
+			     s->win->len, &part);
 }
 
 static int scan_pieces(stream *s)
@@ -289,6 +303,7 @@ static int scan_long(stream *s)
 		return -1;
 	r->summary.bytes_scanned += s->text;
 	kl_note_limits(r, s->path, &s->limits);
+	kl_note_decode(r, s->path, &s->decoded, &s->o->unpack);
 	if (s->over_limit)
 		kl_skip_too_large(s->o, r, s->path, s->raw_read);
 	return 0;

@@ -45,8 +45,19 @@ typedef struct dscan {
 	size_t len, added;
 	cursor at;
 	kl_matches m;
-	kl_strlist limits;
+	kl_strlist *limits;
+	const kl_text_part *part; /* a window of a long file, or NULL */
 } dscan;
+
+/* A line and column counted in a window, as counted in the whole file. */
+static void in_file(const kl_text_part *part, size_t *line, size_t *col)
+{
+	if (!part)
+		return;
+	if (*line == 1)
+		*col += part->cols;
+	*line += part->lines;
+}
 
 /* "keyleak:allow" on the stored line where the encoded span starts. */
 static bool line_allowed(const dscan *d, size_t off)
@@ -93,8 +104,12 @@ static void on_view(void *ctx, const kl_decode_view *v)
 	size_t i, k, line = 0, col = 0, eline = 0, ecol = 0;
 	bool allowed = false;
 
+	/* a span another window of the file owns */
+	if (d->part && (v->span_start < d->part->own_from ||
+			v->span_start >= d->part->own_to))
+		return;
 	d->m.len = 0;
-	kl_scan_buffer(d->sc, v->data, v->len, &d->m, &d->limits);
+	kl_scan_buffer(d->sc, v->data, v->len, &d->m, d->limits);
 	for (i = 0; i < d->m.len; i++) {
 		kl_match x = d->m.items[i];
 		kl_finding *f;
@@ -116,6 +131,8 @@ static void on_view(void *ctx, const kl_decode_view *v)
 			cursor_to(&d->at, v->span_end);
 			eline = d->at.line;
 			ecol = d->at.col;
+			in_file(d->part, &line, &col);
+			in_file(d->part, &eline, &ecol);
 		}
 		if (x.suppressed || allowed) {
 			d->r->summary.suppressed++;
@@ -134,8 +151,8 @@ static void on_view(void *ctx, const kl_decode_view *v)
 	}
 }
 
-static void note_decode(kl_report *r, const char *path,
-			const kl_decode_stats *st, const kl_unpack_opts *u)
+void kl_note_decode(kl_report *r, const char *path,
+		    const kl_decode_stats *st, const kl_unpack_opts *u)
 {
 	if (st->hit_depth)
 		kl_report_notice(r, KL_NOTICE_WARNING, path, "encoded more "
@@ -153,16 +170,15 @@ static void note_decode(kl_report *r, const char *path,
 		r->incomplete = true;
 }
 
-size_t kl_scan_decoded(kl_scanner *sc, const kl_scan_opts *o, kl_report *r,
-		       const char *path, const char *text, size_t len)
+static size_t scan_decoded(kl_scanner *sc, const kl_scan_opts *o,
+			   kl_report *r, const char *path, const char *text,
+			   size_t len, const kl_text_part *part,
+			   kl_decode_stats *st, kl_strlist *limits)
 {
 	kl_decode_limits lim = { o->unpack.decode_depth, o->unpack.decode_bytes,
 				 0 };
-	kl_decode_stats st = { 0 };
 	dscan d;
 
-	if (o->unpack.no_decode || !len)
-		return 0;
 	memset(&d, 0, sizeof(d));
 	d.sc = sc;
 	d.r = r;
@@ -170,12 +186,37 @@ size_t kl_scan_decoded(kl_scanner *sc, const kl_scan_opts *o, kl_report *r,
 	d.text = text;
 	d.len = len;
 	d.at.d = text;
-	kl_decode_each(text, len, &lim, &st, on_view, &d);
-	note_decode(r, path, &st, &o->unpack);
-	kl_note_limits(r, path, &d.limits);
-	kl_strlist_free(&d.limits);
+	d.limits = limits;
+	d.part = part;
+	kl_decode_each(text, len, &lim, st, on_view, &d);
 	kl_matches_free(&d.m);
 	return d.added;
+}
+
+size_t kl_scan_decoded(kl_scanner *sc, const kl_scan_opts *o, kl_report *r,
+		       const char *path, const char *text, size_t len)
+{
+	kl_decode_stats st = { 0 };
+	kl_strlist limits = { 0 };
+	size_t added;
+
+	if (o->unpack.no_decode || !len)
+		return 0;
+	added = scan_decoded(sc, o, r, path, text, len, NULL, &st, &limits);
+	kl_note_decode(r, path, &st, &o->unpack);
+	kl_note_limits(r, path, &limits);
+	kl_strlist_free(&limits);
+	return added;
+}
+
+size_t kl_scan_decoded_part(kl_scanner *sc, const kl_scan_opts *o,
+			    kl_report *r, const char *path, const char *text,
+			    size_t len, const kl_text_part *part)
+{
+	if (o->unpack.no_decode || !len)
+		return 0;
+	return scan_decoded(sc, o, r, path, text, len, part, part->spent,
+			    part->limits);
 }
 
 /* ------------------------------------------------------------ archives */

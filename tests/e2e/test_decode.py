@@ -547,6 +547,43 @@ def large_base64_is_bounded_by_the_decode_budget():
 
 
 @test
+def long_files_are_decoded_piece_by_piece():
+    # Past one read piece (8 MiB) a file is scanned window by window; its
+    # encoded keys are still decoded, at their line in the whole file.
+    k = key(31)
+    filler = "lorem ipsum dolor sit amet, consectetur adipiscing\n"
+    before = filler * 250000  # 12.75 MB
+    text = before + "payload: " + b64("ANTHROPIC_API_KEY=%s\n" % k) + "\n" + filler * 100000
+    with lib.TempDir() as d:
+        lib.write(os.path.join(d, "big.log"), text)
+        rc, rep = lib.run_json(["scan", d, "--show-secrets"])
+        fs = findings(rep, RULE)
+        assert_eq(rc, 1, "the key is found")
+        assert_eq(len(fs), 1, "once")
+        assert_eq(fs[0]["decoded"], ["base64"], "decoded")
+        assert_eq(fs[0]["line"], 250001, "line in the whole file")
+        assert_eq(fs[0]["column"], len("payload: ") + 1, "column of the run")
+        assert_eq(fs[0]["secret"], k, "the key")
+        rc, rep = lib.run_json(["scan", d, "--no-decode"])
+        assert_eq(findings(rep, RULE), [], "--no-decode still switches it off")
+
+
+@test
+def a_long_file_of_base64_is_bounded_once():
+    # 40 MB of base64 in one file: read in pieces, decoding stops at the
+    # file's budget (not each piece's), said once.
+    line = ("word " * 12 + "\n") * 500000  # 30 MB of text
+    with lib.TempDir() as d:
+        lib.write(os.path.join(d, "big.b64"), "v: " + b64(line) + "\n")
+        p, secs = bounded(["scan", d, "--max-decode-bytes", "1M"])
+        rep = json.loads(p.stdout)
+        assert_eq(p.returncode, 2, "incomplete")
+        said = [n for n in rep["notices"] if "--max-decode-bytes" in n["message"]]
+        assert_eq(len(said), 1, "one notice for the file")
+        assert secs < 30, secs
+
+
+@test
 def corrupt_encrypted_and_odd_names():
     k = key(18)
     env = "ANTHROPIC_API_KEY=%s\n" % k

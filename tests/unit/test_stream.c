@@ -2,8 +2,8 @@
  * Unit tests for the piecewise reader (src/findings/stream.c) with small
  * pieces: a key at every offset around each window boundary, at offset 0
  * and ending on the last byte, look-behinds across a boundary, UTF-16, and
- * a file that grew or shrank after it was opened. Each case compares with
- * the whole-buffer scan of the same bytes.
+ * a file that grew or shrank after it was opened, base64-encoded keys.
+ * Each case compares with the whole-buffer scan of the same bytes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +215,60 @@ static void test_boundaries(void)
 	sweep(false);
 }
 
+static char *base64(const char *s)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(s), i, o = 0;
+	char *out = kl_xcalloc(4 * (n / 3 + 1) + 1, 1);
+
+	for (i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)(unsigned char)s[i] << 16;
+
+		if (i + 1 < n)
+			v |= (uint32_t)(unsigned char)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)s[i + 2];
+		out[o++] = abc[v >> 18 & 63];
+		out[o++] = abc[v >> 12 & 63];
+		out[o++] = i + 1 < n ? abc[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? abc[v & 63] : '=';
+	}
+	return out;
+}
+
+/* A base64-encoded key at every offset near where windows end, own and
+ * begin: decoded in the window that owns its first byte, found once, at
+ * the whole-file line and column; one such key in the last window too. */
+static void test_decoded(void)
+{
+	size_t len = 5 * PIECE + 777, fails = 0, cases = 0, b, off;
+	char *d = filler(len), *k = key("groq-api-key", 9), *e = base64(k);
+	size_t el = strlen(e);
+	char why[200] = "";
+	size_t own_end = PIECE - overlap, next = own_end - KL_STREAM_LEAD;
+	size_t edges[] = { PIECE, own_end, next, next + PIECE,
+			   next + own_end, 2 * next + KL_STREAM_LEAD };
+
+	kl_stream_set_chunk(PIECE);
+	for (b = 0; b < sizeof(edges) / sizeof(edges[0]); b++) {
+		for (off = edges[b] - el - 3; off <= edges[b] + 3; off += 2) {
+			cases++;
+			if (!case_at(d, len, e, off, ' ', 1, why, sizeof(why)) &&
+			    fails++ == 0)
+				printf("# encoded key at %zu: %s\n", off, why);
+		}
+	}
+	CHECK(fails == 0, "a base64-encoded key across each window boundary "
+	      "is decoded and found once, where the whole-file scan puts it "
+	      "(%zu of %zu cases failed)", fails, cases);
+	CHECK(case_at(d, len, e, len - el - 1, ' ', 1, why, sizeof(why)),
+	      "a base64-encoded key in the last window (%s)", why);
+	kl_stream_set_chunk(0);
+	free(e);
+	free(k);
+	free(d);
+}
+
 static void test_many_keys(void)
 {
 	size_t len = 7 * PIECE, off, kl, planted = 0;
@@ -344,6 +398,7 @@ int main(void)
 {
 	setup();
 	test_boundaries();
+	test_decoded();
 	test_many_keys();
 	test_utf16();
 	test_grow_shrink();
