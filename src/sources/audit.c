@@ -237,7 +237,7 @@ int kl_src_audit(const char *path, const kl_scan_opts *o, kl_report *r,
 	kl_hist_scan(&h);
 	if (h.saw_env_file) /* see kl_src_history */
 		kl_policy_history(h.repo, &h.g, o, r);
-	kl_git_label_reach(h.repo, r);
+	kl_git_label_reach(h.repo, r, &h.g);
 	add_worktree(&h);
 	kl_findings_sort(&r->findings);
 	rc = 0;

@@ -1089,7 +1089,7 @@ int kl_src_history(const char *path, const kl_scan_opts *o, kl_report *r,
 	 * means no commit ever held one, and the per-commit pass is moot. */
 	if (h.saw_env_file)
 		kl_policy_history(h.repo, &h.g, o, r);
-	kl_git_label_reach(h.repo, r);
+	kl_git_label_reach(h.repo, r, &h.g);
 	kl_findings_sort(&r->findings);
 	kl_hist_free(&h);
 	return 0;

@@ -274,6 +274,17 @@ def findings_say_reachable_from_which_refs_or_unreachable():
         lines = [l for l in compact.splitlines() if "groq-api-key" in l]
         lib.assert_eq(sorted(l.split()[-1] for l in lines),
                       ["reachable", "unreachable"], "compact labels")
+        # history of topic alone: a ref outside its commits ("other") means
+        # the refs are walked rather than read from the loaded graph
+        lib.git(repo, "checkout", "-q", "-b", "other", "main")
+        lib.commit_file(repo, "c.txt", "x\n", "other work")
+        lib.git(repo, "checkout", "-q", "main")
+        code, rep = lib.run_json(["history", repo, "topic"])
+        by_path = {f["path"]: f["provenance"] for f in rep["findings"]}
+        lib.assert_eq((by_path["b.py"]["reachable"],
+                       sorted(by_path["b.py"]["refs"]),
+                       by_path["b.py"]["refs_total"]),
+                      (True, ["topic", "v1"], 2), "b.py reach, refs walked")
 
 
 @lib.test

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sources/git/util.h"
+#include "sources/git/walk.h"
 
 typedef struct ref_tip {
 	char *name;   /* shortened: "main", "origin/main", "v1.0", "stash" */
@@ -161,7 +162,52 @@ static void walk_tips(git_repository *repo, const ref_tips *tips, targets *t)
 	free(s.sets);
 }
 
-void kl_git_label_reach(git_repository *repo, kl_report *r)
+/*
+ * The same over a commit graph already in memory, when every tip is one
+ * of its selected commits (so their whole histories are in it): children
+ * before parents along its order, reversed. False when it cannot serve.
+ */
+static bool graph_tips(const kl_cgraph *g, const ref_tips *tips, targets *t)
+{
+	uint64_t *sets;
+	bool *any;
+	size_t i, k, node, slot;
+
+	for (i = 0; i < tips->len; i++) {
+		node = kl_oidmap_get(&g->index, &tips->items[i].tip);
+		if (node == SIZE_MAX || !(g->nodes[node].flags & KL_CN_SELECTED))
+			return false;
+	}
+	sets = kl_xcalloc(g->len + 1, sizeof(*sets));
+	any = kl_xcalloc(g->len + 1, sizeof(*any));
+	for (i = 0; i < tips->len; i++) {
+		node = kl_oidmap_get(&g->index, &tips->items[i].tip);
+		any[node] = true;
+		if (i < 64)
+			sets[node] |= (uint64_t)1 << i;
+	}
+	for (i = g->n_order; i-- > 0;) {
+		const kl_cnode *n = &g->nodes[g->order[i]];
+
+		for (k = 0; k < n->n_parents; k++) {
+			sets[n->parents[k]] |= sets[g->order[i]];
+			any[n->parents[k]] |= any[g->order[i]];
+		}
+	}
+	for (i = 0; i < g->len; i++) {
+		slot = kl_oidmap_get(&t->map, &g->nodes[i].oid);
+		if (slot != SIZE_MAX) {
+			t->refs[slot] = sets[i];
+			t->reached[slot] = any[i];
+		}
+	}
+	free(sets);
+	free(any);
+	return true;
+}
+
+void kl_git_label_reach(git_repository *repo, kl_report *r,
+			const kl_cgraph *g)
 {
 	ref_tips tips = { NULL, 0, 0 };
 	targets t = { { 0 }, NULL, NULL, 0 };
@@ -171,7 +217,8 @@ void kl_git_label_reach(git_repository *repo, kl_report *r)
 	collect_targets(r, &t);
 	if (t.len) {
 		list_tips(repo, &tips);
-		walk_tips(repo, &tips, &t);
+		if (!g || !graph_tips(g, &tips, &t))
+			walk_tips(repo, &tips, &t);
 	}
 	for (i = 0; i < r->findings.len; i++) {
 		kl_provenance *p = &r->findings.items[i].prov;

@@ -59,9 +59,12 @@ int kl_git_head_tree(git_repository *repo, git_tree **out, kl_error *err);
 
 /* Label every finding with provenance with where its introducing commit
  * lives: the refs (at most KL_REACH_REFS named) whose history has it, or
- * unreachable (git/reach.c). */
+ * unreachable (git/reach.c). g: the commit graph the scan loaded, or NULL;
+ * when it holds every ref's history, no commit is read again. */
 #define KL_REACH_REFS 3
-void kl_git_label_reach(git_repository *repo, kl_report *r);
+struct kl_cgraph;
+void kl_git_label_reach(git_repository *repo, kl_report *r,
+			const struct kl_cgraph *g);
 /* The refs whose tip tree holds path (at most max named in out); returns
  * how many do. For "still in topic" in policy messages. */
 size_t kl_git_refs_holding(git_repository *repo, const char *path,
