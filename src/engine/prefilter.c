@@ -305,7 +305,7 @@ static size_t gram_offset(const keyword *k)
 	return best;
 }
 
-/* Enter each keyword's first bytes in the candidate tables. */
+/* Enter each keyword's filter bytes in the candidate and exact tables. */
 static void grams_build(kl_prefilter *pf)
 {
 	size_t i;
