@@ -89,13 +89,12 @@ struct kl_prefilter {
 	_Atomic uintptr_t *anchored;
 	kl_rule *const *rules;
 	size_t n_rules;
-	/* Candidate tables, 1 where a keyword may start: by a hash of four
-	 * bytes OR-ed with GRAM_FOLD (keywords of four bytes and more), and
-	 * by two bytes OR-ed with 0x2020 (shorter ones). The fold also merges
+	/* Candidate table, 1 where a keyword of four bytes or more may start,
+	 * by a hash of four bytes OR-ed with GRAM_FOLD. The fold also merges
 	 * some punctuation (_ with DEL, @ with `) and control bytes with
-	 * punctuation: the exact test sorts those out. */
+	 * punctuation: the exact test sorts those out. Shorter keywords are
+	 * candidates where table[] has their first two bytes. */
 	uint8_t gram4[1u << GRAM_BITS];
-	uint8_t gram2[65536];
 	/* For AVX2: gram4 as bits, and the short keywords' Teddy masks over
 	 * their three bytes, folded. */
 	bool avx2;
@@ -202,14 +201,6 @@ static uint32_t load4(const unsigned char *p)
 	uint32_t v;
 
 	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint16_t load2(const unsigned char *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
 	return v;
 }
 
@@ -334,7 +325,6 @@ static void grams_build(kl_prefilter *pf)
 			sl->keywords[sl->n++] = i;
 		} else {
 			table_enter(pf, i);
-			pf->gram2[load2(k) | 0x2020] = 1;
 			short_enter(pf, k, pf->keywords[i].len);
 		}
 	}
@@ -527,7 +517,7 @@ static uint64_t candidates64(const kl_prefilter *pf, const unsigned char *d,
 	for (k = 0; k < 64; k++) {
 		const unsigned char *p = d + from + (size_t)k;
 		unsigned hit = pf->gram4[gram_hash(load4(p))] |
-			       pf->gram2[(uint16_t)(load2(p) | 0x2020)];
+			       (pf->table[pair(p[0], p[1])] != 0);
 
 		bits |= (uint64_t)hit << k;
 	}
