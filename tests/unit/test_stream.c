@@ -165,13 +165,16 @@ static bool case_at(char *d, size_t len, const char *k, size_t off,
 	return ok;
 }
 
-/* A key at every offset near where windows end, own and begin; on short
- * lines, and on one line as long as the file (columns carried over). */
-static void sweep(bool newlines)
+/*
+ * Plant k (alone on its spot, one finding wanted) at every step-th offset
+ * from just before to just after each place where windows end, own and
+ * begin; compare each case with the whole-file scan. Returns how many
+ * failed (the first is printed), and counts the cases in *cases.
+ */
+static size_t sweep_edges(char *d, size_t len, const char *k, size_t step,
+			  size_t *cases)
 {
-	size_t len = 5 * PIECE + 777, fails = 0, cases = 0, b, off;
-	char *d = filler_lines(len, newlines), *k = key("groq-api-key", 7);
-	size_t kl = strlen(k);
+	size_t kl = strlen(k), fails = 0, b, off;
 	char why[200] = "";
 	/* Window 0 owns matches up to OVERLAP before its end; window 1 starts
 	 * LEAD before that and ends one piece later. */
@@ -179,15 +182,29 @@ static void sweep(bool newlines)
 	size_t edges[] = { PIECE, own_end, next, next + PIECE,
 			   next + own_end, 2 * next + KL_STREAM_LEAD };
 
-	kl_stream_set_chunk(PIECE);
+	*cases = 0;
 	for (b = 0; b < sizeof(edges) / sizeof(edges[0]); b++) {
-		for (off = edges[b] - kl - 3; off <= edges[b] + 3; off++) {
-			cases++;
+		for (off = edges[b] - kl - 3; off <= edges[b] + 3; off += step) {
+			(*cases)++;
 			if (!case_at(d, len, k, off, ' ', 1, why, sizeof(why)) &&
 			    fails++ == 0)
-				printf("# key at %zu: %s\n", off, why);
+				printf("# planted at %zu: %s\n", off, why);
 		}
 	}
+	return fails;
+}
+
+/* A key at every offset near where windows end, own and begin; on short
+ * lines, and on one line as long as the file (columns carried over). */
+static void sweep(bool newlines)
+{
+	size_t len = 5 * PIECE + 777, fails, cases, off;
+	char *d = filler_lines(len, newlines), *k = key("groq-api-key", 7);
+	size_t kl = strlen(k), own_end = PIECE - overlap;
+	char why[200] = "";
+
+	kl_stream_set_chunk(PIECE);
+	fails = sweep_edges(d, len, k, 1, &cases);
 	CHECK(fails == 0, "%s: a key across each window boundary is found "
 	      "once, at the whole-file line and column (%zu of %zu cases "
 	      "failed)", newlines ? "short lines" : "one long line", fails,
@@ -241,23 +258,13 @@ static char *base64(const char *s)
  * the whole-file line and column; one such key in the last window too. */
 static void test_decoded(void)
 {
-	size_t len = 5 * PIECE + 777, fails = 0, cases = 0, b, off;
+	size_t len = 5 * PIECE + 777, fails, cases;
 	char *d = filler(len), *k = key("groq-api-key", 9), *e = base64(k);
 	size_t el = strlen(e);
 	char why[200] = "";
-	size_t own_end = PIECE - overlap, next = own_end - KL_STREAM_LEAD;
-	size_t edges[] = { PIECE, own_end, next, next + PIECE,
-			   next + own_end, 2 * next + KL_STREAM_LEAD };
 
 	kl_stream_set_chunk(PIECE);
-	for (b = 0; b < sizeof(edges) / sizeof(edges[0]); b++) {
-		for (off = edges[b] - el - 3; off <= edges[b] + 3; off += 2) {
-			cases++;
-			if (!case_at(d, len, e, off, ' ', 1, why, sizeof(why)) &&
-			    fails++ == 0)
-				printf("# encoded key at %zu: %s\n", off, why);
-		}
-	}
+	fails = sweep_edges(d, len, e, 2, &cases);
 	CHECK(fails == 0, "a base64-encoded key across each window boundary "
 	      "is decoded and found once, where the whole-file scan puts it "
 	      "(%zu of %zu cases failed)", fails, cases);
