@@ -241,6 +241,12 @@ def commit_env(repo):
     return {"GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}
 
 
+def reach_of(rep, path):
+    """(reachable, refs sorted, refs_total) of the finding in path."""
+    p = next(f["provenance"] for f in rep["findings"] if f["path"] == path)
+    return p["reachable"], sorted(p["refs"]), p["refs_total"]
+
+
 @lib.test
 def findings_say_reachable_from_which_refs_or_unreachable():
     with lib.TempDir() as base:
@@ -258,14 +264,10 @@ def findings_say_reachable_from_which_refs_or_unreachable():
         lib.git(repo, "checkout", "-q", "main")
         code, rep = lib.run_json(["audit", repo])
         lib.assert_eq(code, 1, "audit exit")
-        by_path = {f["path"]: f["provenance"] for f in rep["findings"]}
-        lib.assert_eq((by_path["b.py"]["reachable"],
-                       sorted(by_path["b.py"]["refs"]),
-                       by_path["b.py"]["refs_total"]),
-                      (True, ["topic", "v1"], 2), "b.py reach")
-        lib.assert_eq((by_path["a.py"]["reachable"], by_path["a.py"]["refs"],
-                       by_path["a.py"]["refs_total"]),
-                      (False, [], 0), "the amended-away key")
+        lib.assert_eq(reach_of(rep, "b.py"), (True, ["topic", "v1"], 2),
+                      "b.py reach")
+        lib.assert_eq(reach_of(rep, "a.py"), (False, [], 0),
+                      "the amended-away key")
         text = lib.run(["audit", repo, "--no-color"]).stdout.decode()
         assert "reachable from topic, v1" in text or \
                "reachable from v1, topic" in text, text
@@ -280,11 +282,8 @@ def findings_say_reachable_from_which_refs_or_unreachable():
         lib.commit_file(repo, "c.txt", "x\n", "other work")
         lib.git(repo, "checkout", "-q", "main")
         code, rep = lib.run_json(["history", repo, "topic"])
-        by_path = {f["path"]: f["provenance"] for f in rep["findings"]}
-        lib.assert_eq((by_path["b.py"]["reachable"],
-                       sorted(by_path["b.py"]["refs"]),
-                       by_path["b.py"]["refs_total"]),
-                      (True, ["topic", "v1"], 2), "b.py reach, refs walked")
+        lib.assert_eq(reach_of(rep, "b.py"), (True, ["topic", "v1"], 2),
+                      "b.py reach, refs walked")
 
 
 @lib.test
