@@ -12,7 +12,8 @@ import subprocess
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import lib
 
 API_PATH = {"github": "/api/v3", "gitlab": "/api/v4", "gitea": "/api/v1"}
 
@@ -39,33 +40,15 @@ class Fake:
         self.requests = []      # (method, path, {lowercase name: value})
         self.failed = set()     # faults already served
         self.lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"   # keep-alive, as git expects
-
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                fake.handle(self)
-
-            def do_POST(self):
-                fake.handle(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.base = "http://127.0.0.1:%d" % self.port
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       daemon=True)
+        self.http = lib.LoopbackHTTP(self.handle, keep_alive=True)
+        self.base = self.http.url
 
     def __enter__(self):
-        self.thread.start()
+        self.http.__enter__()
         return self
 
     def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.__exit__(*exc)
 
     @property
     def api_url(self):

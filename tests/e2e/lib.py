@@ -8,6 +8,7 @@ Test keys are generated here from the rules' own example templates with a
 seeded RNG, so no credential-looking literal is ever committed.
 """
 import glob
+import http.server
 import json
 import os
 import random
@@ -16,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import traceback
 import zlib
 
@@ -323,6 +325,41 @@ class TempDir:
 
     def __exit__(self, *exc):
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+class LoopbackHTTP:
+    """A fake web service for the tests: an HTTP server on 127.0.0.1 at a
+    free port (url), serving on a thread while the with block runs; every
+    GET and POST goes to answer(handler). keep_alive: HTTP/1.1, as git
+    expects of a hosting platform."""
+
+    def __init__(self, answer, keep_alive=False):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                answer(self)
+
+            do_POST = do_GET
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                      Handler)
+        # a handler still waiting (a timeout test) must not hold up close
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def new_repo(base, name="repo"):

@@ -6,11 +6,9 @@ repository text, never a full secret; screenshots at desktop and narrow
 widths and the timings of a 10,000-finding report go to
 build/test-artifacts/. Chromium is required: CI installs it."""
 import html
-import http.server
 import json
 import os
 import re
-import threading
 import time
 
 import browser
@@ -321,29 +319,22 @@ class FakeProvider:
     the live key, 401 for every other."""
 
     def __init__(self, live):
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
+        self.live = live
+        self.http = lib.LoopbackHTTP(self.answer)
 
-            def do_GET(self):
-                ok = self.headers.get("Authorization", "") == "Bearer " + live
-                body = b'{"data": []}' if ok else b'{"error": "invalid"}'
-                self.send_response(200 if ok else 401)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       daemon=True)
+    def answer(self, req):
+        ok = req.headers.get("Authorization", "") == "Bearer " + self.live
+        body = b'{"data": []}' if ok else b'{"error": "invalid"}'
+        req.send_response(200 if ok else 401)
+        req.send_header("Content-Length", str(len(body)))
+        req.end_headers()
+        req.wfile.write(body)
 
     def __enter__(self):
-        self.thread.start()
-        return "http://127.0.0.1:%d" % self.server.server_address[1]
+        return self.http.__enter__().url
 
     def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.__exit__(*exc)
 
 
 @test

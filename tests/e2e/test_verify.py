@@ -5,7 +5,6 @@ the provider. Each generated key tells the server how to answer: live,
 revoked, rate limited then live, hanging, garbage, ... The server records
 every request, so the tests can count them (one per distinct secret, none
 without --verify). No test uses the network beyond loopback."""
-import http.server
 import json
 import os
 import random
@@ -38,34 +37,16 @@ class Provider:
         self.tries = {}
         self.by_path = {}     # path -> (code, body), whatever the key
         self.auth = []        # (path, Authorization or PRIVATE-TOKEN)
-        provider = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                provider.answer(self)
-
-            do_POST = do_GET
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       daemon=True)
+        self.http = lib.LoopbackHTTP(self.answer)
+        self.url = self.http.url
 
     def __enter__(self):
-        self.thread.start()
+        self.http.__enter__()
         return self
 
     def __exit__(self, *exc):
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-    @property
-    def url(self):
-        return "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.http.__exit__(*exc)
 
     def add(self, secret, behaviour):
         self.behaviour[secret] = behaviour
