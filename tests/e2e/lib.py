@@ -369,6 +369,19 @@ def new_repo(base, name="repo"):
     return path
 
 
+def committed_repo(base, files, config=None):
+    """A new repository holding files ({path: text}) and, when config is
+    given, that .keyleak.json, all in one commit."""
+    repo = new_repo(base)
+    for relpath, content in files.items():
+        write(os.path.join(repo, relpath), content)
+    if config is not None:
+        write(os.path.join(repo, ".keyleak.json"), json.dumps(config))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "init")
+    return repo
+
+
 def write(path, content, mode="w"):
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with open(path, mode) as f:

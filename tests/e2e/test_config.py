@@ -20,16 +20,11 @@ ANT = lib.make_key("anthropic-api-key", 11)
 
 def keys_repo(base, config=None):
     """A repo with three keys in three files (committed), .gitignore .env."""
-    repo = lib.new_repo(base)
-    lib.write(os.path.join(repo, ".gitignore"), ".env\n")
-    lib.write(os.path.join(repo, "app/llm.py"), 'GROQ_API_KEY = "%s"\n' % GROQ)
-    lib.write(os.path.join(repo, "fixtures/hf.txt"), "token: %s\n" % HF)
-    lib.write(os.path.join(repo, "docs/setup.md"), "key `%s`\n" % ANT)
-    if config is not None:
-        lib.write(os.path.join(repo, ".keyleak.json"), json.dumps(config))
-    lib.git(repo, "add", "-A")
-    lib.git(repo, "commit", "-q", "-m", "init")
-    return repo
+    return lib.committed_repo(base, {
+        ".gitignore": ".env\n",
+        "app/llm.py": 'GROQ_API_KEY = "%s"\n' % GROQ,
+        "fixtures/hf.txt": "token: %s\n" % HF,
+        "docs/setup.md": "key `%s`\n" % ANT}, config)
 
 
 def found(report):

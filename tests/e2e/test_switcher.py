@@ -19,15 +19,10 @@ HF = lib.make_key("huggingface-access-token", 25)
 
 
 def src_repo(base, config=None):
-    repo = lib.new_repo(base)
-    lib.write(os.path.join(repo, ".gitignore"), ".env\n")
-    lib.write(os.path.join(repo, "src/app.py"), 'GROQ_API_KEY = "%s"\n' % GROQ)
-    lib.write(os.path.join(repo, "src/fixtures/hf.txt"), "token: %s\n" % HF)
-    if config is not None:
-        lib.write(os.path.join(repo, ".keyleak.json"), json.dumps(config))
-    lib.git(repo, "add", "-A")
-    lib.git(repo, "commit", "-q", "-m", "init")
-    return repo
+    return lib.committed_repo(base, {
+        ".gitignore": ".env\n",
+        "src/app.py": 'GROQ_API_KEY = "%s"\n' % GROQ,
+        "src/fixtures/hf.txt": "token: %s\n" % HF}, config)
 
 
 def paths(report):
